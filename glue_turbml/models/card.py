@@ -1,0 +1,193 @@
+"""Model cards: the JSON contract, stored inside each ONNX file, between training and inference."""
+
+import hashlib
+import json
+from importlib import resources
+
+import numpy as np
+
+__all__ = [
+    "CARD_KEY",
+    "CARD_SCHEMA_VERSION",
+    "ModelCardError",
+    "card_schema",
+    "validate_card",
+    "weights_sha256",
+    "write_card",
+    "read_card",
+    "summarize_card",
+]
+
+#: Key of the card in the ONNX file's ``metadata_props``.
+CARD_KEY = "glue_turbml.card"
+#: Version of the card schema this runtime reads and writes.
+CARD_SCHEMA_VERSION = 1
+
+
+class ModelCardError(ValueError):
+    """A model card is missing, malformed, or does not match its ONNX file."""
+
+
+def card_schema(version=CARD_SCHEMA_VERSION):
+    """Return the JSON schema (a dict) of model cards of the given schema version."""
+    name = f"card_schema_v{int(version)}.json"
+    try:
+        text = resources.files("glue_turbml.models").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelCardError(f"this glue-turbml knows no model-card schema version {version}")
+    return json.loads(text)
+
+
+def validate_card(card, *, source="model card"):
+    """Check a card against its schema and the rules the schema cannot express.
+
+    Parameters
+    ----------
+    card : dict
+        The parsed card.
+    source : str
+        What to name in error messages (usually the file path).
+
+    Raises
+    ------
+    ModelCardError
+        Naming ``source`` and the first problem found.
+    """
+    import jsonschema
+
+    if not isinstance(card, dict):
+        raise ModelCardError(f"{source}: the model card must be a JSON object")
+    version = card.get("schema_version")
+    if version != CARD_SCHEMA_VERSION:
+        raise ModelCardError(
+            f"{source}: model card schema_version {version!r} is not supported "
+            f"(this glue-turbml reads version {CARD_SCHEMA_VERSION}); update glue-turbml or "
+            "re-export the model"
+        )
+    validator = jsonschema.Draft202012Validator(card_schema(version))
+    errors = sorted(validator.iter_errors(card), key=lambda error: list(error.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise ModelCardError(f"{source}: invalid model card at {where}: {error.message}")
+    if card["task"] == "classification":
+        if card["outputs"][0].get("activation", "none") not in ("softmax", "none"):
+            raise ModelCardError(f"{source}: classification output activation must be softmax/none")
+    tile_size = card["input"]["tile_size"]
+    if card["tiling"]["stride"] > tile_size:
+        raise ModelCardError(
+            f"{source}: tiling stride {card['tiling']['stride']} exceeds the tile size {tile_size}"
+        )
+
+
+def weights_sha256(model):
+    """SHA-256 of a model's weights, independent of the card and of node metadata.
+
+    The hash runs over every initializer (sorted by name): its name, data type, shape and
+    little-endian bytes, so editing any weight, or swapping weights between files, changes it.
+
+    Parameters
+    ----------
+    model : onnx.ModelProto
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
+    from onnx import numpy_helper
+
+    digest = hashlib.sha256()
+    for initializer in sorted(model.graph.initializer, key=lambda tensor: tensor.name):
+        array = numpy_helper.to_array(initializer)
+        digest.update(initializer.name.encode("utf-8"))
+        digest.update(str(array.dtype.newbyteorder("<")).encode("ascii"))
+        digest.update(repr(tuple(array.shape)).encode("ascii"))
+        digest.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+    return digest.hexdigest()
+
+
+def write_card(model, card):
+    """Store a card in an ONNX model, filling in ``weights_sha256``.
+
+    Parameters
+    ----------
+    model : onnx.ModelProto
+        Modified in place: any earlier card is replaced.
+    card : dict
+        The card without (or with a stale) ``weights_sha256``; not modified.
+
+    Returns
+    -------
+    dict
+        The card as written.
+
+    Raises
+    ------
+    ModelCardError
+        If the card, with the hash filled in, does not validate.
+    """
+    written = json.loads(json.dumps(card))
+    written["weights_sha256"] = weights_sha256(model)
+    validate_card(written, source=f"card for {card.get('name', '?')}")
+    kept = [prop for prop in model.metadata_props if prop.key != CARD_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    entry = model.metadata_props.add()
+    entry.key = CARD_KEY
+    entry.value = json.dumps(written, indent=1, sort_keys=True)
+    return written
+
+
+def read_card(model, *, source="model"):
+    """Read and validate the card of an ONNX model (parsed with `json.loads`, never evaluated).
+
+    Parameters
+    ----------
+    model : onnx.ModelProto
+    source : str
+        Name for error messages, usually the file path.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ModelCardError
+        If the card is missing, not JSON, or invalid.
+    """
+    texts = [prop.value for prop in model.metadata_props if prop.key == CARD_KEY]
+    if not texts:
+        raise ModelCardError(
+            f"{source}: no glue-turbml model card (metadata key {CARD_KEY!r}); export the model "
+            "with training.export, or add a card with glue_turbml.models.write_card"
+        )
+    if len(texts) > 1:
+        raise ModelCardError(f"{source}: more than one model card in the file")
+    try:
+        card = json.loads(texts[0])
+    except json.JSONDecodeError as error:
+        raise ModelCardError(f"{source}: the model card is not valid JSON ({error})") from None
+    validate_card(card, source=source)
+    return card
+
+
+def summarize_card(card):
+    """One paragraph describing a model for people: task, classes, input, training data, metrics."""
+    lines = [f"{card['name']} {card['version']} ({card['task']}): {card['description']}"]
+    if card.get("classes"):
+        lines.append("classes: " + "; ".join(f"{c['name']} = {c['meaning']}" for c in card["classes"]))
+    spec = card["input"]
+    lines.append(f"input: {spec['kind']}, {spec['tile_size']}x{spec['tile_size']} tiles"
+                 + (f", units {spec['units']}" if spec["units"] else ""))
+    data = card["provenance"]["training_data"]
+    if data.get("summary"):
+        lines.append(f"trained on: {data['summary']}")
+    metric_text = ", ".join(
+        f"{key} = {value:.4g}" if isinstance(value, float) else f"{key} = {value}"
+        for key, value in card["metrics"].items() if isinstance(value, (int, float, str))
+    )
+    if metric_text:
+        lines.append(f"held-out metrics: {metric_text}")
+    return "\n".join(lines)
