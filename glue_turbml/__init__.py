@@ -3,8 +3,9 @@
 from contextlib import suppress
 
 from ._version import __version__
+from .api import classify, list_models
 
-__all__ = ["__version__", "setup"]
+__all__ = ["__version__", "classify", "list_models", "setup"]
 
 
 def setup():

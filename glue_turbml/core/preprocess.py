@@ -1,5 +1,7 @@
 """Preprocessing steps shared by training and inference, built from a model card's list."""
 
+import numbers
+
 import numpy as np
 
 __all__ = [
@@ -56,7 +58,7 @@ def log10(images, *, floor=None):
     Raises
     ------
     PreprocessError
-        If ``floor`` is given and not positive, or the input is not 2D/3D.
+        If ``floor`` is given and not a finite positive number, or the input is not 2D/3D.
 
     Examples
     --------
@@ -65,8 +67,10 @@ def log10(images, *, floor=None):
            [1., 1.]])
     """
     stack, was_2d = _as_tile_stack(images)
-    if floor is not None and not floor > 0:
-        raise PreprocessError(f"log10 floor must be a positive number, got {floor!r}")
+    if floor is not None and not (
+        isinstance(floor, numbers.Real) and not isinstance(floor, bool) and 0 < floor < np.inf
+    ):
+        raise PreprocessError(f"log10 floor must be a finite positive number, got {floor!r}")
     out = np.empty_like(stack)
     for index, image in enumerate(stack):
         if floor is None:

@@ -2,8 +2,18 @@
 
 from .card import (CARD_KEY, CARD_SCHEMA_VERSION, ModelCardError, card_schema, read_card,
                    summarize_card, validate_card, weights_sha256, write_card)
+from .loader import ALLOWED_OP_DOMAINS, DEFAULT_MAX_MODEL_MB, LoadedModel, ModelLoadError, load_model_file
+from .registry import (ModelEntry, ModelNotFoundError, list_models, model_search_path, resolve_model,
+                       scan_models, shipped_models_dir, user_models_dir)
+from .runner import ModelRunner, open_model
+from .session import DEVICES, DeviceError, SessionInfo, clear_session_cache, get_session
 
 __all__ = [
     "CARD_KEY", "CARD_SCHEMA_VERSION", "ModelCardError", "card_schema", "read_card",
     "summarize_card", "validate_card", "weights_sha256", "write_card",
+    "ALLOWED_OP_DOMAINS", "DEFAULT_MAX_MODEL_MB", "LoadedModel", "ModelLoadError", "load_model_file",
+    "ModelEntry", "ModelNotFoundError", "list_models", "model_search_path", "resolve_model",
+    "scan_models", "shipped_models_dir", "user_models_dir",
+    "ModelRunner", "open_model",
+    "DEVICES", "DeviceError", "SessionInfo", "clear_session_cache", "get_session",
 ]

@@ -1,0 +1,247 @@
+"""The ``turbml`` command line: list models, classify FITS files, run the demo."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ._version import __version__
+
+__all__ = ["main", "build_parser"]
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz")
+
+
+class CommandError(Exception):
+    """A problem to report as one line, with a non-zero exit status."""
+
+
+def _expected_errors():
+    from .core import PreprocessError, TilingError
+    from .inputs import InputError
+    from .models import DeviceError, ModelCardError, ModelLoadError, ModelNotFoundError
+
+    return (CommandError, InputError, TilingError, PreprocessError, ModelLoadError,
+            ModelNotFoundError, ModelCardError, DeviceError, OSError)
+
+
+def _is_fits(path):
+    return path.name.lower().endswith(FITS_SUFFIXES)
+
+
+def _expand_inputs(inputs):
+    """FITS files named directly, or found (not recursively) in named directories."""
+    files = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found = sorted(child for child in path.iterdir() if child.is_file() and _is_fits(child))
+            if not found:
+                raise CommandError(f"{path} is a directory with no FITS files "
+                                   f"({', '.join(FITS_SUFFIXES)})")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise CommandError(f"{path}: no such file or directory")
+    return files
+
+
+def _cmd_models_list(args):
+    from .models import scan_models
+
+    entries, problems = scan_models()
+    if args.json:
+        print(json.dumps([entry.card for entry in entries], indent=1))
+    else:
+        if not entries:
+            print("no models found; search path: see 'turbml models path'")
+        for entry in entries:
+            card = entry.card
+            classes = ", ".join(c["name"] for c in card.get("classes", []))
+            print(f"{card['name']:<28} {card['version']:<8} {card['task']:<15} {classes}")
+    for problem in problems:
+        print(f"turbml: skipped a model file: {problem}", file=sys.stderr)
+    return 0
+
+
+def _cmd_models_info(args):
+    from .models import resolve_model, summarize_card
+
+    loaded = resolve_model(args.name)
+    if args.json:
+        print(json.dumps(loaded.card, indent=1))
+    else:
+        print(summarize_card(loaded.card))
+        print(f"file: {loaded.path}")
+        print(f"weights sha256: {loaded.card['weights_sha256']}")
+    return 0
+
+
+def _cmd_models_markdown(args):
+    from .models import scan_models
+    from .models.catalog import render_models_markdown
+
+    entries, problems = scan_models()
+    if problems:
+        raise CommandError("refusing to write a catalogue while model files are refused: "
+                           + "; ".join(problems))
+    shipped = [entry for entry in entries if args.all or entry.path.parent == _shipped_dir()]
+    print(render_models_markdown(shipped))
+    return 0
+
+
+def _shipped_dir():
+    from .models import shipped_models_dir
+
+    return shipped_models_dir().resolve()
+
+
+def _cmd_models_path(args):
+    from .models import model_search_path
+
+    for folder in model_search_path():
+        print(f"{folder}{'' if folder.is_dir() else '  (missing)'}")
+    return 0
+
+
+def _cmd_classify(args):
+    from tqdm.auto import tqdm
+
+    from .api import classify
+    from .figures import plot_classification
+    from .models import open_model
+
+    files = _expand_inputs(args.inputs)
+    runner = open_model(args.model, device=args.device)
+    print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}",
+          file=sys.stderr)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    many = len(files) > 1
+    for path in tqdm(files, unit="file", disable=not many):
+        try:
+            result = classify(path, model=runner.loaded, device=args.device, hdu=args.hdu,
+                              axis=args.axis, slice_index=args.slice, projection=args.projection,
+                              slices=args.slices, stride=args.stride, boundary=args.boundary,
+                              progress=not many)
+        except _expected_errors() as error:
+            if not many:
+                raise
+            failures += 1
+            tqdm.write(f"turbml: {path}: {error}", file=sys.stderr)
+            continue
+        stem = path.name
+        for suffix in FITS_SUFFIXES:
+            if stem.lower().endswith(suffix):
+                stem = stem[:-len(suffix)]
+                break
+        target = out_dir / f"{stem}_{runner.card['name']}.fits"
+        result.write(target, overwrite=args.overwrite)
+        line = f"{result}  ->  {target}"
+        if args.png and hasattr(result, "probability_map"):
+            from .inputs import parse_input, reduce_to_image
+
+            image, _, _ = reduce_to_image(parse_input(path, hdu=args.hdu), axis=args.axis,
+                                          slice_index=args.slice, projection=args.projection)
+            line += f", {plot_classification(image, result, target.with_suffix('.png'))}"
+        tqdm.write(line)
+    if failures:
+        raise CommandError(f"{failures} of {len(files)} files failed (see above)")
+    return 0
+
+
+def _cmd_demo(args):
+    from .demo import run_demo
+
+    result, written, halves = run_demo(args.out, device=args.device, progress=True)
+    print(result)
+    for label, probabilities in halves.items():
+        text = ", ".join(f"P({name}) = {p:.3f}" for name, p in probabilities.items())
+        print(f"  {label}: {text}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser():
+    """The argument parser of ``turbml``."""
+    parser = argparse.ArgumentParser(
+        prog="turbml", description="Measure interstellar turbulence in maps and cubes with "
+        "neural networks (glue-turbml).")
+    parser.add_argument("--version", action="version", version=f"glue-turbml {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    models = commands.add_parser("models", help="list and describe the available models")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = model_commands.add_parser("list", help="list usable models")
+    listing.add_argument("--json", action="store_true", help="print the model cards as JSON")
+    listing.set_defaults(handler=_cmd_models_list)
+    info = model_commands.add_parser("info", help="describe one model")
+    info.add_argument("name", help="model name or path to an .onnx file")
+    info.add_argument("--json", action="store_true", help="print the whole model card as JSON")
+    info.set_defaults(handler=_cmd_models_info)
+    where = model_commands.add_parser("path", help="show the folders searched for models")
+    where.set_defaults(handler=_cmd_models_path)
+    markdown = model_commands.add_parser(
+        "markdown", help="print the Markdown catalogue of the shipped models (onnx_models/MODELS.md)")
+    markdown.add_argument("--all", action="store_true", help="include every model on the path")
+    markdown.set_defaults(handler=_cmd_models_markdown)
+
+    device_help = "auto: CUDA when onnxruntime can use it, else CPU (default)"
+    classify = commands.add_parser("classify", help="classify FITS maps or cubes")
+    classify.add_argument("inputs", nargs="+", help="FITS files or directories of FITS files")
+    classify.add_argument("--model", required=True, help="model name or path to an .onnx file")
+    classify.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                          help=device_help)
+    classify.add_argument("--out", default=".", help="output directory (default: current)")
+    classify.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
+    classify.add_argument("--axis", type=int, default=None, help="cube axis (numpy order)")
+    classify.add_argument("--slice", type=int, default=None, help="classify this cube plane")
+    classify.add_argument("--projection", choices=("sum", "mean", "moment0"), default=None,
+                          help="classify the cube projected along --axis")
+    classify.add_argument("--slices", action="store_true",
+                          help="classify every plane of a cube along --axis")
+    classify.add_argument("--stride", type=int, default=None, help="tile stride in pixels")
+    classify.add_argument("--boundary", choices=("reflect", "periodic"), default=None,
+                          help="edge handling: periodic for simulation slices")
+    classify.add_argument("--png", action="store_true", help="also write a PNG figure")
+    classify.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    classify.set_defaults(handler=_cmd_classify)
+
+    demo = commands.add_parser("demo", help="classify the bundled demo map (FITS + PNG)")
+    demo.add_argument("--out", default="turbml_demo_output", help="output directory")
+    demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                      help=device_help)
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def main(argv=None):
+    """Run ``turbml``; returns the exit status (0 success, 2 bad input, 1 unexpected error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "hdu", None) is not None and str(args.hdu).isdigit():
+        args.hdu = int(args.hdu)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("turbml: interrupted", file=sys.stderr)
+        return 130
+    except _expected_errors() as error:
+        if args.debug:
+            raise
+        print(f"turbml: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - one line for users; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"turbml: unexpected error ({type(error).__name__}): {error}; rerun with --debug "
+              "and report it", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

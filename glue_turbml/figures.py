@@ -1,0 +1,71 @@
+"""Figures of results for people: the map beside its per-tile probability map."""
+
+import numpy as np
+
+__all__ = ["plot_classification"]
+
+
+def _display_scale(image):
+    finite = image[np.isfinite(image)]
+    if finite.size and finite.min() > 0:
+        return np.log10(image), "log10 of the map"
+    return image, "map"
+
+
+def plot_classification(image, result, path, *, class_name=None, title=None):
+    """Save a PNG: the map (log scale when positive) and the per-pixel probability of one class.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The classified 2D map.
+    result : glue_turbml.results.ClassificationResult
+    path : str or path
+        Where to write the PNG.
+    class_name : str, optional
+        Which class's probability to show; the last class by default.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    class_name = class_name or result.class_names[-1]
+    index = result.class_names.index(class_name)
+    shown, label = _display_scale(np.asarray(image, dtype=float))
+    figure = Figure(figsize=(12, 5.2), layout="constrained")
+    projection = result.wcs if result.wcs is not None and result.wcs.has_celestial else None
+    panels = []
+    for position, (data, cmap, caption) in enumerate((
+            (shown, "gray", label),
+            (result.probability_map[index], "RdBu_r",
+             f"P({class_name}) per pixel, blended from {result.tile_size}-px tiles"))):
+        axes = figure.add_subplot(1, 2, position + 1, projection=projection)
+        limits = dict(vmin=0, vmax=1) if position == 1 else dict(
+            vmin=np.nanpercentile(data, 1), vmax=np.nanpercentile(data, 99))
+        shown_image = axes.imshow(data, origin="lower", cmap=cmap, **limits)
+        figure.colorbar(shown_image, ax=axes, shrink=0.8, label=caption)
+        if projection is not None:
+            axes.set_xlabel("RA")
+            axes.set_ylabel("Dec")
+        panels.append(axes)
+    used = np.all(np.isfinite(result.tile_probabilities), axis=1)
+    size = result.tile_size
+    for (y0, x0), probability in zip(result.tile_origins[used], result.tile_probabilities[used]):
+        centre_y, centre_x = y0 + size / 2 - 0.5, x0 + size / 2 - 0.5
+        if 0 <= centre_y < image.shape[0] and 0 <= centre_x < image.shape[1]:
+            panels[1].text(centre_x, centre_y, f"{probability[index]:.2f}", fontsize=6,
+                           ha="center", va="center", color="k")
+    verdict = ", ".join(f"P({name}) = {p:.2f} ± {s:.2f}" for name, p, s in
+                        zip(result.class_names, result.probability, result.probability_std))
+    figure.suptitle(title or f"{result.input_name}: {verdict}\nmodel {result.model_card['name']} "
+                    f"{result.model_card['version']} on {result.session_info.provider}",
+                    fontsize=10)
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path

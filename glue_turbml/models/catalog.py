@@ -1,0 +1,56 @@
+"""``onnx_models/MODELS.md``: the human-readable catalogue generated from the shipped cards."""
+
+import json
+
+__all__ = ["render_models_markdown"]
+
+
+def _metric_lines(metrics):
+    lines = []
+    for key, value in sorted(metrics.items()):
+        if isinstance(value, float):
+            lines.append(f"  - `{key}`: {value:.4g}")
+        elif isinstance(value, (int, str)):
+            lines.append(f"  - `{key}`: {value}")
+        else:
+            lines.append(f"  - `{key}`: `{json.dumps(value)}`")
+    return lines
+
+
+def render_models_markdown(entries):
+    """Render a Markdown catalogue of models.
+
+    Parameters
+    ----------
+    entries : list of glue_turbml.models.ModelEntry
+
+    Returns
+    -------
+    str
+        Markdown text; regenerate ``onnx_models/MODELS.md`` with
+        ``turbml models markdown > onnx_models/MODELS.md``.
+    """
+    lines = ["# Shipped models", "",
+             "Generated from the model cards inside the `.onnx` files by "
+             "`turbml models markdown`; do not edit by hand.", ""]
+    for entry in sorted(entries, key=lambda item: item.name):
+        card = entry.card
+        provenance = card["provenance"]
+        lines += [f"## {card['name']} {card['version']}", "", card["description"], "",
+                  f"- file: `{entry.path.name}`", f"- task: {card['task']}"]
+        for item in card.get("classes", []):
+            lines.append(f"- class `{item['name']}`: {item['meaning']}")
+        spec = card["input"]
+        lines += [f"- input: {spec['kind']}; {spec['tile_size']}x{spec['tile_size']} tiles, "
+                  f"stride {card['tiling']['stride']}, boundary {card['tiling']['boundary']}",
+                  "- preprocessing: " + (" > ".join(step["op"] for step in card["preprocess"])
+                                         or "none"),
+                  f"- saliency methods: {', '.join(card['saliency']['methods']) or 'none'}",
+                  f"- trained on: {provenance['training_data'].get('summary', 'see card')}",
+                  f"- training command: `{provenance['command']}`",
+                  f"- code version: {provenance['code_version']}; date: {provenance['date']}",
+                  f"- weights sha256: `{card['weights_sha256']}`",
+                  "- held-out metrics:"]
+        lines += _metric_lines(card["metrics"])
+        lines.append("")
+    return "\n".join(lines)

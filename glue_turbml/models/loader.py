@@ -1,0 +1,210 @@
+"""Reading an ONNX model file safely: size cap, structure, op domains, card and weight hash."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .card import ModelCardError, read_card, weights_sha256
+
+__all__ = [
+    "ModelLoadError",
+    "LoadedModel",
+    "ALLOWED_OP_DOMAINS",
+    "DEFAULT_MAX_MODEL_MB",
+    "load_model_file",
+]
+
+#: Only the standard ONNX operator set: a custom domain would need code we do not ship.
+ALLOWED_OP_DOMAINS = frozenset({"", "ai.onnx"})
+#: Files above this size are refused unless the caller (or ``GLUE_TURBML_MAX_MODEL_MB``) raises it.
+DEFAULT_MAX_MODEL_MB = 256
+
+
+class ModelLoadError(ValueError):
+    """A model file cannot be used; the message names the file, the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A checked model file, ready for an onnxruntime session.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        Resolved path of the file.
+    card : dict
+        The validated model card.
+    model_bytes : bytes
+        The file's bytes, as checked (sessions are built from these, not by re-reading the file).
+    input_name : str
+    output_names : tuple of str
+    """
+
+    path: Path
+    card: dict
+    model_bytes: bytes = field(repr=False)
+    input_name: str
+    output_names: tuple
+
+    @property
+    def name(self):
+        """The model's name from its card."""
+        return self.card["name"]
+
+
+def _max_bytes(max_mb):
+    if max_mb is None:
+        max_mb = float(os.environ.get("GLUE_TURBML_MAX_MODEL_MB", DEFAULT_MAX_MODEL_MB))
+    return int(max_mb * 2**20)
+
+
+def _iter_graphs(graph):
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.g.ByteSize():
+                yield from _iter_graphs(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _iter_graphs(subgraph)
+
+
+def _iter_tensors(graph):
+    import onnx
+
+    for sub in _iter_graphs(graph):
+        yield from sub.initializer
+        for node in sub.node:
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.TENSOR:
+                    yield attribute.t
+                yield from attribute.tensors
+
+
+def _check_structure(model, source):
+    import onnx
+
+    for tensor in _iter_tensors(model.graph):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            raise ModelLoadError(
+                f"{source}: weights are stored in external data files ({tensor.name!r}); glue-turbml "
+                "loads single-file models only: re-export with the weights inside the .onnx file"
+            )
+    for opset in model.opset_import:
+        if opset.domain not in ALLOWED_OP_DOMAINS:
+            raise ModelLoadError(
+                f"{source}: imports the non-standard operator domain {opset.domain!r}; only the "
+                "standard ONNX operators are accepted (re-export without custom ops)"
+            )
+    for sub in _iter_graphs(model.graph):
+        for node in sub.node:
+            if node.domain not in ALLOWED_OP_DOMAINS:
+                raise ModelLoadError(
+                    f"{source}: node {node.name or node.op_type!r} uses the non-standard operator "
+                    f"domain {node.domain!r}; only standard ONNX operators are accepted"
+                )
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise ModelLoadError(f"{source}: fails the ONNX checker: {first_line}") from None
+
+
+def _check_interface(model, card, source):
+    import onnx
+
+    initializer_names = {tensor.name for tensor in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in initializer_names]
+    expected_input = card["input"]["name"]
+    if [value.name for value in inputs] != [expected_input]:
+        raise ModelLoadError(
+            f"{source}: the graph's inputs {[value.name for value in inputs]} differ from the card's "
+            f"input {expected_input!r}; the card does not describe this graph"
+        )
+    tensor_type = inputs[0].type.tensor_type
+    if tensor_type.elem_type != onnx.TensorProto.FLOAT:
+        raise ModelLoadError(f"{source}: input {expected_input!r} must be float32 as the card says")
+    dims = tensor_type.shape.dim
+    if len(dims) != 4:
+        raise ModelLoadError(
+            f"{source}: input {expected_input!r} has rank {len(dims)}; the card says NCHW (rank 4)"
+        )
+    if dims[1].HasField("dim_value") and dims[1].dim_value != card["input"]["channels"]:
+        raise ModelLoadError(
+            f"{source}: input has {dims[1].dim_value} channels, the card says {card['input']['channels']}"
+        )
+    graph_outputs = [value.name for value in model.graph.output]
+    card_outputs = [output["name"] for output in card["outputs"]]
+    if graph_outputs[:len(card_outputs)] != card_outputs:
+        raise ModelLoadError(
+            f"{source}: the graph's outputs {graph_outputs} differ from the card's {card_outputs}"
+        )
+    if card["task"] == "classification":
+        last = model.graph.output[0].type.tensor_type.shape.dim
+        n_classes = len(card["classes"])
+        if len(last) != 2 or (last[1].HasField("dim_value") and last[1].dim_value != n_classes):
+            raise ModelLoadError(
+                f"{source}: the first output must be (batch, {n_classes}) class scores as the card "
+                f"lists {n_classes} classes"
+            )
+    return expected_input, tuple(graph_outputs)
+
+
+def load_model_file(path, *, max_mb=None):
+    """Read and check one ONNX model file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_mb : float, optional
+        Size cap in MiB (default `DEFAULT_MAX_MODEL_MB`, or the ``GLUE_TURBML_MAX_MODEL_MB``
+        environment variable).
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    ModelLoadError
+        If the file is missing, too large, not ONNX, uses external data or non-standard operator
+        domains, has a missing or invalid card, weights whose sha256 differs from the card's, or
+        inputs/outputs that differ from the card. The message names the file and the problem.
+    """
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    path = Path(path).expanduser()
+    source = str(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{source}: no such model file")
+    size = path.stat().st_size
+    cap = _max_bytes(max_mb)
+    if size > cap:
+        raise ModelLoadError(
+            f"{source}: the file is {size / 2**20:.1f} MiB, over the {cap / 2**20:.0f} MiB cap for "
+            "model files; if you trust it, raise the cap with GLUE_TURBML_MAX_MODEL_MB"
+        )
+    model_bytes = path.read_bytes()
+    try:
+        model = onnx.load_model_from_string(model_bytes)
+    except (DecodeError, ValueError, RuntimeError) as error:
+        raise ModelLoadError(
+            f"{source}: not a readable ONNX file (corrupt or truncated?): {error}"
+        ) from None
+    if not model.graph.node:
+        raise ModelLoadError(f"{source}: not a readable ONNX file (no graph inside; corrupt?)")
+    _check_structure(model, source)
+    try:
+        card = read_card(model, source=source)
+    except ModelCardError as error:
+        raise ModelLoadError(str(error)) from None
+    actual_sha256 = weights_sha256(model)
+    if actual_sha256 != card["weights_sha256"]:
+        raise ModelLoadError(
+            f"{source}: the weights' sha256 {actual_sha256[:12]}... does not match the card's "
+            f"{card['weights_sha256'][:12]}...; the file was modified after export, or the card "
+            "belongs to other weights: re-export or re-download the model"
+        )
+    input_name, output_names = _check_interface(model, card, source)
+    return LoadedModel(path=path.resolve(), card=card, model_bytes=model_bytes,
+                       input_name=input_name, output_names=output_names)

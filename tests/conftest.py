@@ -1,0 +1,54 @@
+"""Shared fixtures: small real FITS maps and cubes with celestial WCS, written to tmp_path."""
+
+import numpy as np
+import pytest
+
+
+def make_celestial_wcs(shape, *, ra=83.8, dec=-5.4, pixel_arcsec=10.0):
+    """A TAN-projection celestial WCS for a map of ``shape`` (ny, nx)."""
+    from astropy.wcs import WCS
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [ra, dec]
+    wcs.wcs.crpix = [shape[1] / 2 + 0.5, shape[0] / 2 + 0.5]
+    wcs.wcs.cdelt = [-pixel_arcsec / 3600, pixel_arcsec / 3600]
+    wcs.wcs.cunit = ["deg", "deg"]
+    return wcs
+
+
+@pytest.fixture
+def lognormal_map():
+    """A 256x300 positive map (lognormal white noise), float32."""
+    return np.random.default_rng(42).lognormal(sigma=0.5, size=(256, 300)).astype(np.float32)
+
+
+@pytest.fixture
+def fits_map_path(tmp_path, lognormal_map):
+    """A FITS map with a celestial WCS and BUNIT, on disk."""
+    from astropy.io import fits
+
+    header = make_celestial_wcs(lognormal_map.shape).to_header()
+    header["BUNIT"] = "cm-2"
+    path = tmp_path / "map.fits"
+    fits.PrimaryHDU(lognormal_map * 1e21, header=header).writeto(path)
+    return path
+
+
+@pytest.fixture
+def spectral_cube_path(tmp_path):
+    """A (velocity, dec, ra) = (6, 160, 170) FITS cube with a spectral axis, K units."""
+    from astropy.io import fits
+
+    cube = np.random.default_rng(7).lognormal(sigma=0.4, size=(6, 160, 170)).astype(np.float32)
+    header = make_celestial_wcs(cube.shape[1:]).to_header()
+    header["NAXIS"] = 3
+    header["CTYPE3"] = "VRAD"
+    header["CRVAL3"] = 0.0
+    header["CDELT3"] = 500.0
+    header["CRPIX3"] = 1.0
+    header["CUNIT3"] = "m/s"
+    header["BUNIT"] = "K"
+    path = tmp_path / "cube.fits"
+    fits.PrimaryHDU(cube, header=header).writeto(path)
+    return path
