@@ -219,12 +219,13 @@ def stitch_tiles(tile_values, grid, *, window=None):
         With a periodic boundary, tile parts past an edge are wrapped onto the opposite side.
     """
     values = np.asarray(tile_values, dtype=np.float64)
-    if values.shape[0] != grid.n_tiles or values.ndim not in (2, 4):
-        raise TilingError(
-            f"expected ({grid.n_tiles}, channels) or ({grid.n_tiles}, channels, T, T) tile values, "
-            f"got {values.shape}"
-        )
     size = grid.tile_size
+    if (values.ndim not in (2, 4) or values.shape[0] != grid.n_tiles
+            or (values.ndim == 4 and values.shape[2:] != (size, size))):
+        raise TilingError(
+            f"expected ({grid.n_tiles}, channels) or ({grid.n_tiles}, channels, {size}, {size}) "
+            f"tile values, got {values.shape}"
+        )
     window = blend_window(size) if window is None else np.asarray(window, dtype=np.float64)
     channels = values.shape[1]
     (before_y, after_y), (before_x, after_x) = grid.padding

@@ -20,7 +20,8 @@ __all__ = [
 
 #: Key of the card in the ONNX file's ``metadata_props``.
 CARD_KEY = "glue_turbml.card"
-#: Version of the card schema this runtime reads and writes.
+#: Version of the card schema this runtime reads and writes. An output's ``activation`` names
+#: what the runtime applies to the raw graph output: ``"softmax"`` means the graph emits logits.
 CARD_SCHEMA_VERSION = 1
 
 
@@ -70,9 +71,6 @@ def validate_card(card, *, source="model card"):
         error = errors[0]
         where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         raise ModelCardError(f"{source}: invalid model card at {where}: {error.message}")
-    if card["task"] == "classification":
-        if card["outputs"][0].get("activation", "none") not in ("softmax", "none"):
-            raise ModelCardError(f"{source}: classification output activation must be softmax/none")
     tile_size = card["input"]["tile_size"]
     if card["tiling"]["stride"] > tile_size:
         raise ModelCardError(
@@ -83,8 +81,9 @@ def validate_card(card, *, source="model card"):
 def weights_sha256(model):
     """SHA-256 of a model's weights, independent of the card and of node metadata.
 
-    The hash runs over every initializer (sorted by name): its name, data type, shape and
-    little-endian bytes, so editing any weight, or swapping weights between files, changes it.
+    The hash runs over every initializer (sorted by name), then over the values of the graph's
+    ``Constant`` nodes (sorted by output name): name, data type, shape and little-endian bytes,
+    so editing any weight, or swapping weights between files, changes it.
 
     Parameters
     ----------
@@ -97,14 +96,35 @@ def weights_sha256(model):
     """
     from onnx import numpy_helper
 
+    named_arrays = [(tensor.name, numpy_helper.to_array(tensor))
+                    for tensor in sorted(model.graph.initializer, key=lambda tensor: tensor.name)]
+    named_arrays += sorted(_constant_node_arrays(model), key=lambda pair: pair[0])
     digest = hashlib.sha256()
-    for initializer in sorted(model.graph.initializer, key=lambda tensor: tensor.name):
-        array = numpy_helper.to_array(initializer)
-        digest.update(initializer.name.encode("utf-8"))
+    for name, array in named_arrays:
+        digest.update(name.encode("utf-8"))
         digest.update(str(array.dtype.newbyteorder("<")).encode("ascii"))
         digest.update(repr(tuple(array.shape)).encode("ascii"))
         digest.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
     return digest.hexdigest()
+
+
+def _constant_node_arrays(model):
+    """``(key, array)`` pairs for the values held by the top-level graph's ``Constant`` nodes."""
+    from onnx import AttributeProto, helper, numpy_helper
+
+    for node in model.graph.node:
+        if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
+            continue
+        for attribute in node.attribute:
+            key = f"Constant:{node.output[0]}:{attribute.name}"
+            if attribute.type == AttributeProto.TENSOR:
+                yield key, numpy_helper.to_array(attribute.t)
+            elif attribute.type == AttributeProto.SPARSE_TENSOR:
+                yield key + ":values", numpy_helper.to_array(attribute.sparse_tensor.values)
+                yield key + ":indices", numpy_helper.to_array(attribute.sparse_tensor.indices)
+                yield key + ":dims", np.asarray(attribute.sparse_tensor.dims, dtype=np.int64)
+            else:
+                yield key, np.asarray(helper.get_attribute_value(attribute))
 
 
 def write_card(model, card):
