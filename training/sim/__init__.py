@@ -1,0 +1,11 @@
+"""An isothermal ideal-MHD turbulence simulator in PyTorch (CPU and CUDA), with its test suite."""
+
+from .grid import Grid
+from .solver import MHDSolver, NonPhysicalStateError, SolverOptions
+from .state import MHDState
+
+__all__ = ["Grid", "MHDSolver", "MHDState", "NonPhysicalStateError", "SolverOptions",
+           "__version__"]
+
+# the simulator's own version, written into every snapshot and checkpoint
+__version__ = "0.1.0"

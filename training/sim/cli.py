@@ -1,0 +1,107 @@
+"""Command line: ``python -m training.sim {run,verify,stats}`` (also the ``turbml-sim`` script)."""
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_run_options(parser):
+    from .config import RunConfig
+
+    parser.add_argument("--config", help="TOML file with RunConfig keys; options below override")
+    parser.add_argument("--resume", help="continue from this checkpoint (bit-for-bit)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    kinds = {"cells": int, "snapshot_turnovers": float, "mach_control": None}
+    for spec in fields(RunConfig):
+        option = "--" + spec.name.replace("_", "-")
+        if spec.name == "mach_control":
+            parser.add_argument(option, dest=spec.name, default=None,
+                                action=argparse.BooleanOptionalAction)
+        elif spec.name in ("cells", "snapshot_turnovers"):
+            parser.add_argument(option, dest=spec.name, type=kinds[spec.name], nargs="+")
+        else:
+            kind = {"float": float, "int": int, "str": str}.get(
+                type(spec.default).__name__, float)
+            parser.add_argument(option, dest=spec.name, type=kind)
+
+
+def build_parser():
+    """The argparse parser of all sub-commands."""
+    parser = argparse.ArgumentParser(prog="turbml-sim", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a driven isothermal MHD turbulence simulation")
+    _add_run_options(run)
+    verify = commands.add_parser("verify", help="run the verification suite (float64)")
+    verify.add_argument("--quick", action="store_true", help="small grids, a few minutes")
+    verify.add_argument("--json", dest="json_path", help="write the results as JSON here")
+    verify.add_argument("--device", default="cpu")
+    verify.add_argument("--threads", type=int,
+                        help="torch CPU threads (1 is fastest for the small grids of --quick)")
+    return parser
+
+
+def _run(arguments):
+    from .config import RunConfig, load_toml
+    from .run import run_simulation
+    from .solver import NonPhysicalStateError
+
+    overrides = {spec.name: getattr(arguments, spec.name) for spec in fields(RunConfig)}
+    if overrides["cells"] is not None:
+        cells = overrides["cells"]
+        if len(cells) not in (1, 3):
+            raise ValueError(f"--cells takes 1 or 3 integers, got {cells}")
+        overrides["cells"] = cells[0] if len(cells) == 1 else list(cells)
+    try:
+        if arguments.resume:
+            run_simulation(resume=arguments.resume, progress=not arguments.no_progress,
+                           output_dir=overrides["output_dir"])
+            return 0
+        if arguments.config:
+            config = load_toml(arguments.config, **overrides)
+        else:
+            config = RunConfig(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as error:
+        print(f"turbml-sim run: bad parameters: {error}", file=sys.stderr)
+        return 2
+    try:
+        run_simulation(config, progress=not arguments.no_progress)
+    except NonPhysicalStateError:
+        return 3
+    return 0
+
+
+def _verify(arguments):
+    import torch
+
+    from .verify import format_table, run_suite
+
+    threads_before = torch.get_num_threads()
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
+    try:
+        results = run_suite(quick=arguments.quick, device=arguments.device,
+                            progress=lambda name: print(f"... {name}", file=sys.stderr,
+                                                        flush=True))
+    finally:
+        # the thread count is global to the process; leave it as found (e.g. under pytest)
+        torch.set_num_threads(threads_before)
+    print(format_table(results))
+    if arguments.json_path:
+        with open(arguments.json_path, "w") as handle:
+            json.dump({"quick": arguments.quick, "device": arguments.device,
+                       "results": [result.as_dict() for result in results]}, handle, indent=2)
+    return 0 if all(result.passed for result in results) else 1
+
+
+def main(argv=None):
+    """Entry point; returns the exit status (0 success, 1 failed checks, 2 bad parameters,
+    3 run stopped on a non-physical state)."""
+    arguments = build_parser().parse_args(argv)
+    if arguments.command == "run":
+        return _run(arguments)
+    if arguments.command == "verify":
+        return _verify(arguments)
+    raise AssertionError(arguments.command)

@@ -1,0 +1,153 @@
+"""Run parameters of a driven-turbulence simulation, checked before any work is done."""
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+
+from .forcing import forcing_modes
+from .grid import Grid
+from .solver import SolverOptions
+
+__all__ = ["RunConfig", "load_toml"]
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a driven, isothermal MHD turbulence run.
+
+    Units: rho0 = 1, box length L, times in turnover times T = L / (target_mach * sound_speed)
+    where named ``*_turnovers``.
+
+    Parameters
+    ----------
+    cells : int or list of 3 int
+        Cells per side (or along x, y, z).
+    box_length : float
+        L.
+    sound_speed : float
+        Isothermal sound speed c_s (> 0).
+    mean_field : float
+        Uniform field B0 along z (>= 0; 0 gives hydro).
+    target_mach : float
+        Sonic Mach number the driving aims at.
+    energy_injection_rate : float or None
+        Injected kinetic energy per unit volume and time; None: 0.5 (target_mach c_s)^3 / L.
+    mach_control : bool
+        Rescale the injection rate every half turnover toward ``target_mach``.
+    correlation_time_turnovers : float
+        OU correlation time in turnover times.
+    k_min, k_max : float
+        Driving band in units of 2 pi / L.
+    seed : int
+        Seed of the driving.
+    end_turnovers : float
+        Run length in turnover times.
+    snapshot_turnovers : list of float
+        Times of the FITS snapshots, in turnover times.
+    checkpoint_every : int
+        Steps between checkpoints.
+    riemann, limiter, emf_average, cfl, density_floor, dtype
+        Solver options (see :class:`~training.sim.solver.SolverOptions`).
+    device : str
+        'cpu' or 'cuda'.
+    output_dir : str
+        Where snapshots and checkpoints go.
+    """
+
+    cells: object = 64
+    box_length: float = 1.0
+    sound_speed: float = 0.1
+    mean_field: float = 1.0
+    target_mach: float = 7.0
+    energy_injection_rate: object = None
+    mach_control: bool = True
+    correlation_time_turnovers: float = 1.0
+    k_min: float = 1.0
+    k_max: float = 3.0
+    seed: int = 0
+    end_turnovers: float = 2.0
+    snapshot_turnovers: list = field(default_factory=lambda: [1.0, 2.0])
+    checkpoint_every: int = 200
+    riemann: str = "hlld"
+    limiter: str = "mc"
+    emf_average: str = "contact"
+    cfl: float = 0.3
+    density_floor: float = 1.0e-6
+    dtype: str = "float32"
+    device: str = "cpu"
+    output_dir: str = "sim_output"
+
+    def __post_init__(self):
+        self.validate()
+
+    # -- derived -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        cells = self.cells
+        if isinstance(cells, int):
+            return (cells, cells, cells)
+        return tuple(cells)
+
+    @property
+    def turnover_time(self):
+        return self.box_length / (self.target_mach * self.sound_speed)
+
+    @property
+    def injection_rate(self):
+        if self.energy_injection_rate is not None:
+            return float(self.energy_injection_rate)
+        return 0.5 * (self.target_mach * self.sound_speed) ** 3 / self.box_length
+
+    def grid(self):
+        return Grid(self.shape, (self.box_length,) * 3)
+
+    def solver_options(self):
+        return SolverOptions(sound_speed=self.sound_speed, riemann=self.riemann,
+                             limiter=self.limiter, emf_average=self.emf_average, cfl=self.cfl,
+                             density_floor=self.density_floor, dtype=self.dtype)
+
+    def validate(self):
+        """Raise ValueError naming the first bad parameter."""
+        cells = self.cells
+        if isinstance(cells, bool) or not (isinstance(cells, int) or (
+                isinstance(cells, (list, tuple)) and len(cells) == 3
+                and all(isinstance(c, int) and not isinstance(c, bool) for c in cells))):
+            raise ValueError(f"cells must be an int or three ints, got {cells!r}")
+        for name in ("box_length", "sound_speed", "target_mach", "correlation_time_turnovers",
+                     "end_turnovers"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if not (isinstance(self.mean_field, (int, float)) and self.mean_field >= 0):
+            raise ValueError(f"mean_field must be >= 0, got {self.mean_field!r}")
+        if self.energy_injection_rate is not None and not self.energy_injection_rate >= 0:
+            raise ValueError(f"energy_injection_rate must be >= 0 or unset, got "
+                             f"{self.energy_injection_rate!r}")
+        if not (isinstance(self.checkpoint_every, int) and self.checkpoint_every > 0):
+            raise ValueError(f"checkpoint_every must be a positive integer, got "
+                             f"{self.checkpoint_every!r}")
+        if self.device not in ("cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
+        if any(not 0 <= t <= self.end_turnovers for t in self.snapshot_turnovers):
+            raise ValueError(f"snapshot_turnovers {self.snapshot_turnovers!r} must lie in "
+                             f"[0, end_turnovers={self.end_turnovers}]")
+        if not 0 < self.k_min <= self.k_max:
+            raise ValueError(f"need 0 < k_min <= k_max, got {self.k_min}, {self.k_max}")
+        grid = self.grid()                 # checks the cell counts
+        self.solver_options()              # checks solver names, cfl, floor, dtype
+        forcing_modes(grid, self.k_min, self.k_max)   # checks the grid resolves the driving
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def load_toml(path, **overrides):
+    """A :class:`RunConfig` from a TOML file (keys = field names), with keyword overrides."""
+    with open(path, "rb") as handle:
+        values = tomllib.load(handle)
+    allowed = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValueError(f"{path}: unknown parameters {unknown}; allowed: {sorted(allowed)}")
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return RunConfig(**values)

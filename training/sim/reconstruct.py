@@ -1,0 +1,65 @@
+"""Interface states from cell averages: donor cell (first order) and limited PLM (second order)."""
+
+import torch
+
+from .state import shift
+
+__all__ = ["LIMITERS", "donor_cell", "piecewise_linear", "limited_slope"]
+
+LIMITERS = ("van_leer", "mc")
+
+
+def limited_slope(backward, forward, limiter):
+    """Limited cell slope from backward and forward differences (zero at extrema).
+
+    Parameters
+    ----------
+    backward, forward : torch.Tensor
+        ``q[i] - q[i-1]`` and ``q[i+1] - q[i]``.
+    limiter : {'van_leer', 'mc'}
+        van Leer's harmonic mean, or the monotonized-central limiter (sharper, less diffusive).
+
+    Returns
+    -------
+    torch.Tensor
+        The slope times the cell width (a difference, like the inputs).
+    """
+    product = backward * forward
+    same_sign = product > 0.0
+    if limiter == "van_leer":
+        # where the signs differ the harmonic mean is zero; the guard keeps 0/0 out of it
+        total = torch.where(same_sign, backward + forward, torch.ones_like(product))
+        return torch.where(same_sign, 2.0 * product / total, torch.zeros_like(product))
+    if limiter == "mc":
+        central = 0.5 * (backward + forward)
+        bound = 2.0 * torch.minimum(backward.abs(), forward.abs())
+        magnitude = torch.minimum(central.abs(), bound)
+        return torch.where(same_sign, torch.sign(central) * magnitude, torch.zeros_like(product))
+    raise ValueError(f"unknown limiter {limiter!r}; choose one of {LIMITERS}")
+
+
+def donor_cell(primitive, axis):
+    """First-order states on the lower ``axis``-faces: (left, right) = (cell i-1, cell i)."""
+    return shift(primitive, 1, axis), primitive
+
+
+def piecewise_linear(primitive, axis, limiter):
+    """Limited linear states on the lower ``axis``-faces of every cell.
+
+    Parameters
+    ----------
+    primitive : torch.Tensor
+        Cell-centred primitives, shape (n_variables, nx, ny, nz).
+    axis : int
+        Direction of the faces.
+    limiter : {'van_leer', 'mc'}
+        Slope limiter.
+
+    Returns
+    -------
+    left, right : torch.Tensor
+        States just left (from cell i-1) and right (from cell i) of face i-1/2.
+    """
+    backward = primitive - shift(primitive, 1, axis)
+    slope = limited_slope(backward, shift(backward, -1, axis), limiter)
+    return shift(primitive + 0.5 * slope, 1, axis), primitive - 0.5 * slope

@@ -1,0 +1,84 @@
+"""FITS snapshots (density, velocity, B with the run's parameters) and restartable checkpoints."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["write_snapshot", "read_snapshot", "save_checkpoint", "load_checkpoint"]
+
+
+def _fits_array(tensor):
+    # solver axes are (x, y, z); FITS/numpy order is (z, y, x)
+    return np.ascontiguousarray(tensor.detach().cpu().numpy().transpose(2, 1, 0))
+
+
+def _header_value(value):
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return "none" if value is None else value
+    return json.dumps(value)
+
+
+def write_snapshot(path, state, *, parameters, diagnostics, time, step, turnover_time,
+                   code_version, counters):
+    """Write a snapshot as FITS: density primary HDU, then VX, VY, VZ, BX, BY, BZ images.
+
+    Every header carries the run parameters (``HIERARCH PAR <name>``), the time, the step, the
+    code version, the measured Mach numbers and the safety-net counters.
+    """
+    from astropy.io import fits
+
+    header = fits.Header()
+    header["BUNIT"] = ("rho0", "density in units of the mean density")
+    header["SIMCODE"] = "training.sim"
+    header["CODEVER"] = code_version
+    header["SEED"] = parameters["seed"]
+    header["TIME"] = (time, "code time")
+    header["TTURN"] = (time / turnover_time, "time in turnover times L/(M_s c_s)")
+    header["STEP"] = step
+    header["MS"] = (diagnostics["mach_sonic"], "measured sonic Mach number v_rms/c_s")
+    header["MAMEAN"] = (diagnostics["mach_alfven_mean"], "v_rms / v_A(mean field)")
+    header["MATOTAL"] = (diagnostics["mach_alfven_total"], "v_rms / v_A(total field)")
+    header["DIVB"] = (diagnostics["divergence"], "max |div B| dx / max |B|")
+    for name, value in counters.items():
+        header[f"HIERARCH CNT {name}"] = value
+    for name, value in parameters.items():
+        header[f"HIERARCH PAR {name}"] = _header_value(value)
+    hdus = [fits.PrimaryHDU(_fits_array(state.density), header=header)]
+    velocity, cell_field = state.velocity, state.cell_field
+    for label, tensor in (("VX", velocity[0]), ("VY", velocity[1]), ("VZ", velocity[2]),
+                          ("BX", cell_field[0]), ("BY", cell_field[1]), ("BZ", cell_field[2])):
+        hdus.append(fits.ImageHDU(_fits_array(tensor), header=header.copy(), name=label))
+    path = Path(path)
+    temporary = path.with_suffix(".tmp")
+    fits.HDUList(hdus).writeto(temporary, overwrite=True)
+    os.replace(temporary, path)
+    return path
+
+
+def read_snapshot(path):
+    """Density, velocity (3, ...) and B (3, ...) as numpy (z, y, x) arrays, and the header."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        header = hdul[0].header.copy()
+        density = hdul[0].data.astype(np.float64)
+        velocity = np.stack([hdul[name].data.astype(np.float64) for name in ("VX", "VY", "VZ")])
+        field = np.stack([hdul[name].data.astype(np.float64) for name in ("BX", "BY", "BZ")])
+    return density, velocity, field, header
+
+
+def save_checkpoint(path, payload):
+    """Write ``payload`` (tensors moved to the CPU) atomically: a crash never leaves half a file."""
+    path = Path(path)
+    temporary = path.with_suffix(".tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def load_checkpoint(path):
+    """Read a checkpoint written by :func:`save_checkpoint`."""
+    return torch.load(path, map_location="cpu", weights_only=False)
