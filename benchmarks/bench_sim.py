@@ -3,11 +3,18 @@
 Run from the repository root::
 
     python benchmarks/bench_sim.py [--sizes 32 64] [--steps 5] [--dtype float32 float64]
+                                   [--modes eager compiled] [--threads 1]
 
 On CPU it times 32^3 and 64^3; when CUDA is available it also times 128^3 and 256^3. A driven
 random-velocity state (Mach ~1, B0 = 1 along z) is used so the HLLD branches are all exercised.
-Each line prints the ratio to the Athena++ reference of 0.9e6 cell-updates/s (one CPU core,
-HLLD, VL2) quoted in issue 3.
+Each step is timed eagerly and through ``torch.compile`` (``SolverOptions(compile=True)``): the
+compile time (first two calls: compile, then the recompile with a symbolic dt) is printed
+apart from the steady step time, with the largest relative difference of the compiled density
+from the eager one after the timed steps. Each line prints the ratio to the Athena++ reference
+of 0.9e6 cell-updates/s (one CPU core, HLLD, VL2) quoted in issue 3.
+
+On a machine shared with other work, pass ``--threads 1``: OpenMP threads that outnumber the
+free cores spin and wait, and a step can become tens of times slower.
 """
 
 import argparse
@@ -34,23 +41,30 @@ def random_state(grid, dtype, device):
     return state.to(device=device)
 
 
-def time_steps(cells, dtype_name, device, steps):
+def _synchronize(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(cells, dtype_name, device, steps, *, compiled=False):
+    """(cell-updates/s, s/step, warm-up seconds, final density) of ``steps`` timed steps."""
     from training.sim.grid import Grid
     from training.sim.solver import DTYPES, MHDSolver, SolverOptions
 
     grid = Grid((cells, cells, cells))
-    solver = MHDSolver(grid, SolverOptions(dtype=dtype_name), device=device)
+    solver = MHDSolver(grid, SolverOptions(dtype=dtype_name, compile=compiled), device=device)
     state = random_state(grid, DTYPES[dtype_name], device)
-    state = solver.step(state, solver.time_step(state))          # warm-up
-    if device == "cuda":
-        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(2):        # warm-up; compiled: compile, then recompile with a symbolic dt
+        state = solver.step(state, solver.time_step(state))
+    _synchronize(device)
+    warm_up = time.perf_counter() - started
     started = time.perf_counter()
     for _ in range(steps):
         state = solver.step(state, solver.time_step(state))
-    if device == "cuda":
-        torch.cuda.synchronize()
+    _synchronize(device)
     seconds = time.perf_counter() - started
-    return grid.n_cells * steps / seconds, seconds / steps
+    return grid.n_cells * steps / seconds, seconds / steps, warm_up, state.density
 
 
 def main(argv=None):
@@ -60,6 +74,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"])
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--modes", nargs="+", default=["eager", "compiled"],
+                        choices=["eager", "compiled"])
     arguments = parser.parse_args(argv)
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
@@ -70,13 +86,27 @@ def main(argv=None):
     if torch.cuda.is_available():
         runs += [("cuda", size) for size in arguments.cuda_sizes]
         print(f"CUDA: {torch.cuda.get_device_name()}")
-    print(f"{'device':<6} {'cells':>6} {'dtype':<8} {'s/step':>8} {'cell-updates/s':>15} "
-          f"{'vs Athena++ 0.9e6':>18}")
+    print(f"{'device':<6} {'cells':>6} {'dtype':<8} {'mode':<9} {'warm-up s':>9} "
+          f"{'s/step':>8} {'cell-updates/s':>15} {'vs Athena++ 0.9e6':>18} "
+          f"{'max rel diff vs eager':>22}", flush=True)
     for device, size in runs:
         for dtype_name in arguments.dtype:
-            rate, per_step = time_steps(size, dtype_name, device, arguments.steps)
-            print(f"{device:<6} {size:>5}^3 {dtype_name:<8} {per_step:>8.3f} {rate:>15.3g} "
-                  f"{rate / ATHENA_REFERENCE_CELL_UPDATES:>17.2f}x")
+            eager_density = None
+            for mode in arguments.modes:
+                rate, per_step, warm_up, density = time_steps(
+                    size, dtype_name, device, arguments.steps, compiled=mode == "compiled")
+                if mode == "eager":
+                    eager_density, difference = density, ""
+                elif eager_density is not None:
+                    relative = float((density - eager_density).abs().max()
+                                     / eager_density.abs().max())
+                    difference = f"{relative:.2e}"
+                else:
+                    difference = "n/a"
+                print(f"{device:<6} {size:>5}^3 {dtype_name:<8} {mode:<9} {warm_up:>9.1f} "
+                      f"{per_step:>8.3f} {rate:>15.3g} "
+                      f"{rate / ATHENA_REFERENCE_CELL_UPDATES:>17.2f}x {difference:>22}",
+                      flush=True)
 
 
 if __name__ == "__main__":

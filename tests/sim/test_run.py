@@ -98,3 +98,28 @@ def test_cli_run_with_toml_and_resume(tmp_path):
     assert (tmp_path / "out" / "snapshot_000.fits").exists()
     assert main(["run", "--resume", str(tmp_path / "out" / CHECKPOINT_NAME),
                  "--no-progress"]) == 0
+
+
+def test_mach_control_changes_the_rate_restarts_bit_for_bit_and_is_in_headers(tmp_path):
+    # T = L / (M c_s) = 5; the control acts at 1 T, 1.5 T, ... on the interval-averaged M_s
+    config = small_config(tmp_path, end_turnovers=1.6, snapshot_turnovers=[1.6],
+                          checkpoint_every=10_000)
+    straight = run_simulation(config, progress=False, log=lambda message: None)
+    history = straight.controller.history
+    assert [round(entry["time"] / config.turnover_time, 1) for entry in history] == [1.0, 1.5]
+    # spin-up from rest is slower than the target: both updates raise the rate
+    assert all(entry["rate_after"] > entry["rate_before"] for entry in history)
+    assert straight.forcing.energy_injection_rate == history[-1]["rate_after"]
+    _, _, _, header = read_snapshot(tmp_path / "run" / "snapshot_000.fits")
+    assert header["EPSINJ"] == pytest.approx(history[-1]["rate_after"], rel=1e-12)
+    assert header["HIERARCH PAR energy_injection_rate"] == "none"
+
+    interrupted = Simulation.start(config)
+    while interrupted.time < 1.2 * config.turnover_time:
+        interrupted.advance()
+    interrupted.checkpoint(tmp_path / "mid.pt")
+    resumed = Simulation.restore(tmp_path / "mid.pt")
+    while resumed.step < straight.step:
+        resumed.advance(straight.end_time - resumed.time)
+    assert resumed.controller.history == history
+    assert resumed.state.equal(straight.state)

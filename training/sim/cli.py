@@ -14,10 +14,13 @@ def _add_run_options(parser):
     parser.add_argument("--config", help="TOML file with RunConfig keys; options below override")
     parser.add_argument("--resume", help="continue from this checkpoint (bit-for-bit)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    kinds = {"cells": int, "snapshot_turnovers": float, "mach_control": None}
+    parser.add_argument("--threads", type=int,
+                        help="torch CPU threads (on a shared machine, 1 avoids the OpenMP "
+                             "oversubscription that can make steps many times slower)")
+    kinds = {"cells": int, "snapshot_turnovers": float}
     for spec in fields(RunConfig):
         option = "--" + spec.name.replace("_", "-")
-        if spec.name == "mach_control":
+        if isinstance(spec.default, bool):
             parser.add_argument(option, dest=spec.name, default=None,
                                 action=argparse.BooleanOptionalAction)
         elif spec.name in ("cells", "snapshot_turnovers"):
@@ -40,7 +43,66 @@ def build_parser():
     verify.add_argument("--device", default="cpu")
     verify.add_argument("--threads", type=int,
                         help="torch CPU threads (1 is fastest for the small grids of --quick)")
+    recipe = commands.add_parser("recipe", help="run a dataset recipe (training/sim/recipes)")
+    recipe.add_argument("recipe", help="recipe TOML file")
+    recipe.add_argument("--output-dir", required=True, help="where runs and manifest.json go")
+    recipe.add_argument("--seeds", type=int, nargs="+", help="replace the recipe's seeds")
+    recipe.add_argument("--cells", type=int, help="replace the recipe's cells (e.g. 256)")
+    recipe.add_argument("--device", help="replace the recipe's device (e.g. cuda)")
+    recipe.add_argument("--no-compile", action="store_true", help="eager solver steps")
+    recipe.add_argument("--threads", type=int, help="torch CPU threads")
+    stats = commands.add_parser("stats", help="physics statistics of FITS snapshots")
+    stats.add_argument("snapshots", nargs="+", help="snapshot FITS files")
+    stats.add_argument("--sound-speed", type=float,
+                       help="isothermal sound speed (default: from the snapshot header)")
+    stats.add_argument("--fit-range", type=float, nargs=2, metavar=("K_MIN", "K_MAX"),
+                       help="wavenumbers (cycles per box) of the spectral fits")
+    stats.add_argument("--b", dest="b_parameter", type=float, default=1.0 / 3.0,
+                       help="forcing parameter b of sigma_s^2 = ln(1 + b^2 M_s^2)")
+    stats.add_argument("--json", dest="json_path", help="write the statistics as JSON here")
     return parser
+
+
+def _stats(arguments):
+    from .stats import alfven_ordering, format_statistics, read_snapshot_statistics
+
+    found = []
+    for path in arguments.snapshots:
+        try:
+            found.append(read_snapshot_statistics(
+                path, sound_speed=arguments.sound_speed, fit_range=arguments.fit_range,
+                b_parameter=arguments.b_parameter))
+        except (OSError, KeyError, ValueError) as error:
+            print(f"turbml-sim stats: {path}: {error}", file=sys.stderr)
+            return 2
+        print(format_statistics(found[-1]))
+    ordering = alfven_ordering(found)
+    if ordering is not None:
+        print(ordering["text"])
+    if arguments.json_path:
+        with open(arguments.json_path, "w") as handle:
+            json.dump({"snapshots": found, "alfven_ordering": ordering}, handle, indent=2)
+    return 0
+
+
+def _recipe(arguments):
+    from .recipes import run_recipe
+
+    if arguments.threads:
+        import torch
+
+        torch.set_num_threads(arguments.threads)
+    overrides = {key: value for key, value in (("cells", arguments.cells),
+                                               ("device", arguments.device)) if value}
+    if arguments.no_compile:
+        overrides["compile"] = False
+    try:
+        manifest = run_recipe(arguments.recipe, output_dir=arguments.output_dir,
+                              overrides=overrides, seeds=arguments.seeds)
+    except (OSError, ValueError) as error:
+        print(f"turbml-sim recipe: {error}", file=sys.stderr)
+        return 2
+    return 0 if manifest["mach_match"]["ok"] else 1
 
 
 def _run(arguments):
@@ -48,6 +110,10 @@ def _run(arguments):
     from .run import run_simulation
     from .solver import NonPhysicalStateError
 
+    if arguments.threads:
+        import torch
+
+        torch.set_num_threads(arguments.threads)
     overrides = {spec.name: getattr(arguments, spec.name) for spec in fields(RunConfig)}
     if overrides["cells"] is not None:
         cells = overrides["cells"]
@@ -104,4 +170,8 @@ def main(argv=None):
         return _run(arguments)
     if arguments.command == "verify":
         return _verify(arguments)
+    if arguments.command == "stats":
+        return _stats(arguments)
+    if arguments.command == "recipe":
+        return _recipe(arguments)
     raise AssertionError(arguments.command)

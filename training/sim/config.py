@@ -52,6 +52,20 @@ class RunConfig:
         'cpu' or 'cuda'.
     output_dir : str
         Where snapshots and checkpoints go.
+    driving : {'ou', 'none'}
+        Solenoidal OU forcing, or none (decaying turbulence from ``initial_velocity_slope``).
+    initial_velocity_slope : float or None
+        Start from a seeded solenoidal Gaussian velocity field with P(k) ~ k^-slope over
+        1 <= |k| < N/2 (11/3 Kolmogorov, 4 Burgers, or any value) and v_rms = target_mach c_s;
+        None: start at rest.
+    forcing_slope : float or None
+        Give the OU forcing modes a power spectrum ~ |k|^-slope over [k_min, k_max] (continuous
+        driving with that slope; widen k_max to make it matter); None: all modes equal.
+    initial_mach : float or None
+        v_rms / c_s of the initial velocity field; None: ``target_mach`` (which also sets the
+        time unit T, so a recipe can tune the start amplitude without moving the snapshot times).
+    compile : bool
+        ``torch.compile`` the solver step (see :class:`~training.sim.solver.SolverOptions`).
     """
 
     cells: object = 64
@@ -76,6 +90,11 @@ class RunConfig:
     dtype: str = "float32"
     device: str = "cpu"
     output_dir: str = "sim_output"
+    driving: str = "ou"
+    initial_velocity_slope: object = None
+    forcing_slope: object = None
+    compile: bool = False
+    initial_mach: object = None
 
     def __post_init__(self):
         self.validate()
@@ -93,7 +112,14 @@ class RunConfig:
         return self.box_length / (self.target_mach * self.sound_speed)
 
     @property
+    def mach_controlled(self):
+        """True when the Mach control rescales the injection rate during the run."""
+        return self.mach_control and self.driving == "ou"
+
+    @property
     def injection_rate(self):
+        if self.driving == "none":
+            return 0.0
         if self.energy_injection_rate is not None:
             return float(self.energy_injection_rate)
         return 0.5 * (self.target_mach * self.sound_speed) ** 3 / self.box_length
@@ -104,7 +130,8 @@ class RunConfig:
     def solver_options(self):
         return SolverOptions(sound_speed=self.sound_speed, riemann=self.riemann,
                              limiter=self.limiter, emf_average=self.emf_average, cfl=self.cfl,
-                             density_floor=self.density_floor, dtype=self.dtype)
+                             density_floor=self.density_floor, dtype=self.dtype,
+                             compile=self.compile)
 
     def validate(self):
         """Raise ValueError naming the first bad parameter."""
@@ -131,6 +158,22 @@ class RunConfig:
         if any(not 0 <= t <= self.end_turnovers for t in self.snapshot_turnovers):
             raise ValueError(f"snapshot_turnovers {self.snapshot_turnovers!r} must lie in "
                              f"[0, end_turnovers={self.end_turnovers}]")
+        if self.driving not in ("ou", "none"):
+            raise ValueError(f"unknown driving {self.driving!r}; choose one of ('ou', 'none')")
+        if self.initial_mach is not None and not (
+                isinstance(self.initial_mach, (int, float)) and math.isfinite(self.initial_mach)
+                and self.initial_mach > 0):
+            raise ValueError(f"initial_mach must be a positive number or unset, got "
+                             f"{self.initial_mach!r}")
+        for name in ("initial_velocity_slope", "forcing_slope"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float))
+                                          and not isinstance(value, bool)
+                                          and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number or unset, got {value!r}")
+        if self.driving == "none" and self.initial_velocity_slope is None:
+            raise ValueError("driving='none' (decaying turbulence) needs an "
+                             "initial_velocity_slope, or nothing would ever move")
         if not 0 < self.k_min <= self.k_max:
             raise ValueError(f"need 0 < k_min <= k_max, got {self.k_min}, {self.k_max}")
         grid = self.grid()                 # checks the cell counts

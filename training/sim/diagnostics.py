@@ -4,7 +4,7 @@ import torch
 
 from .ct import divergence
 
-__all__ = ["turbulence_diagnostics"]
+__all__ = ["turbulence_diagnostics", "sonic_mach"]
 
 
 def turbulence_diagnostics(state, grid, sound_speed):
@@ -38,3 +38,10 @@ def turbulence_diagnostics(state, grid, sound_speed):
         "mass": float(density.sum()) * volume,
         "divergence": div * min(grid.cell_sizes) / field_max if field_max else div,
     }
+
+
+def sonic_mach(state, sound_speed):
+    """Volume-weighted v_rms / c_s (computed in float64; cheap enough for every step)."""
+    momentum = state.momentum.to(torch.float64)
+    speed_squared = (momentum * momentum).sum(dim=0) / state.density.to(torch.float64) ** 2
+    return float(speed_squared.mean().sqrt()) / sound_speed

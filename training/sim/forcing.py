@@ -58,10 +58,13 @@ class OUForcing:
         Device of the returned fields.
     dtype : torch.dtype
         Dtype of the returned acceleration field.
+    slope : float, optional
+        Weight mode m by |m|^(-slope / 2), so the pattern's power spectrum goes as |k|^-slope;
+        None gives every mode the same variance.
     """
 
     def __init__(self, grid, *, energy_injection_rate, correlation_time, seed, k_min=1.0,
-                 k_max=3.0, device="cpu", dtype=torch.float64):
+                 k_max=3.0, device="cpu", dtype=torch.float64, slope=None):
         if not correlation_time > 0.0:
             raise ValueError(f"correlation_time must be positive, got {correlation_time!r}")
         if not energy_injection_rate >= 0.0:
@@ -78,6 +81,10 @@ class OUForcing:
         wavevectors = self.modes.to(torch.float64) * torch.tensor(
             [2.0 * math.pi / length for length in grid.lengths], dtype=torch.float64)
         self._unit_wavevectors = wavevectors / wavevectors.norm(dim=1, keepdim=True)
+        self.slope = slope
+        index_norm = self.modes.to(torch.float64).norm(dim=1)
+        self._mode_weights = (torch.ones_like(index_norm) if slope is None
+                              else index_norm ** (-0.5 * float(slope)))
         # start from the stationary distribution so the driving has no transient
         self.coefficients = self._project(self._noise())
 
@@ -103,7 +110,7 @@ class OUForcing:
         spectrum = torch.zeros((3,) + self.grid.shape, dtype=torch.complex128, device=self.device)
         index = [(self.modes[:, axis] % cells).to(self.device)
                  for axis, cells in enumerate(self.grid.shape)]
-        coefficients = self.coefficients.to(self.device)
+        coefficients = (self.coefficients * self._mode_weights[:, None]).to(self.device)
         for component in range(3):
             spectrum[component].index_put_(tuple(index), coefficients[:, component],
                                            accumulate=True)

@@ -5,22 +5,33 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from . import __version__
 from .config import RunConfig
-from .diagnostics import turbulence_diagnostics
+from .control import CONTROL_INTERVAL_TURNOVERS, MachController
+from .diagnostics import sonic_mach, turbulence_diagnostics
 from .evolve import check_finite
 from .forcing import OUForcing
 from .problems import uniform_state
+from .random_fields import power_law_field
 from .snapshots import load_checkpoint, save_checkpoint, write_snapshot
 from .solver import MHDSolver, NonPhysicalStateError, StepCounters
 from .state import MHDState
 
-__all__ = ["Simulation", "run_simulation", "CHECKPOINT_NAME"]
+__all__ = ["Simulation", "run_simulation", "initial_velocity", "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-# Mach control: rescale the injection rate this often (turnovers), by at most this factor
-_CONTROL_INTERVAL_TURNOVERS = 0.5
-_CONTROL_MAX_FACTOR = 2.0
+
+
+def initial_velocity(config):
+    """The seeded solenoidal initial velocity (3, nx, ny, nz) of ``config`` (float64, CPU):
+    P(k) ~ k^-initial_velocity_slope over 1 <= |k| < N/2, v_rms = initial_mach c_s (default
+    target_mach c_s)."""
+    mach = config.target_mach if config.initial_mach is None else config.initial_mach
+    field = power_law_field(config.shape, config.initial_velocity_slope, seed=config.seed,
+                            components=3, solenoidal=True, rms=mach * config.sound_speed)
+    return torch.from_numpy(field)
 
 
 @dataclass
@@ -34,8 +45,8 @@ class Simulation:
     time: float = 0.0
     step: int = 0
     next_snapshot: int = 0
-    next_control_time: float = 0.0
     injected_energy: float = 0.0
+    controller: MachController = None
 
     @classmethod
     def start(cls, config):
@@ -44,13 +55,19 @@ class Simulation:
         solver = MHDSolver(grid, config.solver_options(), device=config.device)
         state = uniform_state(grid, magnetic_field=(0.0, 0.0, config.mean_field),
                               dtype=solver.dtype, device=config.device)
+        if config.initial_velocity_slope is not None:
+            state.momentum = initial_velocity(config).to(dtype=solver.dtype,
+                                                         device=config.device)
         forcing = OUForcing(grid, energy_injection_rate=config.injection_rate,
                             correlation_time=config.correlation_time_turnovers
                             * config.turnover_time,
                             seed=config.seed, k_min=config.k_min, k_max=config.k_max,
-                            device=config.device, dtype=solver.dtype)
-        return cls(config, solver, forcing, state,
-                   next_control_time=config.turnover_time)
+                            device=config.device, dtype=solver.dtype,
+                            slope=config.forcing_slope)
+        controller = MachController(
+            config.target_mach, CONTROL_INTERVAL_TURNOVERS * config.turnover_time,
+            enabled=config.mach_controlled)
+        return cls(config, solver, forcing, state, controller=controller)
 
     @classmethod
     def restore(cls, path, *, device=None):
@@ -65,8 +82,12 @@ class Simulation:
                                        for name, tensor in saved["state"].items()})
         simulation.forcing.load_state_dict(saved["forcing"])
         simulation.solver.counters = StepCounters(**saved["counters"])
-        for name in ("time", "step", "next_snapshot", "next_control_time", "injected_energy"):
+        for name in ("time", "step", "next_snapshot", "injected_energy"):
             setattr(simulation, name, saved[name])
+        if "controller" in saved:
+            simulation.controller.load_state_dict(saved["controller"])
+        else:   # a checkpoint of code version 0.1.0: only the next control time was kept
+            simulation.controller.next_time = saved["next_control_time"]
         return simulation
 
     def checkpoint(self, path):
@@ -77,7 +98,7 @@ class Simulation:
             "forcing": self.forcing.state_dict(),
             "counters": self.solver.counters.as_dict(),
             "time": self.time, "step": self.step, "next_snapshot": self.next_snapshot,
-            "next_control_time": self.next_control_time,
+            "controller": self.controller.state_dict(),
             "injected_energy": self.injected_energy, "code_version": __version__})
 
     @property
@@ -101,18 +122,19 @@ class Simulation:
         self.time += dt
         self.step += 1
         check_finite(self.state, step=self.step, time=self.time)
-        if self.config.mach_control and self.time >= self.next_control_time:
-            measured = self.diagnostics()["mach_sonic"]
-            if measured > 0.0:
-                # injection ~ v^3 / L, so the rate scales with the cube of the Mach ratio
-                factor = (self.config.target_mach / measured) ** 3
-                factor = min(max(factor, 1.0 / _CONTROL_MAX_FACTOR), _CONTROL_MAX_FACTOR)
-                self.forcing.energy_injection_rate *= factor
-            self.next_control_time += _CONTROL_INTERVAL_TURNOVERS * self.config.turnover_time
+        self.controller.record(self.time, dt, sonic_mach(self.state, self.config.sound_speed))
+        if self.controller.due(self.time):
+            self.forcing.energy_injection_rate = self.controller.update(
+                self.time, self.forcing.energy_injection_rate)
         return dt
 
 
-def run_simulation(config=None, *, resume=None, progress=True, output_dir=None, log=print):
+def _print_flushed(message):
+    print(message, flush=True)
+
+
+def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
+                   log=_print_flushed):
     """Run (or continue) a driven simulation, writing snapshots and checkpoints.
 
     Parameters
@@ -148,6 +170,7 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None, 
     bar = tqdm(total=round(simulation.end_time, 12), initial=round(simulation.time, 12),
                disable=not progress, unit="t", bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} "
                "[{elapsed}<{remaining}{postfix}]")
+    logged_controls = len(simulation.controller.history)
     try:
         while True:
             while (simulation.next_snapshot < len(snapshot_times)
@@ -167,6 +190,19 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None, 
                     f"{checkpoint_path if checkpoint_path.exists() else 'none written yet'}")
                 raise
             bar.update(simulation.time - before)
+            while logged_controls < len(simulation.controller.history):
+                entry = simulation.controller.history[logged_controls]
+                extremes = _extremes(simulation)
+                log(f"t = {entry['time'] / config.turnover_time:7.3f} T: <M_s> over the last "
+                    f"{CONTROL_INTERVAL_TURNOVERS:g} T = {entry['mean_mach']:.4f} "
+                    f"(target {config.target_mach:g}, "
+                    f"{entry['mean_mach'] / config.target_mach - 1:+.1%}); "
+                    f"injection rate {entry['rate_before']:.5g} -> {entry['rate_after']:.5g}; "
+                    f"now: M_s {extremes['mach_sonic']:.4g}, mass-weighted "
+                    f"{extremes['mach_sonic_mass_weighted']:.4g}, min rho "
+                    f"{extremes['density_min']:.3g}, max |v|/c_s {extremes['cell_mach_max']:.3g}, "
+                    f"dt {dt:.3g}, step {simulation.step}")
+                logged_controls += 1
             if simulation.step % config.checkpoint_every == 0:
                 simulation.checkpoint(checkpoint_path)
             if progress and simulation.step % 10 == 0:
@@ -183,11 +219,24 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None, 
     return simulation
 
 
+def _extremes(simulation):
+    density = simulation.state.density.to(torch.float64)
+    momentum = simulation.state.momentum.to(torch.float64)
+    speed_squared = (momentum * momentum).sum(dim=0) / (density * density)
+    sound_speed = simulation.config.sound_speed
+    return {"mach_sonic": float(speed_squared.mean().sqrt()) / sound_speed,
+            "mach_sonic_mass_weighted": float(((density * speed_squared).sum() / density.sum())
+                                              .sqrt()) / sound_speed,
+            "density_min": float(density.min()),
+            "cell_mach_max": float(speed_squared.max().sqrt()) / sound_speed}
+
+
 def _write_snapshot(simulation, out, index):
     config = simulation.config
     path = out / f"snapshot_{index:03d}.fits"
     write_snapshot(path, simulation.state, parameters=config.as_dict(),
                    diagnostics=simulation.diagnostics(), time=simulation.time,
                    step=simulation.step, turnover_time=config.turnover_time,
-                   code_version=__version__, counters=simulation.solver.counters.as_dict())
+                   code_version=__version__, counters=simulation.solver.counters.as_dict(),
+                   injection_rate=simulation.forcing.energy_injection_rate)
     return path

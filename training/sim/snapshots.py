@@ -15,6 +15,12 @@ def _fits_array(tensor):
     return np.ascontiguousarray(tensor.detach().cpu().numpy().transpose(2, 1, 0))
 
 
+def _finite_or_text(value):
+    # FITS headers hold no inf or nan (M_A of a hydro run is infinite): write those as text
+    value = float(value)
+    return value if np.isfinite(value) else str(value)
+
+
 def _header_value(value):
     if isinstance(value, (bool, int, float, str)) or value is None:
         return "none" if value is None else value
@@ -22,11 +28,13 @@ def _header_value(value):
 
 
 def write_snapshot(path, state, *, parameters, diagnostics, time, step, turnover_time,
-                   code_version, counters):
+                   code_version, counters, injection_rate=None):
     """Write a snapshot as FITS: density primary HDU, then VX, VY, VZ, BX, BY, BZ images.
 
     Every header carries the run parameters (``HIERARCH PAR <name>``), the time, the step, the
-    code version, the measured Mach numbers and the safety-net counters.
+    code version, the measured Mach numbers, the safety-net counters and the energy injection
+    rate in use when the snapshot was taken (``EPSINJ``; set by the Mach control when
+    ``mach_control`` is on or ``energy_injection_rate`` is unset).
     """
     from astropy.io import fits
 
@@ -38,9 +46,14 @@ def write_snapshot(path, state, *, parameters, diagnostics, time, step, turnover
     header["TIME"] = (time, "code time")
     header["TTURN"] = (time / turnover_time, "time in turnover times L/(M_s c_s)")
     header["STEP"] = step
-    header["MS"] = (diagnostics["mach_sonic"], "measured sonic Mach number v_rms/c_s")
-    header["MAMEAN"] = (diagnostics["mach_alfven_mean"], "v_rms / v_A(mean field)")
-    header["MATOTAL"] = (diagnostics["mach_alfven_total"], "v_rms / v_A(total field)")
+    header["MS"] = (_finite_or_text(diagnostics["mach_sonic"]),
+                    "measured sonic Mach number v_rms/c_s")
+    header["MAMEAN"] = (_finite_or_text(diagnostics["mach_alfven_mean"]),
+                        "v_rms / v_A(mean field)")
+    header["MATOTAL"] = (_finite_or_text(diagnostics["mach_alfven_total"]),
+                         "v_rms / v_A(total field)")
+    if injection_rate is not None:
+        header["EPSINJ"] = (float(injection_rate), "energy injection rate in use (per volume)")
     header["DIVB"] = (diagnostics["divergence"], "max |div B| dx / max |B|")
     for name, value in counters.items():
         header[f"HIERARCH CNT {name}"] = value
