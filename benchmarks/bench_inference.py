@@ -26,40 +26,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def torch_net_from_onnx(loaded):
-    """The PyTorch network described by a shipped model's card, with the ONNX file's weights.
-
-    The exporter folds each BatchNorm into the convolution before it (weights ``features.N.weight``
-    and ``features.N.weight_bias``); the eager network gets the same folding, which is exact in
-    evaluation mode and saves PyTorch the normalisation pass, so the comparison does not
-    handicap PyTorch.
-    """
-    import torch
-    from onnx import load_model_from_string, numpy_helper
-    from torch import nn
-
-    from training.nets import TurbulenceCNN
-
-    recorded = loaded.card["provenance"]["training"]["net"]
-    net = TurbulenceCNN(**{key: value for key, value in recorded.items() if key != "n_weights"})
-    model = load_model_from_string(loaded.model_bytes)
-    weights = {tensor.name: torch.from_numpy(numpy_helper.to_array(tensor).copy())
-               for tensor in model.graph.initializer}
-    layers = list(net.features)
-    for index, layer in enumerate(layers):
-        if isinstance(layer, nn.Conv2d):
-            layer.weight = nn.Parameter(weights[f"features.{index}.weight"])
-            folded_bias = weights.get(f"features.{index}.weight_bias")
-            if folded_bias is not None:
-                layer.bias = nn.Parameter(folded_bias)
-        elif isinstance(layer, (nn.BatchNorm2d, nn.GroupNorm)):
-            net.features[index] = nn.Identity()
-    for name in ("head.0.weight", "head.0.bias", "head.2.weight", "head.2.bias"):
-        module_name, parameter = name.rsplit(".", 1)
-        setattr(net.get_submodule(module_name), parameter, nn.Parameter(weights[name]))
-    return net.eval()
-
-
 def best_time(function, repeats):
     """Smallest wall time of ``repeats`` calls (after one warm-up call)."""
     function()
@@ -88,6 +54,7 @@ def main(argv=None):
     from glue_turbml.classification import classify_image
     from glue_turbml.core import build_pipeline
     from glue_turbml.models import open_model
+    from training.export import torch_classifier_from_onnx
     from training.fields import lognormal_field
 
     threads = os.cpu_count()
@@ -95,7 +62,7 @@ def main(argv=None):
     runner = open_model(args.model, device=args.device)
     card = runner.card
     tile_size = card["input"]["tile_size"]
-    net = torch_net_from_onnx(runner.loaded)
+    net = torch_classifier_from_onnx(runner.loaded)
     print(f"model {card['name']} {card['version']}; onnxruntime provider "
           f"{runner.info.describe()}; torch {torch.__version__} on CPU, {threads} threads; "
           f"{platform.processor() or platform.machine()}")

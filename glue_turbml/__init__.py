@@ -3,9 +3,9 @@
 from contextlib import suppress
 
 from ._version import __version__
-from .api import classify, list_models
+from .api import classify, list_models, saliency
 
-__all__ = ["__version__", "classify", "list_models", "setup"]
+__all__ = ["__version__", "classify", "list_models", "saliency", "setup"]
 
 
 def setup():

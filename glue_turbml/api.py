@@ -6,8 +6,9 @@ from .classification import classify_image
 from .inputs import InputError, parse_input, reduce_to_image
 from .models import list_models, open_model
 from .results import CubeClassificationResult
+from .saliency_maps import saliency_image
 
-__all__ = ["classify", "list_models"]
+__all__ = ["classify", "list_models", "saliency"]
 
 
 def classify(data, *, model, device="auto", hdu=None, component=None, axis=None, slice_index=None,
@@ -90,3 +91,73 @@ def classify(data, *, model, device="auto", hdu=None, component=None, axis=None,
     image, wcs, _ = reduce_to_image(parsed, axis=axis, slice_index=slice_index,
                                     projection=projection)
     return classify_image(np.asarray(image), runner, wcs=wcs, input_name=parsed.name, **options)
+
+
+def saliency(data, *, model, method="guided", target=None, device="auto", hdu=None,
+             component=None, axis=None, slice_index=None, projection=None, stride=None,
+             boundary=None, batch_size=32, progress=False, occlusion_window=None,
+             occlusion_stride=None, occlusion_baseline="mean"):
+    """Which pixels drive a classifier's decision: a full-resolution saliency map.
+
+    The map is computed tile by tile on exactly the tiles and preprocessing `classify` uses,
+    then blended with the same smooth window. Gradient methods run the model's exported
+    saliency graphs (no torch needed); occlusion runs forward passes only and works with any
+    ONNX classifier.
+
+    Parameters
+    ----------
+    data : array_like, (array, WCS), str, path, HDU, HDUList, SpectralCube, NDData or glue Data
+        What to explain (see `glue_turbml.inputs.parse_input`); a 2D map, or a cube reduced by
+        ``slice_index`` or ``projection``. Never modified.
+    model : str or path
+        A model name (``turbml models list``) or a path to an exported ``.onnx`` file.
+    method : {"guided", "vanilla", "occlusion"}
+        Guided backpropagation (Springenberg et al. 2014; Peek & Burkhart 2019 Fig. 4), the
+        plain gradient (Simonyan et al. 2013), or occlusion (Zeiler & Fergus 2014).
+    target : int, str or None
+        The class to explain (index or name); the whole-map most probable class by default.
+    device : {"auto", "cpu", "cuda"}
+    hdu, component, axis, slice_index, projection, stride, boundary
+        As for `classify`.
+    batch_size : int
+        Tiles (or occluded copies) per onnxruntime call.
+    progress : bool or callable
+        ``True`` shows a progress bar; a callable gets ``(done, total)``.
+    occlusion_window, occlusion_stride : int, optional
+        Occluding square and step in pixels (``tile_size // 8`` and half of it by default).
+    occlusion_baseline : float or "mean"
+        Value of occluded pixels (each tile's mean by default).
+
+    Returns
+    -------
+    glue_turbml.saliency_maps.SaliencyResult
+        The map, the explained class, whole-map probabilities, the input WCS and the
+        provenance; ``.overlay()`` gives the smoothed map and the contour level, ``.write(path)``
+        saves FITS.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or target class.
+    glue_turbml.inputs.InputError, glue_turbml.core.TilingError
+        As for `classify`.
+    glue_turbml.models.ModelLoadError
+        If the model ships no graph for ``method`` (``"occlusion"`` always works) or its
+        saliency file does not match its card.
+
+    Examples
+    --------
+    >>> import glue_turbml
+    >>> result = glue_turbml.saliency("map.fits", model="kolmogorov-burgers")  # doctest: +SKIP
+    >>> smoothed, level = result.overlay()  # doctest: +SKIP
+    >>> result.write("map_saliency.fits")  # doctest: +SKIP
+    """
+    parsed = parse_input(data, hdu=hdu, component=component)
+    runner = open_model(model, device=device)
+    image, wcs, _ = reduce_to_image(parsed, axis=axis, slice_index=slice_index,
+                                    projection=projection)
+    return saliency_image(np.asarray(image), runner, method=method, target=target, wcs=wcs,
+                          input_name=parsed.name, stride=stride, boundary=boundary,
+                          batch_size=batch_size, progress=progress,
+                          occlusion_window=occlusion_window, occlusion_stride=occlusion_stride,
+                          occlusion_baseline=occlusion_baseline)

@@ -2,15 +2,11 @@
 
 import numpy as np
 
-from .core import (build_pipeline, extract_tiles, fill_nan_nearest, make_tile_grid, stitch_tiles)
-from .core.tiling import TilingError
+from .core import stitch_tiles
 from .results import ClassificationResult
+from .tiled_input import prepare_tiled_input, tile_progress
 
 __all__ = ["classify_image", "softmax"]
-
-#: Tiles preprocessed and held in memory at once: bounds memory on survey-size maps.
-_CHUNK_TILES = 256
-_BAR_MIN_TILES = 64
 
 
 def softmax(logits):
@@ -18,22 +14,6 @@ def softmax(logits):
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exponentials = np.exp(shifted)
     return exponentials / exponentials.sum(axis=-1, keepdims=True)
-
-
-def _tile_progress(progress, total):
-    """Return ``(advance(n), close())`` for a bool (tqdm bar) or a callable ``(done, total)``."""
-    if callable(progress):
-        done = [0]
-
-        def advance(count):
-            done[0] += count
-            progress(done[0], total)
-        return advance, lambda: None
-    from tqdm.auto import tqdm
-
-    # A bar for a handful of tiles is only noise.
-    bar = tqdm(total=total, unit="tile", disable=not progress or total < _BAR_MIN_TILES, leave=False)
-    return bar.update, bar.close
 
 
 def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, boundary=None,
@@ -70,32 +50,15 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
     if card["task"] != "classification":
         raise ValueError(f"model {card['name']!r} is a {card['task']} model, not a classifier; "
                          "use map_image for image-to-image models")
-    image = np.asarray(image)
-    if image.ndim != 2:
-        raise TilingError(f"classify_image needs a 2D map, got shape {image.shape}")
-    tiling = card["tiling"]
-    tile_size = card["input"]["tile_size"]
-    grid = make_tile_grid(image.shape, tile_size, stride=stride or tiling["stride"],
-                          boundary=boundary or tiling["boundary"])
-    finite = np.isfinite(image)
-    if not finite.any():
-        raise TilingError(f"{input_name}: the map is entirely NaN (no data to classify)")
-    valid_fraction = extract_tiles(finite.astype(np.float32), grid).mean(axis=(1, 2))
-    used = np.flatnonzero(valid_fraction >= tiling["min_valid_fraction"])
-    if used.size == 0:
-        raise TilingError(
-            f"{input_name}: every {tile_size}x{tile_size} tile is more than "
-            f"{1 - tiling['min_valid_fraction']:.0%} NaN; nothing left to classify"
-        )
-    filled, filled_mask = fill_nan_nearest(image)
-    pipeline = build_pipeline(card["preprocess"])
+    tiled = prepare_tiled_input(image, card, stride=stride, boundary=boundary,
+                                input_name=input_name, purpose="classify")
+    grid, used, finite = tiled.grid, tiled.used, tiled.finite
+    tile_size = grid.tile_size
     n_classes = len(card["classes"])
     tile_probabilities = np.full((grid.n_tiles, n_classes), np.nan)
-    advance, close = _tile_progress(progress, int(used.size))
+    advance, close = tile_progress(progress, int(used.size))
     try:
-        for start in range(0, used.size, _CHUNK_TILES):
-            chunk = used[start:start + _CHUNK_TILES]
-            tiles = pipeline(extract_tiles(filled, grid, indices=chunk))[:, np.newaxis]
+        for chunk, tiles in tiled.chunks():
             scores = runner.run(tiles, batch_size=batch_size, on_batch=advance)
             if card["outputs"][0].get("activation", "none") == "softmax":
                 scores = softmax(scores.astype(np.float64))
@@ -112,13 +75,13 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
         probability_std=analysed.std(axis=0),
         tile_probabilities=tile_probabilities,
         tile_origins=grid.origins,
-        tile_valid_fraction=valid_fraction,
+        tile_valid_fraction=tiled.valid_fraction,
         tile_size=tile_size,
         probability_map=probability_map,
-        filled_mask=filled_mask,
+        filled_mask=tiled.filled_mask,
         wcs=wcs,
         model_card=card,
         session_info=runner.info,
-        preprocessing=pipeline.description,
+        preprocessing=tiled.pipeline.description,
         input_name=input_name,
     )

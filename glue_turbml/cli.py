@@ -1,4 +1,4 @@
-"""The ``turbml`` command line: list models, classify FITS files, run the demo."""
+"""The ``turbml`` command line: list models, classify FITS files, saliency maps, the demo."""
 
 import argparse
 import json
@@ -152,6 +152,49 @@ def _cmd_classify(args):
     return 0
 
 
+def _output_stem(path):
+    stem = path.name
+    for suffix in FITS_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            return stem[:-len(suffix)]
+    return stem
+
+
+def _cmd_saliency(args):
+    from .figures import plot_saliency
+    from .inputs import parse_input, reduce_to_image
+    from .models import open_model
+    from .saliency_maps import saliency_image
+
+    files = _expand_inputs(args.inputs)
+    runner = open_model(args.model, device=args.device)
+    print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}; "
+          f"method {args.method}", file=sys.stderr)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        parsed = parse_input(path, hdu=args.hdu)
+        image, wcs, _ = reduce_to_image(parsed, axis=args.axis, slice_index=args.slice,
+                                        projection=args.projection)
+        try:
+            result = saliency_image(image, runner, method=args.method, target=args.target,
+                                    wcs=wcs, input_name=parsed.name, stride=args.stride,
+                                    boundary=args.boundary, batch_size=args.batch_size,
+                                    progress=True, occlusion_window=args.occlusion_window,
+                                    occlusion_stride=args.occlusion_stride)
+        except ValueError as error:
+            if type(error) is not ValueError:
+                raise
+            raise CommandError(str(error)) from None
+        target = out_dir / f"{_output_stem(path)}_{runner.card['name']}_saliency-{args.method}.fits"
+        result.write(target, overwrite=args.overwrite)
+        line = f"{result}  ->  {target}"
+        if not args.no_png:
+            line += f", {plot_saliency(image, result, target.with_suffix('.png'))}"
+        print(line)
+    return 0
+
+
 def _cmd_demo(args):
     from .demo import run_demo
 
@@ -210,6 +253,36 @@ def build_parser():
     classify.add_argument("--png", action="store_true", help="also write a PNG figure")
     classify.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     classify.set_defaults(handler=_cmd_classify)
+
+    explain = commands.add_parser(
+        "saliency", help="saliency maps of a classifier's decision (FITS + PNG like Peek & "
+        "Burkhart 2019 Fig. 4)")
+    explain.add_argument("inputs", nargs="+", help="FITS files or directories of FITS files")
+    explain.add_argument("--model", required=True, help="model name or path to an .onnx file")
+    explain.add_argument("--method", choices=("guided", "vanilla", "occlusion"), default="guided",
+                         help="guided backpropagation (default), plain gradient, or occlusion "
+                              "(forward passes only; works with any classifier)")
+    explain.add_argument("--target", default=None,
+                         help="class name or index to explain (default: the whole-map prediction)")
+    explain.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                         help=device_help)
+    explain.add_argument("--out", default=".", help="output directory (default: current)")
+    explain.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
+    explain.add_argument("--axis", type=int, default=None, help="cube axis (numpy order)")
+    explain.add_argument("--slice", type=int, default=None, help="explain this cube plane")
+    explain.add_argument("--projection", choices=("sum", "mean", "moment0"), default=None,
+                         help="explain the cube projected along --axis")
+    explain.add_argument("--stride", type=int, default=None, help="tile stride in pixels")
+    explain.add_argument("--boundary", choices=("reflect", "periodic"), default=None,
+                         help="edge handling: periodic for simulation slices")
+    explain.add_argument("--batch-size", type=int, default=32, help="tiles per onnxruntime call")
+    explain.add_argument("--occlusion-window", type=int, default=None,
+                         help="occluding square in pixels (default: tile size / 8)")
+    explain.add_argument("--occlusion-stride", type=int, default=None,
+                         help="occlusion step in pixels (default: half the window)")
+    explain.add_argument("--no-png", action="store_true", help="write the FITS file only")
+    explain.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    explain.set_defaults(handler=_cmd_saliency)
 
     demo = commands.add_parser("demo", help="classify the bundled demo map (FITS + PNG)")
     demo.add_argument("--out", default="turbml_demo_output", help="output directory")

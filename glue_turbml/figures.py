@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["plot_classification"]
+__all__ = ["plot_classification", "plot_saliency"]
 
 
 def _display_scale(image):
@@ -69,3 +69,75 @@ def plot_classification(image, result, path, *, class_name=None, title=None):
     path = Path(path)
     figure.savefig(path, dpi=110)
     return path
+
+
+def plot_saliency(image, result, path, *, title=None):
+    """Save a PNG like Peek & Burkhart (2019) Fig. 4, beside the saliency map itself.
+
+    Left: the map in grey (log scale when positive) with one red contour of the smoothed
+    positive saliency at the result's overlay level (`SaliencyResult.overlay`). Right: the
+    saliency map on a symmetric diverging scale (red: raising the input there raises the
+    explained class's score).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The explained 2D map.
+    result : glue_turbml.saliency_maps.SaliencyResult
+    path : str or path
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    shown, label = _display_scale(np.asarray(image, dtype=float))
+    smoothed, level = result.overlay()
+    ny, nx = np.shape(image)
+    figure = Figure(figsize=(12, min(9.0, max(3.8, 5.2 * ny / nx + 1.6))), layout="constrained")
+    projection = result.wcs if result.wcs is not None and result.wcs.has_celestial else None
+    grey = figure.add_subplot(1, 2, 1, projection=projection)
+    shown_image = grey.imshow(shown, origin="lower", cmap="gray",
+                              vmin=np.nanpercentile(shown, 1), vmax=np.nanpercentile(shown, 99))
+    figure.colorbar(shown_image, ax=grey, shrink=0.8, label=label)
+    if np.isfinite(level):
+        grey.contour(np.nan_to_num(smoothed, nan=-np.inf), levels=[level], colors="red",
+                     linewidths=0.8)
+    grey.legend(handles=[Line2D([], [], color="red", lw=1,
+                                label=f"{result.method} saliency = {level:.3g}")],
+                loc="upper right", fontsize=8, framealpha=0.8)
+    right = figure.add_subplot(1, 2, 2, projection=projection)
+    finite = result.saliency_map[np.isfinite(result.saliency_map)]
+    limit = float(np.percentile(np.abs(finite), 99.5)) if finite.size else 1.0
+    limit = limit if limit > 0 else 1.0
+    salient = right.imshow(result.saliency_map, origin="lower", cmap="RdBu_r", vmin=-limit,
+                           vmax=limit)
+    figure.colorbar(salient, ax=right, shrink=0.8,
+                    label=f"{result.method} saliency of '{result.target_class}'")
+    for axes in (grey, right):
+        if projection is not None:
+            axes.set_xlabel("RA")
+            axes.set_ylabel("Dec")
+    probability = result.probability[result.target_index]
+    figure.suptitle(title or (
+        f"{result.input_name}: {result.method} saliency of class '{result.target_class}' "
+        f"(whole-map P = {probability:.2f})\nmodel {result.model_card['name']} "
+        f"{result.model_card['version']} on {result.session_info.provider}; contour at the "
+        f"top {100 * (1 - _overlay_quantile(result)):.0f}% of smoothed positive saliency"),
+        fontsize=10)
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def _overlay_quantile(result):
+    from .saliency_maps import DEFAULT_CONTOUR_QUANTILE
+
+    return result.model_card.get("saliency", {}).get("overlay", {}).get(
+        "contour_quantile", DEFAULT_CONTOUR_QUANTILE)

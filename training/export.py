@@ -264,17 +264,34 @@ def _forward_parameters(model):
     return inspect.signature(model.forward).parameters
 
 
-def torch_classifier_from_onnx(path):
+def _model_proto(source):
+    """``(onnx.ModelProto, name for messages)`` of a path, bytes, ModelProto or LoadedModel."""
+    import onnx
+
+    if isinstance(source, onnx.ModelProto):
+        return source, "model"
+    if isinstance(source, (bytes, bytearray)):
+        return onnx.load_model_from_string(bytes(source)), "model bytes"
+    if hasattr(source, "model_bytes"):  # glue_turbml.models.LoadedModel
+        return onnx.load_model_from_string(source.model_bytes), str(source.path)
+    return onnx.load(os.fspath(source)), os.fspath(source)
+
+
+def torch_classifier_from_onnx(source):
     """Rebuild a `training.nets.TurbulenceCNN` from an exported file, for checks and fine-tuning.
 
-    The exporter folds each BatchNorm into the convolution before it, so the rebuilt net has
-    no normalisation layers and biased convolutions; it computes the same function as the
-    trained net. The architecture comes from the card (``provenance.training.net``).
+    The one place that turns an exported classifier back into torch: the shipped-model tests,
+    the inference benchmark and the saliency re-export (`training.add_saliency`) all use it.
+    The exporter folds each BatchNorm into the convolution before it (initializers
+    ``features.N.weight`` and ``features.N.weight_bias``), so the rebuilt net has no
+    normalisation layers and biased convolutions; it computes the same function as the trained
+    net in evaluation mode. The architecture comes from the card (``provenance.training.net``);
+    the weights are matched to the layers by the graph's node order (``Conv`` and ``Gemm``).
 
     Parameters
     ----------
-    path : str or os.PathLike
-        ONNX file written by `export_classifier`.
+    source : str, os.PathLike, bytes, onnx.ModelProto or glue_turbml.models.LoadedModel
+        A classifier written by `export_classifier`.
 
     Returns
     -------
@@ -296,8 +313,8 @@ def torch_classifier_from_onnx(path):
 
     from .nets import TurbulenceCNN
 
-    model_proto = onnx.load(os.fspath(path))
-    card = read_card(model_proto, source=os.fspath(path))
+    model_proto, path = _model_proto(source)
+    card = read_card(model_proto, source=path)
     net_config = card["provenance"].get("training", {}).get("net")
     if not net_config:
         raise ExportError(f"{path}: the card has no provenance.training.net description")
@@ -319,6 +336,8 @@ def torch_classifier_from_onnx(path):
                           for attribute in node.attribute}
             if op_type == "Gemm" and attributes.get("transB", 0) != 1:
                 raise ExportError(f"{path}: Gemm node {node.name} is not in torch Linear layout")
+            if len(node.input) < 3:
+                raise ExportError(f"{path}: {op_type} node {node.name} has no bias input")
             with torch.no_grad():
                 module.weight.copy_(torch.tensor(weights[node.input[1]]))
                 module.bias.copy_(torch.tensor(weights[node.input[2]]))

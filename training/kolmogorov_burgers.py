@@ -5,6 +5,10 @@ Run as::
     python -m training.kolmogorov_burgers --out onnx_models/kolmogorov-burgers.onnx \\
         --report docs/results/kolmogorov_burgers.json [--seed 0] [--quick]
 
+The exported card lists occlusion only; ``python -m training.add_saliency`` and
+``python -m training.saliency_sanity --write-card`` then add the gradient saliency graphs and
+their sanity check without retraining (see the README's Training section).
+
 Four arms share one realization split (same realization numbers and seeds per class):
 
 ``normal``

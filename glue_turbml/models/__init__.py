@@ -6,6 +6,8 @@ from .loader import ALLOWED_OP_DOMAINS, DEFAULT_MAX_MODEL_MB, LoadedModel, Model
 from .registry import (ModelEntry, ModelNotFoundError, list_models, model_search_path, resolve_model,
                        scan_models, shipped_models_dir, user_models_dir)
 from .runner import ModelRunner, open_model
+from .saliency_graphs import (SALIENCY_GRAPH_METHODS, SaliencyGraphRunner, load_saliency_graph,
+                              open_saliency_graph)
 from .session import DEVICES, DeviceError, SessionInfo, clear_session_cache, get_session
 
 __all__ = [
@@ -15,5 +17,6 @@ __all__ = [
     "ModelEntry", "ModelNotFoundError", "list_models", "model_search_path", "resolve_model",
     "scan_models", "shipped_models_dir", "user_models_dir",
     "ModelRunner", "open_model",
+    "SALIENCY_GRAPH_METHODS", "SaliencyGraphRunner", "load_saliency_graph", "open_saliency_graph",
     "DEVICES", "DeviceError", "SessionInfo", "clear_session_cache", "get_session",
 ]

@@ -71,6 +71,14 @@ def validate_card(card, *, source="model card"):
         error = errors[0]
         where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         raise ModelCardError(f"{source}: invalid model card at {where}: {error.message}")
+    graphs = card["saliency"].get("graphs", {})
+    unlisted = sorted(set(graphs) - set(card["saliency"]["methods"]))
+    if unlisted:
+        raise ModelCardError(f"{source}: saliency graphs {unlisted} are not listed in "
+                             "saliency.methods")
+    if graphs and card["task"] != "classification":
+        raise ModelCardError(f"{source}: saliency graphs need a classification card (their "
+                             "target input weights the classes)")
     tile_size = card["input"]["tile_size"]
     if card["tiling"]["stride"] > tile_size:
         raise ModelCardError(

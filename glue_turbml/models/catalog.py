@@ -45,7 +45,10 @@ def render_models_markdown(entries):
                   f"stride {card['tiling']['stride']}, boundary {card['tiling']['boundary']}",
                   "- preprocessing: " + (" > ".join(step["op"] for step in card["preprocess"])
                                          or "none"),
-                  f"- saliency methods: {', '.join(card['saliency']['methods']) or 'none'}",
+                  f"- saliency methods: {', '.join(card['saliency']['methods']) or 'none'}"
+                  + "".join(f"; {method} graph `{entry['file']}`" for method, entry in
+                            card["saliency"].get("graphs", {}).items()),
+                  *_sanity_lines(card["saliency"]),
                   f"- trained on: {provenance['training_data'].get('summary', 'see card')}",
                   f"- training command: `{provenance['command']}`",
                   f"- code version: {provenance['code_version']}; date: {provenance['date']}",
@@ -54,3 +57,15 @@ def render_models_markdown(entries):
         lines += _metric_lines(card["metrics"])
         lines.append("")
     return "\n".join(lines)
+
+
+def _sanity_lines(saliency):
+    """One line on the saliency sanity check recorded in the card, if any."""
+    checks = saliency.get("sanity_checks", {}).get("model_parameter_randomization")
+    if not checks:
+        return []
+    parts = [f"{method} {'passes' if record['passes'] else 'FAILS'} "
+             f"({record['spearman_abs_fully_randomized']:.2f})"
+             for method, record in checks.items()]
+    return ["- saliency sanity check (Adebayo et al. 2018 model-parameter randomization; "
+            "Spearman of trained vs randomized maps): " + ", ".join(parts)]

@@ -12,6 +12,8 @@ __all__ = [
     "ALLOWED_OP_DOMAINS",
     "DEFAULT_MAX_MODEL_MB",
     "load_model_file",
+    "read_model_bytes",
+    "check_structure",
 ]
 
 #: Only the standard ONNX operator set: a custom domain would need code we do not ship.
@@ -80,7 +82,8 @@ def _iter_tensors(graph):
                 yield from attribute.tensors
 
 
-def _check_structure(model, source):
+def check_structure(model, source):
+    """Refuse external data, non-standard operator domains and graphs failing the checker."""
     import onnx
 
     for tensor in _iter_tensors(model.graph):
@@ -149,6 +152,45 @@ def _check_interface(model, card, source):
     return expected_input, tuple(graph_outputs)
 
 
+def read_model_bytes(path, *, max_mb=None):
+    """Read an ONNX file under the size cap and parse it (no card or interface checks).
+
+    Returns
+    -------
+    model_bytes : bytes
+    model : onnx.ModelProto
+
+    Raises
+    ------
+    ModelLoadError
+        If the file is missing, over the size cap, or not readable ONNX.
+    """
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{source}: no such model file")
+    size = path.stat().st_size
+    cap = _max_bytes(max_mb)
+    if size > cap:
+        raise ModelLoadError(
+            f"{source}: the file is {size / 2**20:.1f} MiB, over the {cap / 2**20:.0f} MiB cap for "
+            "model files; if you trust it, raise the cap with GLUE_TURBML_MAX_MODEL_MB"
+        )
+    model_bytes = path.read_bytes()
+    try:
+        model = onnx.load_model_from_string(model_bytes)
+    except (DecodeError, ValueError, RuntimeError) as error:
+        raise ModelLoadError(
+            f"{source}: not a readable ONNX file (corrupt or truncated?): {error}"
+        ) from None
+    if not model.graph.node:
+        raise ModelLoadError(f"{source}: not a readable ONNX file (no graph inside; corrupt?)")
+    return model_bytes, model
+
+
 def load_model_file(path, *, max_mb=None):
     """Read and check one ONNX model file.
 
@@ -170,30 +212,10 @@ def load_model_file(path, *, max_mb=None):
         domains, has a missing or invalid card, weights whose sha256 differs from the card's, or
         inputs/outputs that differ from the card. The message names the file and the problem.
     """
-    import onnx
-    from google.protobuf.message import DecodeError
-
     path = Path(path).expanduser()
     source = str(path)
-    if not path.is_file():
-        raise ModelLoadError(f"{source}: no such model file")
-    size = path.stat().st_size
-    cap = _max_bytes(max_mb)
-    if size > cap:
-        raise ModelLoadError(
-            f"{source}: the file is {size / 2**20:.1f} MiB, over the {cap / 2**20:.0f} MiB cap for "
-            "model files; if you trust it, raise the cap with GLUE_TURBML_MAX_MODEL_MB"
-        )
-    model_bytes = path.read_bytes()
-    try:
-        model = onnx.load_model_from_string(model_bytes)
-    except (DecodeError, ValueError, RuntimeError) as error:
-        raise ModelLoadError(
-            f"{source}: not a readable ONNX file (corrupt or truncated?): {error}"
-        ) from None
-    if not model.graph.node:
-        raise ModelLoadError(f"{source}: not a readable ONNX file (no graph inside; corrupt?)")
-    _check_structure(model, source)
+    model_bytes, model = read_model_bytes(path, max_mb=max_mb)
+    check_structure(model, source)
     try:
         card = read_card(model, source=source)
     except ModelCardError as error:

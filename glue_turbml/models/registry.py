@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .loader import LoadedModel, ModelLoadError, load_model_file
+from .saliency_graphs import is_saliency_graph_file
 
 __all__ = [
     "ModelNotFoundError",
@@ -89,6 +90,8 @@ def scan_models():
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.onnx")):
+            if is_saliency_graph_file(path):
+                continue  # a model's saliency graph, checked when the model's saliency is asked
             try:
                 loaded = _load_cached(path)
             except ModelLoadError as error:

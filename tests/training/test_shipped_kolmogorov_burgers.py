@@ -20,6 +20,8 @@ from training.fields import KOLMOGOROV_SLOPE, lognormal_field
 REPOSITORY = Path(__file__).resolve().parents[2]
 MODEL_PATH = REPOSITORY / "onnx_models" / "kolmogorov-burgers.onnx"
 REPORT_PATH = REPOSITORY / "docs" / "results" / "kolmogorov_burgers.json"
+SALIENCY_REPORT_PATH = REPOSITORY / "docs" / "results" / "kolmogorov_burgers_saliency.json"
+SANITY_REPORT_PATH = REPOSITORY / "docs" / "results" / "kolmogorov_burgers_sanity.json"
 DEMO_PATH = REPOSITORY / "glue_turbml" / "data" / "demo_two_regimes.fits"
 
 
@@ -58,7 +60,23 @@ def test_card_metrics_meet_targets_and_match_the_report(shipped):
     report = json.loads(REPORT_PATH.read_text())
     assert report["weights_sha256"] == card["weights_sha256"]
     assert report["metrics"] == metrics
-    assert report["card"] == card
+    # Saliency graphs were added after training (training.add_saliency, its own report): the
+    # card differs from the training report's only in ``saliency`` and that provenance note.
+    trained_card = json.loads(json.dumps(card))
+    saliency_report = json.loads(SALIENCY_REPORT_PATH.read_text())
+    # ... and the sanity check (training.saliency_sanity) then recorded its result.
+    sanity = trained_card["saliency"].pop("sanity_checks")
+    sanity_report = json.loads(SANITY_REPORT_PATH.read_text())
+    assert sanity_report["weights_sha256"] == card["weights_sha256"]
+    for method, record in sanity["model_parameter_randomization"].items():
+        assert record["passes"] == sanity_report["methods"][method]["passes"]
+        assert record["spearman_abs_fully_randomized"] == pytest.approx(
+            sanity_report["methods"][method]["spearman_abs_fully_randomized"], abs=1e-4)
+    assert saliency_report["card"] == trained_card
+    assert saliency_report["weights_sha256"] == card["weights_sha256"]
+    trained_card["saliency"] = report["card"]["saliency"]
+    del trained_card["provenance"]["saliency_export"]
+    assert report["card"] == trained_card
     assert report["negative_control_at_chance"] is True
     split = card["provenance"]["split"]["realization_ids"]
     assert not set(split["test"]) & (set(split["train"]) | set(split["validation"]))

@@ -1,0 +1,132 @@
+"""A 2D map prepared for a model, tile by tile: the steps `classify` and `saliency` share.
+
+Both analyses lay the card's tile grid over the map, skip tiles that are mostly NaN, fill the
+few remaining NaN pixels from their nearest neighbours, and preprocess tiles in bounded chunks
+with the card's pipeline. Keeping these steps here means a saliency map is computed on exactly
+the tiles, and the preprocessed values, that the classification used.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .core import build_pipeline, extract_tiles, fill_nan_nearest, make_tile_grid
+from .core.tiling import TilingError
+
+__all__ = ["TiledInput", "prepare_tiled_input", "tile_progress", "CHUNK_TILES"]
+
+#: Tiles preprocessed and held in memory at once: bounds memory on survey-size maps.
+CHUNK_TILES = 256
+_BAR_MIN_TILES = 64
+
+
+@dataclass
+class TiledInput:
+    """A map with its tile grid, the tiles to analyse and the preprocessing pipeline.
+
+    Attributes
+    ----------
+    grid : glue_turbml.core.TileGrid
+    finite : numpy.ndarray of bool
+        ``(ny, nx)`` pixels that were finite in the input.
+    valid_fraction : numpy.ndarray
+        ``(n_tiles,)`` fraction of finite pixels in each tile.
+    used : numpy.ndarray of int
+        Tiles analysed (valid fraction at least the card's ``min_valid_fraction``).
+    filled : numpy.ndarray
+        The map with NaN pixels filled from their nearest finite neighbours.
+    filled_mask : numpy.ndarray of bool
+        Pixels that were filled.
+    pipeline : callable
+        The card's preprocessing (``pipeline.description`` names the steps).
+    """
+
+    grid: object
+    finite: np.ndarray
+    valid_fraction: np.ndarray
+    used: np.ndarray
+    filled: np.ndarray
+    filled_mask: np.ndarray
+    pipeline: object
+
+    def chunks(self, indices=None, *, chunk_tiles=CHUNK_TILES):
+        """Yield ``(tile numbers, preprocessed (n, 1, T, T) float32 tiles)`` in bounded chunks.
+
+        Parameters
+        ----------
+        indices : array_like of int, optional
+            Tiles to cut; `used` by default.
+        chunk_tiles : int
+        """
+        indices = self.used if indices is None else np.asarray(indices, dtype=int)
+        for start in range(0, indices.size, chunk_tiles):
+            chunk = indices[start:start + chunk_tiles]
+            tiles = self.pipeline(extract_tiles(self.filled, self.grid, indices=chunk))
+            yield chunk, np.ascontiguousarray(tiles[:, np.newaxis], dtype=np.float32)
+
+
+def prepare_tiled_input(image, card, *, stride=None, boundary=None, input_name="image",
+                        purpose="analyse"):
+    """Lay the card's tiles over a 2D map and choose the tiles to analyse.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2D map; NaN allowed. Not modified.
+    card : dict
+        The model card (``input.tile_size``, ``tiling``, ``preprocess``).
+    stride : int, optional
+        Tile stride; the card's by default.
+    boundary : {"reflect", "periodic"}, optional
+        Edge handling; the card's by default.
+    input_name : str
+    purpose : str
+        Verb for error messages (``"classify"``, ``"explain"``).
+
+    Returns
+    -------
+    TiledInput
+
+    Raises
+    ------
+    glue_turbml.core.TilingError
+        If the map is not 2D, smaller than a tile, all NaN, or every tile is mostly NaN.
+    """
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise TilingError(f"{input_name}: needs a 2D map, got shape {image.shape}")
+    tiling = card["tiling"]
+    tile_size = card["input"]["tile_size"]
+    grid = make_tile_grid(image.shape, tile_size, stride=stride or tiling["stride"],
+                          boundary=boundary or tiling["boundary"])
+    finite = np.isfinite(image)
+    if not finite.any():
+        raise TilingError(f"{input_name}: the map is entirely NaN (no data to {purpose})")
+    valid_fraction = extract_tiles(finite.astype(np.float32), grid).mean(axis=(1, 2))
+    used = np.flatnonzero(valid_fraction >= tiling["min_valid_fraction"])
+    if used.size == 0:
+        raise TilingError(
+            f"{input_name}: every {tile_size}x{tile_size} tile is more than "
+            f"{1 - tiling['min_valid_fraction']:.0%} NaN; nothing left to {purpose}"
+        )
+    filled, filled_mask = fill_nan_nearest(image)
+    return TiledInput(grid=grid, finite=finite, valid_fraction=valid_fraction, used=used,
+                      filled=filled, filled_mask=filled_mask,
+                      pipeline=build_pipeline(card["preprocess"]))
+
+
+def tile_progress(progress, total, *, unit="tile"):
+    """Return ``(advance(n), close())`` for a bool (tqdm bar) or a callable ``(done, total)``."""
+    if callable(progress):
+        done = [0]
+
+        def advance(count):
+            done[0] += count
+            progress(done[0], total)
+        return advance, lambda: None
+    from tqdm.auto import tqdm
+
+    # A bar for a handful of tiles is only noise.
+    bar = tqdm(total=total, unit=unit, disable=not progress or total < _BAR_MIN_TILES,
+               leave=False)
+    return bar.update, bar.close

@@ -1,0 +1,128 @@
+"""Small real networks exported with saliency graphs, shared by the saliency tests.
+
+Two architectures, as issue 4 asks: one with max pooling (and three classes), one with strided
+convolutions (odd kernel/stride combinations that drop input rows, and eval-mode BatchNorm).
+Each is exported once per test session with `training.export.export_classifier` and
+`training.saliency_export.add_saliency_graphs`, into a temporary folder.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+#: Tile size of the cards (and of the tracing example); parity runs at other sizes too.
+TILE_SIZE = 32
+
+
+class MaxPoolCNN(nn.Module):
+    """conv-relu-maxpool x2, conv-relu, global mean, dense head; three classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def forward(self, images):
+        return self.head(self.features(images).mean(dim=(2, 3)))
+
+
+class StridedCNN(nn.Module):
+    """Strided convolutions only (no pooling), one with BatchNorm; two classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+            nn.Conv2d(8, 16, 5, stride=2, padding=2), nn.ReLU(),
+            nn.Conv2d(16, 16, 3, stride=2), nn.ReLU())
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, images):
+        return self.head(self.features(images).mean(dim=(2, 3)))
+
+
+def make_net(kind, seed=0):
+    """An untrained net with seeded weights (and non-trivial BatchNorm statistics), eval mode."""
+    torch.manual_seed(seed)
+    net = {"maxpool": MaxPoolCNN, "strided": StridedCNN}[kind]()
+    generator = torch.Generator().manual_seed(seed + 1)
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            with torch.no_grad():
+                features = module.num_features
+                module.running_mean.copy_(torch.rand(features, generator=generator) - 0.5)
+                module.running_var.copy_(0.5 + torch.rand(module.num_features, generator=generator))
+                module.weight.copy_(0.5 + torch.rand(module.num_features, generator=generator))
+                module.bias.copy_(0.2 * torch.randn(module.num_features, generator=generator))
+    return net.eval()
+
+
+def make_card(name, n_classes, *, tile_size=TILE_SIZE):
+    """A schema-valid classification card for a test net (preprocessing: equalize_hist only)."""
+    return {
+        "schema_version": 1, "name": name, "version": "0.0.1", "task": "classification",
+        "description": "untrained test network for saliency tests",
+        "classes": [{"name": f"class{index}", "meaning": f"test class {index}"}
+                    for index in range(n_classes)],
+        "input": {"name": "image", "kind": "test map", "description": "random tiles",
+                  "tile_size": tile_size, "channels": 1, "dtype": "float32", "units": "",
+                  "layout": "NCHW"},
+        "outputs": [{"name": "logits", "description": "logits", "units": "",
+                     "activation": "softmax"}],
+        "preprocess": [{"op": "log10"}, {"op": "equalize_hist", "nbins": 256}],
+        "tiling": {"stride": tile_size // 2, "boundary": "reflect", "combine": "mean",
+                   "min_valid_fraction": 0.5},
+        "saliency": {"methods": ["occlusion"]},
+        "provenance": {"training_data": {"summary": "none"}, "split": {}, "command": "pytest",
+                       "code_version": "test", "date": "2000-01-01T00:00:00Z"},
+        "metrics": {},
+    }
+
+
+def equalized_tiles(count, size, seed):
+    """``(count, 1, size, size)`` float32 tiles like the runtime feeds: equalized lognormal maps."""
+    from glue_turbml.core import build_pipeline
+
+    rng = np.random.default_rng(seed)
+    raw = np.exp(rng.normal(size=(count, size, size)))
+    pipeline = build_pipeline([{"op": "log10"}, {"op": "equalize_hist", "nbins": 256}])
+    return pipeline(raw)[:, np.newaxis].astype(np.float32)
+
+
+@dataclass
+class ExportedNet:
+    """A test net, its exported model file (with saliency graphs) and the export report."""
+
+    kind: str
+    net: nn.Module
+    path: Path
+    n_classes: int
+    parity: list
+
+
+def _export(kind, folder):
+    from training.export import export_classifier
+    from training.saliency_export import add_saliency_graphs
+
+    net = make_net(kind)
+    n_classes = 3 if kind == "maxpool" else 2
+    path = Path(folder) / f"{kind}-net.onnx"
+    export_classifier(net, path, make_card(f"{kind}-net", n_classes), tile_size=TILE_SIZE,
+                      parity_batch_sizes=(2,), parity_tile_sizes=(TILE_SIZE,))
+    report = add_saliency_graphs(net, path, images=equalized_tiles(8, 64, seed=5),
+                                 parity_batch_sizes=(2,), parity_tile_sizes=(TILE_SIZE,))
+    return ExportedNet(kind, net, path, n_classes, report["parity"])
+
+
+@pytest.fixture(scope="session")
+def exported_nets(tmp_path_factory):
+    """``{"maxpool": ExportedNet, "strided": ExportedNet}``, exported once per session."""
+    folder = tmp_path_factory.mktemp("saliency_models")
+    return {kind: _export(kind, folder) for kind in ("maxpool", "strided")}
