@@ -25,16 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def best_time(function, repeats):
-    """Smallest wall time of ``repeats`` calls (after one warm-up call)."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_time  # noqa: E402  (benchmarks/ is on the path when run as a script)
 
 
 def main(argv=None):
