@@ -11,8 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 import torch
 from torch import nn
+
+from ..card_builders import untrained_classifier_card
 
 #: Tile size of the cards (and of the tracing example); parity runs at other sizes too.
 TILE_SIZE = 32
@@ -65,25 +68,8 @@ def make_net(kind, seed=0):
 
 
 def make_card(name, n_classes, *, tile_size=TILE_SIZE):
-    """A schema-valid classification card for a test net (preprocessing: equalize_hist only)."""
-    return {
-        "schema_version": 1, "name": name, "version": "0.0.1", "task": "classification",
-        "description": "untrained test network for saliency tests",
-        "classes": [{"name": f"class{index}", "meaning": f"test class {index}"}
-                    for index in range(n_classes)],
-        "input": {"name": "image", "kind": "test map", "description": "random tiles",
-                  "tile_size": tile_size, "channels": 1, "dtype": "float32", "units": "",
-                  "layout": "NCHW"},
-        "outputs": [{"name": "logits", "description": "logits", "units": "",
-                     "activation": "softmax"}],
-        "preprocess": [{"op": "log10"}, {"op": "equalize_hist", "nbins": 256}],
-        "tiling": {"stride": tile_size // 2, "boundary": "reflect", "combine": "mean",
-                   "min_valid_fraction": 0.5},
-        "saliency": {"methods": ["occlusion"]},
-        "provenance": {"training_data": {"summary": "none"}, "split": {}, "command": "pytest",
-                       "code_version": "test", "date": "2000-01-01T00:00:00Z"},
-        "metrics": {},
-    }
+    """A schema-valid classification card for a test net."""
+    return untrained_classifier_card(name=name, n_classes=n_classes, tile_size=tile_size)
 
 
 def equalized_tiles(count, size, seed):

@@ -5,6 +5,8 @@ import pytest
 
 from training.fields import BURGERS_SLOPE, KOLMOGOROV_SLOPE, lognormal_field
 
+from ..card_builders import untrained_classifier_card
+
 
 @pytest.fixture(scope="session")
 def small_fields():
@@ -19,34 +21,10 @@ def small_fields():
     return fields, labels, ids
 
 
-def _minimal_card(*, tile_size=64, name="test-net"):
-    """A schema-valid classification card (without weights_sha256) for export tests."""
-    return {
-        "schema_version": 1,
-        "name": name,
-        "version": "0.0.1",
-        "task": "classification",
-        "description": "untrained test network",
-        "classes": [{"name": "a", "meaning": "class a"}, {"name": "b", "meaning": "class b"}],
-        "input": {"name": "image", "kind": "test map", "description": "random tiles",
-                  "tile_size": tile_size, "channels": 1, "dtype": "float32", "units": "",
-                  "layout": "NCHW"},
-        "outputs": [{"name": "logits", "description": "logits", "units": "",
-                     "activation": "softmax"}],
-        "preprocess": [{"op": "log10"}, {"op": "equalize_hist", "nbins": 256}],
-        "tiling": {"stride": tile_size // 2, "boundary": "reflect", "combine": "mean",
-                   "min_valid_fraction": 0.5},
-        "saliency": {"methods": ["occlusion"]},
-        "provenance": {"training_data": {"summary": "none"}, "split": {}, "command": "pytest",
-                       "code_version": "test", "date": "2000-01-01T00:00:00Z"},
-        "metrics": {},
-    }
-
-
 @pytest.fixture(scope="session")
 def make_card():
     """Factory of minimal schema-valid classification cards: ``make_card(tile_size=64)``."""
-    return _minimal_card
+    return untrained_classifier_card
 
 
 @pytest.fixture
