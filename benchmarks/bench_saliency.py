@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import best_time  # noqa: E402  (benchmarks/ is on the path when run as a script)
+from timing import time_saliency_graphs  # noqa: E402  (benchmarks/ is on the path as a script)
 
 
 def main(argv=None):
@@ -43,7 +43,7 @@ def main(argv=None):
 
     import glue_turbml
     from glue_turbml.core import build_pipeline
-    from glue_turbml.models import open_model, open_saliency_graph
+    from glue_turbml.models import open_model
     from training.fields import lognormal_field
 
     runner = open_model(args.model, device=args.device)
@@ -56,21 +56,9 @@ def main(argv=None):
     targets = np.zeros((args.tiles, len(card["classes"])), dtype=np.float32)
     targets[:, 0] = 1
 
-    forward_seconds = best_time(lambda: runner.run(tiles, batch_size=args.batch_size),
-                                args.repeats)
-    figures = {"model": card["name"], "provider": runner.info.provider,
-               "tiles": args.tiles, "tile_size": tile_size, "batch_size": args.batch_size,
-               "forward_tiles_per_s": args.tiles / forward_seconds}
-    print(f"\n[1] {args.tiles} tiles of {tile_size}^2, batch {args.batch_size}")
-    print(f"    forward graph          : {args.tiles / forward_seconds:9.1f} tiles/s")
-    for method in ("vanilla", "guided"):
-        graph = open_saliency_graph(runner.loaded, method, device=args.device)
-        seconds = best_time(lambda: graph.run(tiles, targets, batch_size=args.batch_size),
-                            args.repeats)
-        figures[f"{method}_maps_per_s"] = args.tiles / seconds
-        figures[f"{method}_cost_in_forward_passes"] = seconds / forward_seconds
-        print(f"    {method:<7} saliency graph : {args.tiles / seconds:9.1f} maps/s   "
-              f"(one map costs {seconds / forward_seconds:.2f} forward passes)")
+    figures = time_saliency_graphs(runner, tiles, targets, device=args.device,
+                                   batch_size=args.batch_size, repeats=args.repeats,
+                                   heading="[1] ")
 
     size = args.map_size
     print(f"\n    generating a {size}x{size} lognormal map...", flush=True)

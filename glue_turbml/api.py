@@ -3,12 +3,14 @@
 import numpy as np
 
 from .classification import classify_image
+from .emission_lines import predict_emission_lines
 from .inputs import InputError, parse_input, reduce_to_image
+from .mapping import map_image
 from .models import list_models, open_model
 from .results import CubeClassificationResult
 from .saliency_maps import saliency_image
 
-__all__ = ["classify", "list_models", "saliency"]
+__all__ = ["classify", "list_models", "map_image", "predict_emission_lines", "saliency"]
 
 
 def classify(data, *, model, device="auto", hdu=None, component=None, axis=None, slice_index=None,
@@ -93,16 +95,18 @@ def classify(data, *, model, device="auto", hdu=None, component=None, axis=None,
     return classify_image(np.asarray(image), runner, wcs=wcs, input_name=parsed.name, **options)
 
 
-def saliency(data, *, model, method="guided", target=None, device="auto", hdu=None,
-             component=None, axis=None, slice_index=None, projection=None, stride=None,
+def saliency(data, *, model, method="guided", target=None, region=None, device="auto",
+             hdu=None, component=None, axis=None, slice_index=None, projection=None, stride=None,
              boundary=None, batch_size=32, progress=False, occlusion_window=None,
              occlusion_stride=None, occlusion_baseline="mean"):
-    """Which pixels drive a classifier's decision: a full-resolution saliency map.
+    """Which pixels drive a model's output: a full-resolution saliency map.
 
-    The map is computed tile by tile on exactly the tiles and preprocessing `classify` uses,
-    then blended with the same smooth window. Gradient methods run the model's exported
-    saliency graphs (no torch needed); occlusion runs forward passes only and works with any
-    ONNX classifier.
+    For classifiers and regressors the map is computed tile by tile on exactly the tiles and
+    preprocessing `classify` uses, then blended with the same smooth window. For image-to-image
+    models (U-Nets) it is the gradient of the blended output channel summed over ``region``,
+    on the tiles `map_image` uses (see `glue_turbml.saliency_regions`). Gradient methods run
+    the model's exported saliency graphs (no torch needed); occlusion runs forward passes only
+    and works with any ONNX model.
 
     Parameters
     ----------
@@ -116,6 +120,11 @@ def saliency(data, *, model, method="guided", target=None, device="auto", hdu=No
         plain gradient (Simonyan et al. 2013), or occlusion (Zeiler & Fergus 2014).
     target : int, str or None
         The class to explain (index or name); the whole-map most probable class by default.
+        Regressors: the output (index or name), the first by default. Image-to-image models:
+        the output channel (index or name), the first (the predicted mean) by default.
+    region : array_like of bool, optional
+        Image-to-image models: mask, of the map's shape, of the output pixels to explain (a
+        region of interest); the whole map by default.
     device : {"auto", "cpu", "cuda"}
     hdu, component, axis, slice_index, projection, stride, boundary
         As for `classify`.
@@ -156,7 +165,8 @@ def saliency(data, *, model, method="guided", target=None, device="auto", hdu=No
     runner = open_model(model, device=device)
     image, wcs, _ = reduce_to_image(parsed, axis=axis, slice_index=slice_index,
                                     projection=projection)
-    return saliency_image(np.asarray(image), runner, method=method, target=target, wcs=wcs,
+    return saliency_image(np.asarray(image), runner, method=method, target=target,
+                          region=region, wcs=wcs,
                           input_name=parsed.name, stride=stride, boundary=boundary,
                           batch_size=batch_size, progress=progress,
                           occlusion_window=occlusion_window, occlusion_stride=occlusion_stride,

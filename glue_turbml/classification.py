@@ -9,6 +9,16 @@ from .tiled_input import prepare_tiled_input, tile_progress
 __all__ = ["classify_image", "softmax"]
 
 
+
+#: What to call instead of classify, by the model's kind.
+_RIGHT_TOOL = {"image_to_image": "use glue_turbml.map_image / `turbml map` for it",
+               "spectral": "use glue_turbml.predict_emission_lines / `turbml spectra` for it"}
+
+
+def _tool_key(card):
+    """``spectral`` for per-spectrum models (card input layout NC), else the card's task."""
+    return "spectral" if card.get("input", {}).get("layout") == "NC" else card["task"]
+
 def softmax(logits):
     """Numerically stable softmax over the last axis."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -48,8 +58,9 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
     """
     card = runner.card
     if card["task"] != "classification":
-        raise ValueError(f"model {card['name']!r} is a {card['task']} model, not a classifier; "
-                         "use map_image for image-to-image models")
+        raise ValueError(f"model {card['name']!r} has task {card['task']!r}, not classification; "
+                         f"{_RIGHT_TOOL.get(_tool_key(card), 'pick a classification model')} "
+                         "(`turbml models list` shows each model's task)")
     tiled = prepare_tiled_input(image, card, stride=stride, boundary=boundary,
                                 input_name=input_name, purpose="classify")
     grid, used, finite = tiled.grid, tiled.used, tiled.finite

@@ -1,4 +1,5 @@
-"""The ``turbml`` command line: list models, classify FITS files, saliency maps, the demo."""
+"""The ``turbml`` command line: list models, classify or map FITS files, saliency maps,
+emission-line maps of spectral cubes, the demo."""
 
 import argparse
 import json
@@ -195,6 +196,52 @@ def _cmd_saliency(args):
     return 0
 
 
+def _cmd_map(args):
+    from .mapping import map_image
+
+    depth = None
+    if args.depth is not None:
+        from astropy import units as u
+
+        try:
+            depth = u.Quantity(args.depth)
+        except (TypeError, ValueError):
+            raise CommandError(f"--depth {args.depth!r} is not a quantity; write e.g. "
+                               "'1 pc' or '3e18 cm'") from None
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise CommandError(f"{out} exists; pass --overwrite to replace it")
+    result = map_image(args.input, model=args.model, device=args.device, depth=depth,
+                       hdu=args.hdu, axis=args.axis, slice_index=args.slice,
+                       projection=args.projection, tile_size=args.tile_size,
+                       batch_size=args.batch_size, progress=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.write(out, overwrite=args.overwrite)
+    print(f"{result}  ->  {out}")
+    return 0
+
+
+def _cmd_spectra(args):
+    from .emission_lines import predict_emission_lines
+
+    source = Path(args.input)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file; give a directory for the EW maps")
+    stem = source.name.split(".")[0]
+    summary_path = out / f"{stem}_emission_lines.json"
+    if summary_path.exists() and not args.overwrite:
+        raise CommandError(f"{summary_path} exists; pass --overwrite to replace the maps")
+    result = predict_emission_lines(source, redshift=args.redshift, model=args.model,
+                                    hdu=args.hdu, device=args.device,
+                                    chunk_spaxels=args.chunk_spaxels, progress=True)
+    written = result.write_maps(out, stem=stem, overwrite=args.overwrite)
+    summary_path.write_text(json.dumps(result.summary(), indent=1), encoding="utf-8")
+    print(result)
+    print(f"wrote {len(written)} EW maps ({written[0].name} ...) and {summary_path.name} to {out}")
+    return 0
+
+
 def _cmd_demo(args):
     from .demo import run_demo
 
@@ -283,6 +330,44 @@ def build_parser():
     explain.add_argument("--no-png", action="store_true", help="write the FITS file only")
     explain.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     explain.set_defaults(handler=_cmd_saliency)
+
+    mapping = commands.add_parser(
+        "map", help="map a column-density FITS map to the mass-weighted mean density <n>_m "
+        "with a per-pixel uncertainty (U-Net models)")
+    mapping.add_argument("input", help="FITS file (column density; BUNIT cm-2, a mass surface "
+                                       "density, or none)")
+    mapping.add_argument("--model", required=True, help="image-to-image model name or .onnx path")
+    mapping.add_argument("--out", required=True, help="output FITS file")
+    mapping.add_argument("--depth", default=None,
+                         help="line-of-sight depth, e.g. '1 pc': adds a DENSITY HDU in cm-3")
+    mapping.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                         help=device_help)
+    mapping.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
+    mapping.add_argument("--axis", type=int, default=None, help="cube axis (numpy order)")
+    mapping.add_argument("--slice", type=int, default=None, help="map this cube plane")
+    mapping.add_argument("--projection", choices=("sum", "mean", "moment0"), default=None,
+                         help="map the cube projected along --axis")
+    mapping.add_argument("--tile-size", type=int, default=None,
+                         help="network input side in pixels (default: the model card's)")
+    mapping.add_argument("--batch-size", type=int, default=16, help="tiles per onnxruntime call")
+    mapping.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    mapping.set_defaults(handler=_cmd_map)
+
+    spectra = commands.add_parser(
+        "spectra", help="predict emission-line equivalent-width maps from the continuum of a "
+        "spectral cube (one FITS map per line)")
+    spectra.add_argument("input", help="FITS spectral cube with a wavelength or frequency axis")
+    spectra.add_argument("--redshift", type=float, required=True, help="redshift of the source")
+    spectra.add_argument("--model", default="desi-emission-lines",
+                         help="spectral model name or .onnx path (default desi-emission-lines)")
+    spectra.add_argument("--out", required=True, help="output directory")
+    spectra.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                         help=device_help)
+    spectra.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
+    spectra.add_argument("--chunk-spaxels", type=int, default=4096,
+                         help="spaxels per chunk (bounds memory)")
+    spectra.add_argument("--overwrite", action="store_true", help="replace existing maps")
+    spectra.set_defaults(handler=_cmd_spectra)
 
     demo = commands.add_parser("demo", help="classify the bundled demo map (FITS + PNG)")
     demo.add_argument("--out", default="turbml_demo_output", help="output directory")

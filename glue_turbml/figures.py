@@ -124,10 +124,9 @@ def plot_saliency(image, result, path, *, title=None):
         if projection is not None:
             axes.set_xlabel("RA")
             axes.set_ylabel("Dec")
-    probability = result.probability[result.target_index]
     figure.suptitle(title or (
-        f"{result.input_name}: {result.method} saliency of class '{result.target_class}' "
-        f"(whole-map P = {probability:.2f})\nmodel {result.model_card['name']} "
+        f"{result.input_name}: {result.method} saliency of {result.describe_target()}"
+        f"\nmodel {result.model_card['name']} "
         f"{result.model_card['version']} on {result.session_info.provider}; contour at the "
         f"top {100 * (1 - _overlay_quantile(result)):.0f}% of smoothed positive saliency"),
         fontsize=10)

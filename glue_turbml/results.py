@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ClassificationResult", "CubeClassificationResult", "provenance_header"]
+__all__ = ["ClassificationResult", "CubeClassificationResult", "provenance_header",
+           "provenance_summary"]
 
 
 def provenance_header(card, session_info, *, preprocessing, input_name):
@@ -39,6 +40,32 @@ def provenance_header(card, session_info, *, preprocessing, input_name):
     if session_info.note:
         header["HISTORY"] = f"device note: {session_info.note}"
     return header
+
+
+def provenance_summary(card, session_info, *, input_name):
+    """JSON-friendly provenance that every result's ``summary()`` starts with.
+
+    Parameters
+    ----------
+    card : dict
+        The model card.
+    session_info : glue_turbml.models.SessionInfo or None
+        ``None`` (provider ``None``) for a result built without a session.
+    input_name : str
+
+    Returns
+    -------
+    dict
+        ``input``, ``model``, ``model_version``, ``weights_sha256`` and ``provider``, in that
+        order (the order the saved summaries show).
+    """
+    return {
+        "input": input_name,
+        "model": card["name"],
+        "model_version": card["version"],
+        "weights_sha256": card["weights_sha256"],
+        "provider": session_info.provider if session_info else None,
+    }
 
 
 @dataclass
@@ -107,11 +134,7 @@ class ClassificationResult:
     def summary(self):
         """JSON-friendly dict of the whole-map result and its provenance."""
         return {
-            "input": self.input_name,
-            "model": self.model_card["name"],
-            "model_version": self.model_card["version"],
-            "weights_sha256": self.model_card["weights_sha256"],
-            "provider": self.session_info.provider if self.session_info else None,
+            **provenance_summary(self.model_card, self.session_info, input_name=self.input_name),
             "device_note": self.session_info.note if self.session_info else "",
             "preprocessing": self.preprocessing,
             "predicted_class": self.predicted_class,

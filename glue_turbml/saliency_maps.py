@@ -1,6 +1,8 @@
-"""Saliency maps of a classifier over a whole 2D map, tile by tile, without torch.
+"""Saliency maps of a model over a whole 2D map, tile by tile, without torch.
 
-Three methods, all on the preprocessed tiles the classifier sees (the tiles of `classify`):
+Three methods, all on the preprocessed tiles the model sees (for classifiers and regressors
+the tiles of `classify`; for image-to-image models those of `glue_turbml.mapping`, see
+`glue_turbml.saliency_regions`):
 
 - ``"guided"``: guided backpropagation (Springenberg et al. 2014), the method of Peek &
   Burkhart (2019, Fig. 4); computed by the model's exported saliency graph;
@@ -23,10 +25,12 @@ import numpy as np
 
 from .classification import softmax
 from .core import stitch_tiles
+from .results import provenance_summary
 from .tiled_input import prepare_tiled_input, tile_progress
 
 __all__ = ["SALIENCY_METHODS", "DEFAULT_CONTOUR_QUANTILE", "DEFAULT_SMOOTHING_SIGMA_PX",
-           "SaliencyResult", "occlusion_saliency", "saliency_image", "resolve_target"]
+           "SaliencyResult", "occlusion_saliency", "saliency_image", "resolve_target",
+           "output_names"]
 
 SALIENCY_METHODS = ("guided", "vanilla", "occlusion")
 #: The overlay contour encloses the top 2% of the smoothed positive saliency by default.
@@ -45,6 +49,44 @@ def _occlusion_starts(size, window, stride):
     return range(0, count * stride, stride)
 
 
+def _saliency_passes(method, tile_size, n_tiles, *, occlusion_window, occlusion_stride,
+                     occlusion_baseline):
+    """Occlusion window and stride, the parameters a result records, and the progress total.
+
+    Shared by the tile models' saliency and the U-Net's (`glue_turbml.saliency_regions`), so
+    both default the occlusion window the same way and count progress in the same units.
+
+    Parameters
+    ----------
+    method : str
+        ``"occlusion"`` or a gradient method.
+    tile_size : int
+    n_tiles : int
+        Tiles explained.
+    occlusion_window, occlusion_stride : int or None
+        Pixels; ``None`` for an eighth of the tile (at least 2) and half the window.
+    occlusion_baseline : str or float
+
+    Returns
+    -------
+    window, stride : int or None
+        Occlusion window and stride in pixels (``None`` for a gradient method).
+    parameters : dict
+        Method parameters for `SaliencyResult.parameters`.
+    total : int
+        Progress steps: every occluded pass plus the unoccluded one per tile, or one per tile.
+    unit : str
+        ``"pass"`` or ``"tile"``.
+    """
+    if method != "occlusion":
+        return None, None, {}, int(n_tiles), "tile"
+    window = int(occlusion_window or max(2, tile_size // 8))
+    stride = int(occlusion_stride or max(1, window // 2))
+    parameters = {"window_px": window, "stride_px": stride, "baseline": occlusion_baseline}
+    n_positions = len(_occlusion_starts(tile_size, window, stride)) ** 2
+    return window, stride, parameters, int(n_tiles) * (n_positions + 1), "pass"
+
+
 def occlusion_saliency(forward, tiles, targets, *, window, stride, baseline="mean",
                        batch_size=64, on_pass=None):
     """Occlusion saliency of preprocessed tiles (Captum ``Occlusion`` semantics).
@@ -53,17 +95,18 @@ def occlusion_saliency(forward, tiles, targets, *, window, stride, baseline="mea
     top-left corner until the far edges are reached, cut at the edges, as Captum lays them out;
     so every pixel is covered) the tile is copied with the window set to the
     baseline; the pixel's saliency is the mean, over the windows covering it, of
-    ``score(tile) - score(occluded copy)``, with ``score = logits . target``.
+    ``score(tile) - score(occluded copy)``, with ``score = sum(output * target)``.
 
     Parameters
     ----------
     forward : callable
-        ``forward(batch (n, C, T, T) float32, batch_size=...) -> (n, n_classes)`` logits, e.g.
-        ``ModelRunner.run``.
+        ``forward(batch (n, C, T, T) float32, batch_size=...) -> output``, e.g.
+        ``ModelRunner.run``: ``(n, n_classes)`` logits, ``(n, n_outputs)``, or ``(n, C_out, T,
+        T)`` maps of an image-to-image model.
     tiles : numpy.ndarray
         ``(n, C, T, T)`` preprocessed tiles.
     targets : numpy.ndarray
-        ``(n, n_classes)`` class weights (one-hot for one class).
+        Weights of the output, of its shape (one-hot rows for one class).
     window, stride : int
         Occluding square side and step in pixels.
     baseline : float or "mean"
@@ -93,7 +136,9 @@ def occlusion_saliency(forward, tiles, targets, *, window, stride, baseline="mea
         fill = np.full(count, float(baseline), dtype=np.float32)
     positions = [(y0, x0) for y0 in _occlusion_starts(height, window, stride)
                  for x0 in _occlusion_starts(width, window, stride)]
-    base_score = (forward(tiles, batch_size=batch_size).astype(np.float64) * targets).sum(axis=1)
+    targets = targets.reshape(count, -1)
+    base_score = (forward(tiles, batch_size=batch_size).astype(np.float64).reshape(count, -1)
+                  * targets).sum(axis=1)
     if on_pass is not None:
         on_pass(count)
     total = np.zeros(tiles.shape, dtype=np.float64)
@@ -107,7 +152,7 @@ def occlusion_saliency(forward, tiles, targets, *, window, stride, baseline="mea
         for number, (y0, x0) in enumerate(chosen):
             copies[number, :, :, y0:y0 + window, x0:x0 + window] = fill[:, None, None, None]
         logits = forward(copies.reshape((-1,) + tiles.shape[1:]), batch_size=batch_size)
-        scores = (logits.reshape(len(chosen), count, -1).astype(np.float64)
+        scores = (np.asarray(logits, dtype=np.float64).reshape(len(chosen), count, -1)
                   * targets[np.newaxis]).sum(axis=2)
         drops = base_score[np.newaxis] - scores  # (positions, n)
         for number, (y0, x0) in enumerate(chosen):
@@ -120,42 +165,76 @@ def occlusion_saliency(forward, tiles, targets, *, window, stride, baseline="mea
     return result
 
 
-def resolve_target(target, class_names, probability):
-    """Index of the explained class: ``None`` is the most probable class of the whole map.
+def resolve_target(target, class_names, probability, *, default=None):
+    """Index of the explained class (or output, or output channel).
+
+    Parameters
+    ----------
+    target : int, str or None
+        Index or name; ``None`` picks ``default``.
+    class_names : list of str
+        Names of the classes (or outputs, or output channels).
+    probability : numpy.ndarray
+        Whole-map class probabilities (used when ``target`` and ``default`` are ``None``).
+    default : int, optional
+        Index used for ``target=None``; the most probable class when not given.
 
     Raises
     ------
     ValueError
-        For an unknown class name or an index out of range.
+        For an unknown name or an index out of range.
     """
     if target is None:
-        return int(np.argmax(probability))
+        return int(np.argmax(probability)) if default is None else int(default)
     if isinstance(target, str) and not target.isdigit():
         if target not in class_names:
-            raise ValueError(f"unknown target class {target!r}; the model's classes are "
+            kind = "class" if default is None else "output"
+            raise ValueError(f"unknown target {kind} {target!r}; the model's {kind}s are "
                              f"{class_names}")
         return class_names.index(target)
     index = int(target)
     if not 0 <= index < len(class_names):
-        raise ValueError(f"target index {index} is out of range for classes {class_names}")
+        raise ValueError(f"target index {index} is out of range for {class_names}")
     return index
+
+
+def output_names(card, count):
+    """Names of a model's ``count`` output components (regression) or channels (image-to-image).
+
+    The card's ``outputs[0].channels`` names when it lists ``count`` of them; otherwise the
+    output's name, indexed when there are several.
+    """
+    output = card["outputs"][0]
+    channels = [entry["name"] for entry in output.get("channels", [])]
+    if len(channels) == count:
+        return channels
+    if count == 1:
+        return [output["name"]]
+    return [f"{output['name']}[{index}]" for index in range(count)]
 
 
 @dataclass
 class SaliencyResult:
-    """Saliency of one 2D map for one class.
+    """Saliency of one 2D map for one class (or model output, or output channel).
 
     Attributes
     ----------
     saliency_map : numpy.ndarray
-        ``(ny, nx)`` float32 blended from the per-tile maps; NaN where the input is NaN or no
-        tile was analysed. Units: target logit per unit of the preprocessed input.
+        ``(ny, nx)`` float32; NaN where the input is NaN or no tile was analysed. Classifiers
+        and regressors: per-tile maps blended as `classify` blends probabilities; units:
+        target logit (output) per unit of the preprocessed input. Image-to-image models: the
+        gradient of the sum of the blended output channel over the region, summed over the
+        tiles that read each pixel (see `glue_turbml.saliency_regions`).
     method : str
         ``"guided"``, ``"vanilla"`` or ``"occlusion"``.
     target_index : int
     class_names : list of str
+        Class names; for other tasks the names of the outputs or output channels.
     probability : numpy.ndarray
-        ``(n_classes,)`` whole-map class probabilities (mean over analysed tiles).
+        Classifiers: ``(n_classes,)`` whole-map class probabilities (mean over analysed
+        tiles). Regressors: the mean of each output over analysed tiles. Image-to-image
+        models: the mean of each blended output channel over the region. Not probabilities
+        for those tasks; see `task`.
     tile_origins : numpy.ndarray
     tile_used : numpy.ndarray of bool
     tile_size : int
@@ -167,6 +246,10 @@ class SaliencyResult:
     input_name : str
     parameters : dict
         Method parameters (occlusion window, stride, baseline), JSON-friendly.
+    task : str
+        The card's task: ``"classification"``, ``"regression"`` or ``"image_to_image"``.
+    region : numpy.ndarray of bool or None
+        ``(ny, nx)`` region of interest of an image-to-image explanation (None: whole map).
     """
 
     saliency_map: np.ndarray
@@ -184,11 +267,24 @@ class SaliencyResult:
     preprocessing: str = ""
     input_name: str = "image"
     parameters: dict = field(default_factory=dict)
+    task: str = "classification"
+    region: object = field(default=None, repr=False)
 
     @property
     def target_class(self):
-        """Name of the explained class."""
+        """Name of the explained class (or output, or output channel)."""
         return self.class_names[self.target_index]
+
+    def describe_target(self):
+        """``class 'x' (whole-map P = 0.93)``, ``output 'y' (mean 1.2)`` and the like."""
+        value = float(self.probability[self.target_index])
+        if self.task == "classification":
+            return f"class {self.target_class!r} (whole-map P = {value:.2f})"
+        if self.task == "regression":
+            return f"output {self.target_class!r} (mean over tiles {value:.3g})"
+        where = "the whole map" if self.region is None else \
+            f"a {int(np.count_nonzero(self.region))}-pixel region"
+        return f"channel {self.target_class!r} summed over {where} (mean {value:.3g})"
 
     def overlay(self, *, quantile=None, sigma_px=None):
         """The smoothed map and the contour level for a one-contour overlay.
@@ -234,20 +330,23 @@ class SaliencyResult:
         """JSON-friendly description of the result and its provenance."""
         _, level = self.overlay()
         return {
-            "input": self.input_name, "model": self.model_card["name"],
-            "model_version": self.model_card["version"],
-            "weights_sha256": self.model_card["weights_sha256"],
-            "provider": self.session_info.provider if self.session_info else None,
-            "method": self.method, "target_class": self.target_class,
-            "probability": {name: float(p) for name, p in zip(self.class_names, self.probability)},
+            **provenance_summary(self.model_card, self.session_info, input_name=self.input_name),
+            "method": self.method, "task": self.task, "target_class": self.target_class,
+            ("probability" if self.task == "classification" else "mean_output"):
+                {name: float(p) for name, p in zip(self.class_names, self.probability)},
+            "region_pixels": None if self.region is None else int(np.count_nonzero(self.region)),
             "n_tiles_used": int(self.tile_used.sum()), "tile_size": int(self.tile_size),
             "contour_level": level, "parameters": dict(self.parameters),
             "preprocessing": self.preprocessing,
         }
 
     def __str__(self):
-        return (f"{self.input_name}: {self.method} saliency of class {self.target_class!r} "
-                f"(P = {self.probability[self.target_index]:.3f}) from "
+        if self.task == "classification":
+            what = (f"class {self.target_class!r} "
+                    f"(P = {self.probability[self.target_index]:.3f})")
+        else:
+            what = self.describe_target()
+        return (f"{self.input_name}: {self.method} saliency of {what} from "
                 f"{int(self.tile_used.sum())} tiles, model {self.model_card['name']} "
                 f"{self.model_card['version']}, {self.session_info.provider}")
 
@@ -272,12 +371,20 @@ class SaliencyResult:
         image = fits.ImageHDU(self.saliency_map.astype(np.float32), name="SALIENCY")
         if wcs_header is not None:
             image.header.update(wcs_header)
-        image.header["BUNIT"] = ("", "target logit per unit of preprocessed input")
+        classifier = self.task == "classification"
+        image.header["BUNIT"] = ("", f"target {'logit' if classifier else 'output'} per unit of "
+                                     "preprocessed input")
         image.header["TM_METH"] = (self.method, "saliency method")
-        image.header["TM_TARG"] = (self.target_class, "explained class")
-        image.header["TM_TIDX"] = (self.target_index, "explained class index")
+        image.header["TM_TASK"] = (self.task, "model task")
+        image.header["TM_TARG"] = (self.target_class,
+                                   "explained class" if classifier else "explained output")
+        image.header["TM_TIDX"] = (self.target_index, "explained class or output index")
         image.header["TM_PTARG"] = (float(self.probability[self.target_index]),
-                                    "whole-map probability of the explained class")
+                                    "whole-map probability of the explained class" if classifier
+                                    else "mean of the explained output")
+        if self.region is not None:
+            image.header["TM_REGN"] = (int(np.count_nonzero(self.region)),
+                                       "pixels in the explained region")
         image.header["TM_CLEV"] = (level if np.isfinite(level) else "nan",
                                    "overlay contour level (smoothed map)")
         image.header["TM_CQUAN"] = (settings.get("contour_quantile", DEFAULT_CONTOUR_QUANTILE),
@@ -298,19 +405,26 @@ class SaliencyResult:
         self.to_hdulist().writeto(path, overwrite=overwrite)
 
 
-def saliency_image(image, runner, *, method="guided", target=None, wcs=None, input_name="image",
-                   stride=None, boundary=None, batch_size=32, progress=False,
-                   occlusion_window=None, occlusion_stride=None, occlusion_baseline="mean"):
-    """Saliency of one 2D map with an opened classifier (see `glue_turbml.saliency`).
+def saliency_image(image, runner, *, method="guided", target=None, region=None, wcs=None,
+                   input_name="image", stride=None, boundary=None, batch_size=32,
+                   progress=False, occlusion_window=None, occlusion_stride=None,
+                   occlusion_baseline="mean"):
+    """Saliency of one 2D map with an opened model (see `glue_turbml.saliency`).
 
     Parameters
     ----------
     image : numpy.ndarray
         2D map; NaN allowed. Not modified.
     runner : glue_turbml.models.ModelRunner
+        A classifier, regressor or image-to-image model (the card's ``task``).
     method : {"guided", "vanilla", "occlusion"}
     target : int, str or None
-        Class index or name; the whole-map most probable class by default.
+        Classifiers: class index or name, the whole-map most probable class by default.
+        Regressors: output index or name, the first by default. Image-to-image models: output
+        channel index or name, the first (the predicted mean) by default.
+    region : array_like of bool, optional
+        Image-to-image models only: ``(ny, nx)`` mask of the output pixels whose summed
+        ``target`` channel is explained (a region of interest); the whole map by default.
     wcs, input_name, stride, boundary, batch_size, progress
         As for `glue_turbml.classification.classify_image`.
     occlusion_window, occlusion_stride : int, optional
@@ -324,51 +438,78 @@ def saliency_image(image, runner, *, method="guided", target=None, wcs=None, inp
     Raises
     ------
     ValueError
-        For an unknown method or target, or a model that is not a classifier.
+        For an unknown method or target, a region for a model that is not image-to-image, or
+        a region that does not fit the map.
     glue_turbml.models.ModelLoadError
         If the model ships no graph for a gradient method (use ``"occlusion"``).
     glue_turbml.core.TilingError
         As for `classify_image`.
     """
-    from .models.saliency_graphs import open_saliency_graph
-
     card = runner.card
     if method not in SALIENCY_METHODS:
         raise ValueError(f"method must be one of {SALIENCY_METHODS}, got {method!r}")
-    if card["task"] != "classification":
-        raise ValueError(f"model {card['name']!r} is a {card['task']} model; saliency explains "
-                         "classifiers")
+    task = card["task"]
+    if task not in ("classification", "regression", "image_to_image"):
+        raise ValueError(f"model {card['name']!r} has task {task!r}; saliency explains "
+                         "classifiers, regressors and image-to-image models")
+    if card["input"].get("layout", "NCHW") != "NCHW":
+        raise ValueError(f"model {card['name']!r} takes {card['input']['layout']} inputs (not "
+                         "images); saliency maps explain image models")
+    options = dict(method=method, target=target, wcs=wcs, input_name=input_name, stride=stride,
+                   batch_size=batch_size, progress=progress, occlusion_window=occlusion_window,
+                   occlusion_stride=occlusion_stride, occlusion_baseline=occlusion_baseline)
+    if task == "image_to_image":
+        from .saliency_regions import image_to_image_saliency
+
+        return image_to_image_saliency(image, runner, region=region, **options)
+    if region is not None:
+        raise ValueError(f"region applies to image_to_image models; model {card['name']!r} is "
+                         f"a {task} model (use target= to pick the explained output)")
+    return _tile_model_saliency(image, runner, boundary=boundary, **options)
+
+
+def _tile_model_saliency(image, runner, *, method, target, wcs, input_name, stride, boundary,
+                         batch_size, progress, occlusion_window, occlusion_stride,
+                         occlusion_baseline):
+    """Saliency of a classifier or regressor: one output vector per tile, as `classify`."""
+    from .models.saliency_graphs import open_saliency_graph
+
+    card = runner.card
+    classifier = card["task"] == "classification"
     graph_runner = None
     if method != "occlusion":
         graph_runner = open_saliency_graph(runner.loaded, method, device=runner.info.requested)
     tiled = prepare_tiled_input(image, card, stride=stride, boundary=boundary,
                                 input_name=input_name, purpose="explain")
     grid, used = tiled.grid, tiled.used
-    class_names = [entry["name"] for entry in card["classes"]]
-    n_classes = len(class_names)
-    softmax_output = card["outputs"][0].get("activation", "none") == "softmax"
 
-    # Pass 1: class probabilities of every analysed tile, to choose the explained class.
-    tile_logits = np.full((grid.n_tiles, n_classes), np.nan)
+    # Pass 1: outputs of every analysed tile: class probabilities choose the explained class.
+    tile_logits = None
     for chunk, tiles in tiled.chunks():
-        tile_logits[chunk] = runner.run(tiles, batch_size=batch_size)
-    analysed = tile_logits[used].astype(np.float64)
-    probability = (softmax(analysed) if softmax_output else analysed).mean(axis=0)
-    target_index = resolve_target(target, class_names, probability)
+        outputs = np.asarray(runner.run(tiles, batch_size=batch_size), dtype=np.float64)
+        if tile_logits is None:
+            tile_logits = np.full((grid.n_tiles, outputs.reshape(len(chunk), -1).shape[1]),
+                                  np.nan)
+        tile_logits[chunk] = outputs.reshape(len(chunk), -1)
+    analysed = tile_logits[used]
+    if classifier:
+        class_names = [entry["name"] for entry in card["classes"]]
+        softmax_output = card["outputs"][0].get("activation", "none") == "softmax"
+        probability = (softmax(analysed) if softmax_output else analysed).mean(axis=0)
+        target_index = resolve_target(target, class_names, probability)
+    else:
+        class_names = output_names(card, analysed.shape[1])
+        probability = analysed.mean(axis=0)
+        target_index = resolve_target(target, class_names, probability, default=0)
+    n_classes = len(class_names)
     one_hot = np.zeros(n_classes, dtype=np.float32)
     one_hot[target_index] = 1.0
 
     # Pass 2: per-tile saliency maps.
     size = grid.tile_size
-    parameters = {}
-    if method == "occlusion":
-        window = int(occlusion_window or max(2, size // 8))
-        step = int(occlusion_stride or max(1, window // 2))
-        parameters = {"window_px": window, "stride_px": step, "baseline": occlusion_baseline}
-        n_positions = len(_occlusion_starts(size, window, step)) ** 2
-        total, unit = int(used.size) * (n_positions + 1), "pass"
-    else:
-        total, unit = int(used.size), "tile"
+    window, step, parameters, total, unit = _saliency_passes(
+        method, size, used.size, occlusion_window=occlusion_window,
+        occlusion_stride=occlusion_stride, occlusion_baseline=occlusion_baseline)
     tile_maps = np.full((grid.n_tiles, 1, size, size), np.nan, dtype=np.float32)
     advance, close = tile_progress(progress, total, unit=unit)
     try:
@@ -394,4 +535,4 @@ def saliency_image(image, runner, *, method="guided", target=None, wcs=None, inp
         tile_used=tile_used, tile_size=size, filled_mask=tiled.filled_mask, wcs=wcs,
         model_card=card, session_info=(graph_runner or runner).info,
         preprocessing=tiled.pipeline.description, input_name=input_name,
-        parameters=parameters)
+        parameters=parameters, task=card["task"])

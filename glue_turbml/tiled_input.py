@@ -13,7 +13,8 @@ import numpy as np
 from .core import build_pipeline, extract_tiles, fill_nan_nearest, make_tile_grid
 from .core.tiling import TilingError
 
-__all__ = ["TiledInput", "prepare_tiled_input", "tile_progress", "CHUNK_TILES"]
+__all__ = ["TiledInput", "prepare_tiled_input", "tiled_input_on_grid", "tile_progress",
+           "CHUNK_TILES"]
 
 #: Tiles preprocessed and held in memory at once: bounds memory on survey-size maps.
 CHUNK_TILES = 256
@@ -102,14 +103,48 @@ def prepare_tiled_input(image, card, *, stride=None, boundary=None, input_name="
     finite = np.isfinite(image)
     if not finite.any():
         raise TilingError(f"{input_name}: the map is entirely NaN (no data to {purpose})")
+    return tiled_input_on_grid(
+        image, finite, grid, card,
+        nothing_left=(f"{input_name}: every {tile_size}x{tile_size} tile is more than "
+                      f"{1 - tiling['min_valid_fraction']:.0%} NaN; nothing left to {purpose}"))
+
+
+def tiled_input_on_grid(values, finite, grid, card, *, nothing_left):
+    """Choose the tiles of a grid to analyse and fill the map's NaN pixels.
+
+    The step shared by the classifier's tiling (`prepare_tiled_input`) and the U-Net mapping's
+    (`glue_turbml.mapping.map_array`, `glue_turbml.saliency_regions`), which lay their own grids
+    and check the map in their own words first.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        2D map as the model reads it (divided by its mean where the card says so); NaN
+        allowed. Not modified.
+    finite : numpy.ndarray of bool
+        ``(ny, nx)`` pixels that were finite in the input.
+    grid : glue_turbml.core.TileGrid
+        Tile grid laid over the map.
+    card : dict
+        The model card (``tiling.min_valid_fraction``, ``preprocess``).
+    nothing_left : str
+        Message of the error raised when every tile is mostly NaN.
+
+    Returns
+    -------
+    TiledInput
+        The map's chosen tiles, ready for `TiledInput.chunks`.
+
+    Raises
+    ------
+    glue_turbml.core.TilingError
+        If no tile has at least the card's ``min_valid_fraction`` of finite pixels.
+    """
     valid_fraction = extract_tiles(finite.astype(np.float32), grid).mean(axis=(1, 2))
-    used = np.flatnonzero(valid_fraction >= tiling["min_valid_fraction"])
+    used = np.flatnonzero(valid_fraction >= card["tiling"]["min_valid_fraction"])
     if used.size == 0:
-        raise TilingError(
-            f"{input_name}: every {tile_size}x{tile_size} tile is more than "
-            f"{1 - tiling['min_valid_fraction']:.0%} NaN; nothing left to {purpose}"
-        )
-    filled, filled_mask = fill_nan_nearest(image)
+        raise TilingError(nothing_left)
+    filled, filled_mask = fill_nan_nearest(values)
     return TiledInput(grid=grid, finite=finite, valid_fraction=valid_fraction, used=used,
                       filled=filled, filled_mask=filled_mask,
                       pipeline=build_pipeline(card["preprocess"]))

@@ -1,6 +1,6 @@
-"""A schema-valid model card for untrained test networks, shared by the export and saliency tests."""
+"""Schema-valid model cards for untrained test networks, shared by export, saliency and Qt tests."""
 
-__all__ = ["untrained_classifier_card"]
+__all__ = ["untrained_classifier_card", "untrained_image_to_image_card"]
 
 
 def untrained_classifier_card(*, name="test-net", n_classes=2, tile_size=64):
@@ -26,3 +26,29 @@ def untrained_classifier_card(*, name="test-net", n_classes=2, tile_size=64):
                        "code_version": "test", "date": "2000-01-01T00:00:00Z"},
         "metrics": {},
     }
+
+
+def untrained_image_to_image_card(*, name, tile_size, output_description, channels):
+    """``image_to_image`` card: `untrained_classifier_card` with one per-pixel output.
+
+    Parameters
+    ----------
+    name : str
+    tile_size : int
+    output_description : str
+        Description of the ``prediction`` output.
+    channels : list of dict
+        Its channels (``name``, ``description``, ``units``).
+
+    Returns
+    -------
+    dict
+        Tiles are combined by the margin window (``tiling.combine = "window"``).
+    """
+    card = untrained_classifier_card(name=name, tile_size=tile_size)
+    del card["classes"]
+    card["task"] = "image_to_image"
+    card["outputs"] = [{"name": "prediction", "units": "", "activation": "none",
+                        "description": output_description, "channels": channels}]
+    card["tiling"]["combine"] = "window"
+    return card

@@ -13,6 +13,7 @@ __all__ = [
     "map_slices",
     "build_tile_dataset",
     "split_realizations",
+    "select_realization_rows",
 ]
 
 
@@ -53,9 +54,8 @@ class TileDataset:
         TileDataset
             A new dataset (copies of the arrays) with ``parameters["realization_ids"]`` set.
         """
-        wanted = np.asarray(sorted(int(ident) for ident in realization_ids), dtype=np.int64)
-        keep = np.isin(self.realizations, wanted)
-        parameters = dict(self.parameters, realization_ids=wanted.tolist())
+        keep, parameters = select_realization_rows(self.realizations, realization_ids,
+                                                   self.parameters)
         return TileDataset(self.images[keep], self.labels[keep], self.realizations[keep],
                            parameters)
 
@@ -63,6 +63,33 @@ class TileDataset:
         """Number of tiles per class number, as a dict ``{label: count}``."""
         values, counts = np.unique(self.labels, return_counts=True)
         return {int(value): int(count) for value, count in zip(values, counts)}
+
+
+def select_realization_rows(realizations, realization_ids, parameters):
+    """Rows of a dataset cut from the given realizations, and its parameters recording them.
+
+    The selection behind ``select_realizations`` of `TileDataset` and
+    `training.unet_data.MapPairDataset`.
+
+    Parameters
+    ----------
+    realizations : numpy.ndarray
+        ``(n,)`` int64 realization of every row.
+    realization_ids : array_like of int
+        The realizations to keep.
+    parameters : dict
+        The dataset's parameters (not modified).
+
+    Returns
+    -------
+    keep : numpy.ndarray
+        ``(n,)`` bool, rows in their original order.
+    parameters : dict
+        A copy of ``parameters`` with ``realization_ids`` set to the sorted wanted ids.
+    """
+    wanted = np.asarray(sorted(int(ident) for ident in realization_ids), dtype=np.int64)
+    keep = np.isin(realizations, wanted)
+    return keep, dict(parameters, realization_ids=wanted.tolist())
 
 
 def periodic_shifts(tile_size, shift):

@@ -5,9 +5,11 @@ Run as::
     python -m training.kolmogorov_burgers --out onnx_models/kolmogorov-burgers.onnx \\
         --report docs/results/kolmogorov_burgers.json [--seed 0] [--quick]
 
-The exported card lists occlusion only; ``python -m training.add_saliency`` and
-``python -m training.saliency_sanity --write-card`` then add the gradient saliency graphs and
-their sanity check without retraining (see the README's Training section).
+After export, the run adds the vanilla and guided saliency graphs (``training.add_saliency``)
+and records the model-parameter randomization sanity check in the card
+(``training.saliency_sanity``), writing their reports next to ``--report`` as
+``<stem>_saliency.json`` and ``<stem>_sanity.json``; both steps can also be run alone on an
+exported file (see the README's Training section).
 
 Four arms share one realization split (same realization numbers and seeds per class):
 
@@ -41,6 +43,7 @@ import numpy as np
 from .datasets import build_tile_dataset, split_realizations
 from .fields import BURGERS_SLOPE, KOLMOGOROV_SLOPE, lognormal_field
 from .provenance import code_version, command_line, utc_timestamp
+from .script_options import add_run_options, configure_torch_threads, torch_thread_count
 
 __all__ = [
     "MODEL_NAME",
@@ -415,7 +418,7 @@ def build_card(config, *, metrics, split, realizations, arm_records, command, da
                       "export": config.seed, "streams": dict(SEED_STREAMS)},
             "training": {"net": normal["net"], "hyperparameters": normal["training"],
                          "best_epoch": normal["best_epoch"], "epochs_run": normal["epochs_run"],
-                         "torch_threads": _torch_threads(),
+                         "torch_threads": torch_thread_count(),
                          "selection": "epoch with the best validation accuracy (ties: lower "
                                       "validation loss); BatchNorm statistics recomputed on "
                                       "training tiles each epoch"},
@@ -491,7 +494,10 @@ def run_experiment(config, *, out, report_path=None, command="", progress=True):
 
     from tqdm.auto import tqdm
 
+    from glue_turbml.models import load_model_file
+
     from .export import export_classifier
+    from .saliency_end_step import add_saliency_end_step
 
     start = time.perf_counter()
     date = utc_timestamp()
@@ -551,6 +557,9 @@ def run_experiment(config, *, out, report_path=None, command="", progress=True):
     worst = max(record["max_abs_diff"] for record in exported.parity)
     say(f"exported {exported.path} (weights sha256 {exported.card['weights_sha256'][:16]}...); "
         f"torch vs onnxruntime max |diff| {worst:.2e} over {len(exported.parity)} shapes")
+    saliency_summary = add_saliency_end_step(out, report_path, command=command,
+                                             script="training.kolmogorov_burgers", say=say)
+    final_card = load_model_file(out).card
 
     control_accuracy = metrics.get("ffp_negative_control_test_accuracy")
     report = {
@@ -562,7 +571,7 @@ def run_experiment(config, *, out, report_path=None, command="", progress=True):
         "code_version": exported.card["provenance"]["code_version"],
         "date": date,
         "config": config.to_dict(),
-        "torch_threads": _torch_threads(),
+        "torch_threads": torch_thread_count(),
         "split": split,
         "metrics": metrics,
         "negative_control_at_chance": (None if control_accuracy is None else
@@ -571,7 +580,8 @@ def run_experiment(config, *, out, report_path=None, command="", progress=True):
         "findings": _findings(metrics),
         "normal_model_on_periodic_tiles": periodic_check,
         "parity": exported.parity,
-        "card": exported.card,
+        "saliency": saliency_summary,
+        "card": final_card,
         "seconds_total": round(time.perf_counter() - start, 1),
     }
     if report_path is not None:
@@ -622,24 +632,14 @@ def _findings(metrics):
     return findings
 
 
-def _torch_threads():
-    import torch
-
-    return torch.get_num_threads()
-
-
 def _parse_arguments(argv):
     parser = argparse.ArgumentParser(
         prog="python -m training.kolmogorov_burgers",
         description="Train and export the kolmogorov-burgers classifier with its FFP controls.")
     parser.add_argument("--out", required=True, help="ONNX file to write")
     parser.add_argument("--report", required=True, help="JSON report to write")
-    parser.add_argument("--seed", type=int, default=0, help="seed of everything (default 0)")
-    parser.add_argument("--quick", action="store_true",
-                        help="small version for tests (64 px tiles, fewer fields and epochs)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_run_options(parser,
+                    quick_help="small version for tests (64 px tiles, fewer fields and epochs)")
     return parser.parse_args(argv)
 
 
@@ -647,14 +647,7 @@ def main(argv=None):
     """Command-line entry point; returns the process exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     arguments = _parse_arguments(argv)
-    # OpenMP threads that spin while waiting make torch many times slower whenever another
-    # process holds a core (shared 2-core machines); sleeping waits cost little when idle.
-    # Only effective before torch is first imported, and the user's own setting wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if arguments.threads is not None:
-        import torch
-
-        torch.set_num_threads(arguments.threads)
+    configure_torch_threads(arguments.threads)
     config = replace(QUICK_CONFIG if arguments.quick else FULL_CONFIG, seed=arguments.seed)
     run_experiment(config, out=arguments.out, report_path=arguments.report,
                    command=command_line("training.kolmogorov_burgers", argv),

@@ -1,10 +1,10 @@
 """ONNX translations of the ATen backward operators that gradient graphs need and ONNX lacks.
 
-`torch.onnx.export` has no translation for ``aten.convolution_backward`` or
-``aten.max_pool2d_with_indices_backward``; `BACKWARD_TRANSLATIONS` supplies them, written with
-standard ONNX operators only (no custom domain), so the exported saliency graphs run on plain
-onnxruntime. Each translation is checked numerically against torch autograd by the saliency
-parity tests (``tests/saliency``).
+`torch.onnx.export` has no translation for ``aten.convolution_backward`` (plain and transposed)
+or ``aten.max_pool2d_with_indices_backward``; `BACKWARD_TRANSLATIONS` supplies them, written
+with standard ONNX operators only (no custom domain), so the exported saliency graphs run on
+plain onnxruntime. Each translation is checked numerically against torch autograd by the
+saliency parity tests (``tests/saliency``).
 """
 
 from onnxscript import opset18 as op
@@ -22,15 +22,23 @@ def convolution_backward(grad_output, input, weight, bias_sizes, stride, padding
     row, then sliced to the input's (dynamic) height and width: the rows past it are rows the
     forward pass never read.
 
+    A transposed convolution (``ConvTranspose2d``, e.g. U-Net upsampling) is the adjoint of
+    the convolution with the same weights, so its input gradient is that plain convolution of
+    the output gradient: same weight tensor (its ``(C_in, C_out / groups, k, k)`` layout is
+    what ``Conv`` expects for mapping ``C_out`` back to ``C_in`` channels), stride, padding,
+    dilation and groups. Its output size is the input's exactly, because the forward
+    ``output_padding`` is smaller than the stride.
+
     Only ``grad_input`` is meaningful; the weight and bias gradient slots (unused by saliency
     graphs and removed by the exporter's dead-code pass) repeat it.
     """
-    if transposed:
-        raise NotImplementedError("the backward of a transposed convolution is not translated; "
-                                  "saliency export supports Conv2d layers")
     stride, padding, dilation = list(stride), list(padding), list(dilation)
     if len(stride) != 2:
         raise NotImplementedError(f"only 2D convolutions are translated, got stride {stride}")
+    if transposed:
+        grad_input = op.Conv(grad_output, weight, strides=stride, pads=padding + padding,
+                             dilations=dilation, group=groups)
+        return grad_input, grad_input, grad_input
     full = op.ConvTranspose(grad_output, weight, strides=stride, pads=padding + padding,
                             dilations=dilation, group=groups,
                             output_padding=[step - 1 for step in stride])

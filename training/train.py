@@ -1,5 +1,6 @@
 """Seeded, deterministic training of tile classifiers with early stopping."""
 
+import contextlib
 import copy
 import time
 from dataclasses import asdict, dataclass, field
@@ -13,6 +14,9 @@ __all__ = [
     "TrainingResult",
     "dihedral_augment",
     "predict_logits",
+    "predict_in_batches",
+    "deterministic_algorithms",
+    "BestEpochKeeper",
     "recalibrate_batch_norm",
     "evaluate_classifier",
     "train_classifier",
@@ -156,8 +160,29 @@ def predict_logits(model, images, *, batch_size=256):
     numpy.ndarray
         ``(n, n_classes)`` float32.
     """
+    return predict_in_batches(model, images, batch_size=batch_size)
+
+
+def predict_in_batches(model, inputs, *, batch_size):
+    """Outputs of a model for an input array, in evaluation mode and without gradients.
+
+    The batched inference behind `predict_logits` and `training.unet_train.predict_maps`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Put in eval mode.
+    inputs : numpy.ndarray or torch.Tensor
+        ``(n, ...)``, of the dtype the model expects.
+    batch_size : int
+
+    Returns
+    -------
+    numpy.ndarray
+        The outputs of all batches, concatenated along the first axis.
+    """
     model.eval()
-    tensor = torch.as_tensor(images)
+    tensor = torch.as_tensor(inputs)
     with torch.no_grad():
         outputs = [model(tensor[start:start + batch_size]).numpy()
                    for start in range(0, len(tensor), batch_size)]
@@ -178,6 +203,62 @@ def evaluate_classifier(model, images, labels, *, batch_size=256):
     predictions = logits.argmax(axis=1)
     return {"loss": float(loss), "accuracy": float(np.mean(predictions == labels)),
             "predictions": predictions, "logits": logits}
+
+
+@contextlib.contextmanager
+def deterministic_algorithms():
+    """Enforce torch's deterministic algorithms inside the block, then restore the setting.
+
+    Training runs use it so that a seed, the data and the thread count fix the weights.
+    """
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+
+
+class BestEpochKeeper:
+    """Early stopping: keeps a copy of the best epoch's weights and counts epochs without gain.
+
+    Shared by `train_classifier` and `training.unet_train.train_unet`, which differ only in
+    how they score an epoch.
+
+    Parameters
+    ----------
+    patience : int
+        `update` says stop after this many epochs in a row without a better score.
+
+    Attributes
+    ----------
+    best_epoch : int
+        Epoch (1-based) of the kept weights; 0 before any.
+    best_state : dict or None
+        Deep copy of that epoch's ``state_dict``.
+    """
+
+    def __init__(self, *, patience):
+        self.patience = patience
+        self.best_score = None
+        self.best_state = None
+        self.best_epoch = 0
+        self.epochs_without_gain = 0
+
+    def update(self, model, epoch, score):
+        """Record an epoch's score (larger is better; tuples compare in order).
+
+        Returns
+        -------
+        bool
+            True when ``patience`` epochs in a row brought no better score: stop training.
+        """
+        if self.best_score is None or score > self.best_score:
+            self.best_score, self.best_state = score, copy.deepcopy(model.state_dict())
+            self.best_epoch, self.epochs_without_gain = epoch, 0
+            return False
+        self.epochs_without_gain += 1
+        return self.epochs_without_gain >= self.patience
 
 
 def _make_optimizer(model, config):
@@ -226,9 +307,7 @@ def train_classifier(model, train_set, validation_set, config, *, progress=True,
 
     if config.augment not in ("dihedral", "none"):
         raise ValueError(f"augment must be 'dihedral' or 'none', got {config.augment!r}")
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
+    with deterministic_algorithms():
         generator = torch.Generator().manual_seed(int(config.seed))
         optimizer = _make_optimizer(model, config)
         loss_function = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
@@ -239,7 +318,7 @@ def train_classifier(model, train_set, validation_set, config, *, progress=True,
         result = TrainingResult(config=config.to_dict())
         # Best = highest validation accuracy, ties broken by lower validation loss: accuracy
         # is what the card reports, loss separates epochs that classify equally well.
-        best_key, best_state, epochs_without_gain = None, None, 0
+        best_epochs = BestEpochKeeper(patience=config.patience)
         start = time.perf_counter()
         epochs = tqdm(range(1, config.max_epochs + 1), desc=description or "training",
                       disable=not progress, unit="epoch")
@@ -279,18 +358,12 @@ def train_classifier(model, train_set, validation_set, config, *, progress=True,
                     f"validation loss {record['validation_loss']:.4f} "
                     f"acc {record['validation_accuracy']:.4f}  ({record['seconds']:.1f} s)")
             key = (record["validation_accuracy"], -record["validation_loss"])
-            if best_key is None or key > best_key:
-                best_key, best_state = key, copy.deepcopy(model.state_dict())
-                result.best_epoch, epochs_without_gain = epoch, 0
-            else:
-                epochs_without_gain += 1
-                if epochs_without_gain >= config.patience:
-                    result.stopped_early = True
-                    break
+            if best_epochs.update(model, epoch, key):
+                result.stopped_early = True
+                break
         epochs.close()
-        model.load_state_dict(best_state)
+        result.best_epoch = best_epochs.best_epoch
+        model.load_state_dict(best_epochs.best_state)
         model.eval()
         result.seconds = time.perf_counter() - start
         return result
-    finally:
-        torch.use_deterministic_algorithms(was_deterministic)

@@ -76,9 +76,8 @@ def validate_card(card, *, source="model card"):
     if unlisted:
         raise ModelCardError(f"{source}: saliency graphs {unlisted} are not listed in "
                              "saliency.methods")
-    if graphs and card["task"] != "classification":
-        raise ModelCardError(f"{source}: saliency graphs need a classification card (their "
-                             "target input weights the classes)")
+    if card["input"]["layout"] == "NC":
+        return  # a feature-vector model (spectral): no tiles to check
     tile_size = card["input"]["tile_size"]
     if card["tiling"]["stride"] > tile_size:
         raise ModelCardError(
@@ -207,7 +206,9 @@ def summarize_card(card):
     if card.get("classes"):
         lines.append("classes: " + "; ".join(f"{c['name']} = {c['meaning']}" for c in card["classes"]))
     spec = card["input"]
-    lines.append(f"input: {spec['kind']}, {spec['tile_size']}x{spec['tile_size']} tiles"
+    shape = (f"{spec['tile_size']}x{spec['tile_size']} tiles" if "tile_size" in spec
+             else f"{spec['channels']} features")
+    lines.append(f"input: {spec['kind']}, {shape}"
                  + (f", units {spec['units']}" if spec["units"] else ""))
     data = card["provenance"]["training_data"]
     if data.get("summary"):

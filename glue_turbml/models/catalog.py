@@ -40,9 +40,7 @@ def render_models_markdown(entries):
                   f"- file: `{entry.path.name}`", f"- task: {card['task']}"]
         for item in card.get("classes", []):
             lines.append(f"- class `{item['name']}`: {item['meaning']}")
-        spec = card["input"]
-        lines += [f"- input: {spec['kind']}; {spec['tile_size']}x{spec['tile_size']} tiles, "
-                  f"stride {card['tiling']['stride']}, boundary {card['tiling']['boundary']}",
+        lines += [_input_line(card),
                   "- preprocessing: " + (" > ".join(step["op"] for step in card["preprocess"])
                                          or "none"),
                   f"- saliency methods: {', '.join(card['saliency']['methods']) or 'none'}"
@@ -57,6 +55,18 @@ def render_models_markdown(entries):
         lines += _metric_lines(card["metrics"])
         lines.append("")
     return "\n".join(lines)
+
+
+def _input_line(card):
+    """The input contract: tiles for image models, bins for spectral feature models."""
+    spec = card["input"]
+    if "spectral" in spec:
+        edges = spec["spectral"]["bin_edges"]
+        return (f"- input: {spec['kind']}; {len(edges) - 1} rest-frame bins "
+                f"{edges[0]:g}-{edges[-1]:g} {spec['spectral']['wavelength_unit']}, "
+                f"{spec['channels']} features ({spec['spectral']['feature']})")
+    return (f"- input: {spec['kind']}; {spec['tile_size']}x{spec['tile_size']} tiles, "
+            f"stride {card['tiling']['stride']}, boundary {card['tiling']['boundary']}")
 
 
 def _sanity_lines(saliency):

@@ -127,9 +127,11 @@ def _check_interface(model, card, source):
     if tensor_type.elem_type != onnx.TensorProto.FLOAT:
         raise ModelLoadError(f"{source}: input {expected_input!r} must be float32 as the card says")
     dims = tensor_type.shape.dim
-    if len(dims) != 4:
+    layout = card["input"]["layout"]
+    if len(dims) != len(layout):
         raise ModelLoadError(
-            f"{source}: input {expected_input!r} has rank {len(dims)}; the card says NCHW (rank 4)"
+            f"{source}: input {expected_input!r} has rank {len(dims)}; the card says {layout} "
+            f"(rank {len(layout)})"
         )
     if dims[1].HasField("dim_value") and dims[1].dim_value != card["input"]["channels"]:
         raise ModelLoadError(

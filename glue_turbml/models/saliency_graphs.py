@@ -3,9 +3,12 @@
 A model whose card lists ``saliency.graphs`` has one companion ONNX file per gradient method,
 ``<model stem>.saliency-<method>.onnx`` in the model's folder (see `training.saliency_export`
 for why these are separate files). Each takes the model's input and a ``target`` weighting of
-the classes, ``(batch, n_classes)``, and returns the logits and the saliency map (the gradient
-of ``sum(logits * target)`` with respect to the input). The card records each file's sha256;
-a file that differs, or whose inputs or outputs differ from the card, is refused.
+the model's output (``(batch, n_classes)`` or ``(batch, n_outputs)``; for ``image_to_image``
+models a per-pixel weight map of the output's shape) and returns the output and the saliency map
+(the gradient of ``sum(output * target)`` with respect to the input, of the input's shape: for
+a per-spectrum model, card input layout ``"NC"``, one weight per feature, ``(batch,
+n_features)``). The card records each
+file's sha256; a file that differs, or whose inputs or outputs differ from the card, is refused.
 """
 
 import hashlib
@@ -54,16 +57,20 @@ def _check_saliency_interface(model, card, entry, source):
     if outputs != list(entry["outputs"]):
         raise ModelLoadError(f"{source}: the graph's outputs {outputs} differ from the card's "
                              f"{entry['outputs']}")
-    n_classes = len(card["classes"])
     image, target = inputs
-    for value, rank in ((image, 4), (target, 2)):
+    target_rank = 4 if card["task"] == "image_to_image" else 2
+    image_rank = 2 if card["input"].get("layout", "NCHW") == "NC" else 4
+    for value, rank in ((image, image_rank), (target, target_rank)):
         tensor_type = value.type.tensor_type
         if tensor_type.elem_type != onnx.TensorProto.FLOAT or len(tensor_type.shape.dim) != rank:
-            raise ModelLoadError(f"{source}: input {value.name!r} must be float32 of rank {rank}")
-    class_dim = target.type.tensor_type.shape.dim[1]
-    if class_dim.HasField("dim_value") and class_dim.dim_value != n_classes:
-        raise ModelLoadError(f"{source}: input {target.name!r} has {class_dim.dim_value} classes, "
-                             f"the card lists {n_classes}")
+            raise ModelLoadError(f"{source}: input {value.name!r} must be float32 of rank {rank} "
+                                 f"for a {card['task']} model")
+    if card["task"] == "classification":
+        n_classes = len(card["classes"])
+        class_dim = target.type.tensor_type.shape.dim[1]
+        if class_dim.HasField("dim_value") and class_dim.dim_value != n_classes:
+            raise ModelLoadError(f"{source}: input {target.name!r} has {class_dim.dim_value} "
+                                 f"classes, the card lists {n_classes}")
 
 
 def load_saliency_graph(loaded, method, *, max_mb=None):
@@ -94,7 +101,7 @@ def load_saliency_graph(loaded, method, *, max_mb=None):
         available = ", ".join(graphs) or "none"
         raise ModelLoadError(
             f"{loaded.path}: model {card['name']!r} ships no {method!r} saliency graph (graphs: "
-            f"{available}); use method='occlusion', which works with any classifier, or "
+            f"{available}); use method='occlusion', which works with any model, or "
             "re-export the model with training.saliency_export")
     entry = graphs[method]
     path = Path(loaded.path).parent / entry["file"]
@@ -131,14 +138,24 @@ class SaliencyGraphRunner:
     info: object
 
     def run(self, tiles, targets, *, batch_size=32, on_batch=None):
-        """Logits and saliency maps of ``(n, C, T, T)`` tiles for ``(n, n_classes)`` targets.
+        """Outputs and saliency maps of ``(n, C, T, T)`` tiles (or ``(n, n_features)`` rows for
+        a card whose input layout is ``"NC"``).
+
+        Parameters
+        ----------
+        tiles : numpy.ndarray
+        targets : numpy.ndarray
+            Weights of the output, of its shape: ``(n, n_classes)`` or ``(n, n_outputs)``;
+            ``(n, C_out, T, T)`` for image-to-image models.
+        batch_size : int
+        on_batch : callable, optional
 
         Returns
         -------
-        logits : numpy.ndarray
-            ``(n, n_classes)``.
+        outputs : numpy.ndarray
+            The model's output (logits for classifiers).
         saliency : numpy.ndarray
-            ``(n, C, T, T)``: d (targets . logits) / d tile, per tile.
+            The shape of ``tiles``: d sum(targets * output) / d tile, per tile.
         """
         tiles = np.ascontiguousarray(tiles, dtype=np.float32)
         targets = np.ascontiguousarray(targets, dtype=np.float32)

@@ -112,3 +112,21 @@ def exported_nets(tmp_path_factory):
     """``{"maxpool": ExportedNet, "strided": ExportedNet}``, exported once per session."""
     folder = tmp_path_factory.mktemp("saliency_models")
     return {kind: _export(kind, folder) for kind in ("maxpool", "strided")}
+
+
+#: Which graphs each regression / image-to-image test net gets: both methods where the
+#: architecture is new to the exporter, one where only an upsampling variant is new (exports
+#: take seconds each; the test suite must stay fast).
+TASK_NET_METHODS = {"regressor": ("vanilla", "guided"), "unet": ("vanilla", "guided"),
+                    "unet_transpose": ("guided",), "unet_issue5": ("guided",)}
+
+
+@pytest.fixture(scope="session")
+def exported_task_nets(tmp_path_factory):
+    """``{kind: ExportedTaskNet}`` for the nets of `tests.saliency.task_nets`, once a session."""
+    from .task_nets import export_task_net
+
+    folder = tmp_path_factory.mktemp("saliency_task_models")
+    images = equalized_tiles(6, 48, seed=6)
+    return {kind: export_task_net(kind, folder, images, methods=methods)
+            for kind, methods in TASK_NET_METHODS.items()}

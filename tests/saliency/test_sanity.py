@@ -30,3 +30,20 @@ def test_randomization_test_cascades_from_the_top_and_leaves_the_net_alone():
     assert result["methods"]["vanilla"]["spearman_abs_fully_randomized"] < 0.9
     for name, value in net.state_dict().items():
         assert torch.equal(value, before[name])
+
+
+def test_randomization_test_explains_a_unet_mean_channel_over_the_tile():
+    from .task_nets import make_task_net
+
+    net = make_task_net("unet_transpose")
+    result = randomization_test(net, equalized_tiles(2, 32, seed=8),
+                                methods=("vanilla", "occlusion"), task="image_to_image",
+                                occlusion_window=8, occlusion_stride=8)
+    assert result["task"] == "image_to_image"
+    assert result["target"] == "the first output channel summed over the tile"
+    # Cascading from the output: the head first, the transposed convolutions included.
+    assert result["stages"][0] == "head" and result["stages"][-1] == "encoder1.0"
+    assert "up1.0" in result["stages"] and len(result["stages"]) == 8
+    for method in ("vanilla", "occlusion"):
+        assert len(result["methods"][method]["spearman_abs"]) == 8
+    assert result["methods"]["vanilla"]["spearman_abs_fully_randomized"] < 0.9

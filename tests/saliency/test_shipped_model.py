@@ -1,6 +1,5 @@
 """The shipped kolmogorov-burgers model's saliency graphs against Captum on its torch rebuild."""
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from glue_turbml.models import load_saliency_graph, resolve_model
 from training.export import torch_classifier_from_onnx
 from training.fields import BURGERS_SLOPE, lognormal_field
 
+from .shipped_graphs import check_pinned_graph_files
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 MODEL_PATH = REPOSITORY / "onnx_models" / "kolmogorov-burgers.onnx"
 
@@ -29,12 +30,8 @@ def shipped():
 
 def test_card_references_both_graphs_and_weights_are_the_trained_ones(shipped):
     loaded, _ = shipped
-    saliency = loaded.card["saliency"]
-    assert saliency["methods"] == ["vanilla", "guided", "occlusion"]
-    for method in ("vanilla", "guided"):
-        entry = saliency["graphs"][method]
-        path = MODEL_PATH.parent / entry["file"]
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    graph_files = check_pinned_graph_files(loaded, folder=MODEL_PATH.parent)
+    for method, (path, _) in graph_files.items():
         owner = json.loads({prop.key: prop.value for prop in onnx.load(path).metadata_props}[
             "glue_turbml.saliency_of"])
         assert owner["weights_sha256"] == loaded.card["weights_sha256"]

@@ -100,6 +100,20 @@ def test_cli_run_with_toml_and_resume(tmp_path):
                  "--no-progress"]) == 0
 
 
+def test_resume_with_a_later_end_extends_the_run_bit_for_bit(tmp_path):
+    short = small_config(tmp_path, end_turnovers=0.02, snapshot_turnovers=[0.02])
+    run_simulation(short, progress=False, log=lambda message: None)
+    assert main(["run", "--resume", str(tmp_path / "run" / CHECKPOINT_NAME), "--no-progress",
+                 "--end-turnovers", "0.04"]) == 0
+    extended = Simulation.restore(tmp_path / "run" / CHECKPOINT_NAME)
+    straight = run_simulation(small_config(tmp_path, snapshot_turnovers=[0.02],
+                                           output_dir=str(tmp_path / "straight")),
+                              progress=False, log=lambda message: None)
+    assert extended.time == pytest.approx(0.04 * extended.config.turnover_time, rel=1e-12)
+    assert extended.step == straight.step
+    assert extended.state.equal(straight.state)
+
+
 def test_mach_control_changes_the_rate_restarts_bit_for_bit_and_is_in_headers(tmp_path):
     # T = L / (M c_s) = 5; the control acts at 1 T, 1.5 T, ... on the interval-averaged M_s
     config = small_config(tmp_path, end_turnovers=1.6, snapshot_turnovers=[1.6],

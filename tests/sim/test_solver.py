@@ -106,7 +106,9 @@ def test_density_floor_and_first_order_fallback_are_counted():
 
 
 @pytest.mark.parametrize("bad", [{"sound_speed": -1.0}, {"riemann": "roe"}, {"cfl": 0.9},
-                                 {"limiter": "minmod2"}, {"dtype": "float16"}])
+                                 {"limiter": "minmod2"}, {"dtype": "float16"},
+                                 {"density_reconstruction": "cubic"},
+                                 {"max_density_drop": 0.0}, {"max_density_drop": 1.5}])
 def test_bad_solver_options_are_rejected(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         SolverOptions(**bad)

@@ -12,8 +12,8 @@ from training.sim.cli import main
 from training.sim.random_fields import power_law_field
 from training.sim.snapshots import write_snapshot
 from training.sim.state import MHDState
-from training.sim.stats import (alfven_ordering, half_correlation_length, shell_power_spectrum,
-                                snapshot_statistics)
+from training.sim.stats import (alfven_ordering, format_statistics, half_correlation_length,
+                                shell_power_spectrum, snapshot_statistics)
 
 CELLS = 32
 
@@ -110,6 +110,25 @@ def test_sub_super_ordering_and_bad_input():
     density, velocity, field = synthetic_snapshot()
     with pytest.raises(ValueError, match="positive"):
         snapshot_statistics(-density, velocity, field, sound_speed=0.1)
+
+
+def test_correlation_longer_than_the_half_box_gives_a_lower_bound_that_orders():
+    # a sub-Alfvenic velocity uniform along z (snapshot axis 0): its correlation along B never
+    # falls to 1/2, so the length is only known to exceed the half box
+    density, velocity, field = synthetic_snapshot(mean_field=1.0)
+    velocity = np.repeat(velocity[:, :1], CELLS, axis=1)
+    sub = snapshot_statistics(density, velocity, field, sound_speed=0.1)
+    assert math.isnan(sub["velocity_correlation_length_ratio"])
+    bound = sub["velocity_correlation_length_ratio_at_least"]
+    assert bound == pytest.approx(CELLS / 2 / sub["velocity_correlation_length_perp"])
+    assert "(ratio >=" in format_statistics(sub)
+    sup = snapshot_statistics(*synthetic_snapshot(mean_field=0.05, field_rms=0.05),
+                              sound_speed=0.1)
+    assert alfven_ordering([sub, sup])["holds"] is True
+    # a super-Alfvenic ratio that is only a bound cannot show the ordering
+    unmeasured = dict(sup, velocity_correlation_length_ratio=math.nan)
+    assert alfven_ordering([sub, sup, unmeasured])["holds"] is False
+    assert alfven_ordering([sub, unmeasured, sup])["holds"] is False
 
 
 def test_stats_command_reads_a_fits_snapshot(tmp_path, capsys):

@@ -46,3 +46,12 @@ def test_quick_run_normal_above_chance_and_ffp_at_chance(tmp_path):
         metrics["ffp_negative_control_test_accuracy"]
     assert card["provenance"]["command"].startswith("python -m training.kolmogorov_burgers")
     assert all(record["max_abs_diff"] <= 1e-5 for record in report["parity"])
+    # The run ends with the saliency steps: graphs checked against torch autograd next to the
+    # model, and the randomization sanity check recorded in the card.
+    assert sorted(card["saliency"]["graphs"]) == ["guided", "vanilla"]
+    for entry in card["saliency"]["graphs"].values():
+        assert (out.parent / entry["file"]).is_file()
+    assert report["saliency"]["max_relative_saliency_diff"] <= 1e-5
+    sanity = card["saliency"]["sanity_checks"]["model_parameter_randomization"]
+    assert set(sanity) == {"vanilla", "guided", "occlusion"}
+    assert (tmp_path / "kb_saliency.json").is_file() and (tmp_path / "kb_sanity.json").is_file()

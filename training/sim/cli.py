@@ -122,8 +122,10 @@ def _run(arguments):
         overrides["cells"] = cells[0] if len(cells) == 1 else list(cells)
     try:
         if arguments.resume:
+            # --end-turnovers with --resume extends the run; other options are the checkpoint's
             run_simulation(resume=arguments.resume, progress=not arguments.no_progress,
-                           output_dir=overrides["output_dir"])
+                           output_dir=overrides["output_dir"],
+                           end_turnovers=overrides["end_turnovers"])
             return 0
         if arguments.config:
             config = load_toml(arguments.config, **overrides)

@@ -46,7 +46,8 @@ class RunConfig:
         Times of the FITS snapshots, in turnover times.
     checkpoint_every : int
         Steps between checkpoints.
-    riemann, limiter, emf_average, cfl, density_floor, dtype
+    riemann, limiter, density_reconstruction, emf_average, cfl, density_floor, max_density_drop,
+    dtype
         Solver options (see :class:`~training.sim.solver.SolverOptions`).
     device : str
         'cpu' or 'cuda'.
@@ -84,9 +85,11 @@ class RunConfig:
     checkpoint_every: int = 200
     riemann: str = "hlld"
     limiter: str = "mc"
+    density_reconstruction: str = "log_where_steep"
     emf_average: str = "contact"
     cfl: float = 0.3
     density_floor: float = 1.0e-6
+    max_density_drop: float = 0.5
     dtype: str = "float32"
     device: str = "cpu"
     output_dir: str = "sim_output"
@@ -129,8 +132,11 @@ class RunConfig:
 
     def solver_options(self):
         return SolverOptions(sound_speed=self.sound_speed, riemann=self.riemann,
-                             limiter=self.limiter, emf_average=self.emf_average, cfl=self.cfl,
-                             density_floor=self.density_floor, dtype=self.dtype,
+                             limiter=self.limiter,
+                             density_reconstruction=self.density_reconstruction,
+                             emf_average=self.emf_average, cfl=self.cfl,
+                             density_floor=self.density_floor,
+                             max_density_drop=self.max_density_drop, dtype=self.dtype,
                              compile=self.compile)
 
     def validate(self):

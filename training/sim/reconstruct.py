@@ -43,17 +43,25 @@ def donor_cell(primitive, axis):
     return shift(primitive, 1, axis), primitive
 
 
-def piecewise_linear(primitive, axis, limiter):
+def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None):
     """Limited linear states on the lower ``axis``-faces of every cell.
 
     Parameters
     ----------
     primitive : torch.Tensor
-        Cell-centred primitives, shape (n_variables, nx, ny, nz).
+        Cell-centred primitives, shape (n_variables, nx, ny, nz); row 0 is the density.
     axis : int
         Direction of the faces.
     limiter : {'van_leer', 'mc'}
         Slope limiter.
+    log_density_contrast : float, optional
+        Reconstruct ln(rho) instead of rho in cells whose 3-cell stencil along ``axis`` spans
+        more than this factor in density (row 0 must then be positive); None: rho everywhere.
+        At a strong contrast the MC bound 2 min(|drho|) brings a dense cell's face density all
+        the way down to its light neighbour's value, and the light cell stops exchanging mass
+        and momentum with its dense neighbours (the low-beta drain of
+        ``docs/results/sim_low_beta_vacuum.txt``); in ln(rho) the face stays a geometric step
+        above it, and is positive. Low-contrast cells keep the rho reconstruction exactly.
 
     Returns
     -------
@@ -62,4 +70,19 @@ def piecewise_linear(primitive, axis, limiter):
     """
     backward = primitive - shift(primitive, 1, axis)
     slope = limited_slope(backward, shift(backward, -1, axis), limiter)
-    return shift(primitive + 0.5 * slope, 1, axis), primitive - 0.5 * slope
+    left, right = shift(primitive + 0.5 * slope, 1, axis), primitive - 0.5 * slope
+    if log_density_contrast is None:
+        return left, right
+    density = primitive[0]
+    lower, upper = shift(density, 1, axis), shift(density, -1, axis)
+    steep = (torch.maximum(torch.maximum(lower, upper), density)
+             > log_density_contrast * torch.minimum(torch.minimum(lower, upper), density))
+    if not bool(steep.any()):
+        return left, right
+    log_density = torch.log(density)
+    log_backward = log_density - shift(log_density, 1, axis)
+    log_slope = limited_slope(log_backward, shift(log_backward, -1, axis), limiter)
+    left[0] = torch.where(shift(steep, 1, axis),
+                          shift(torch.exp(log_density + 0.5 * log_slope), 1, axis), left[0])
+    right[0] = torch.where(steep, torch.exp(log_density - 0.5 * log_slope), right[0])
+    return left, right

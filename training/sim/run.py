@@ -70,12 +70,15 @@ class Simulation:
         return cls(config, solver, forcing, state, controller=controller)
 
     @classmethod
-    def restore(cls, path, *, device=None):
-        """A run continued from a checkpoint, bit-for-bit as if it had never stopped."""
+    def restore(cls, path, *, device=None, end_turnovers=None):
+        """A run continued from a checkpoint, bit-for-bit as if it had never stopped;
+        ``end_turnovers`` moves its end (to extend a finished run)."""
         saved = load_checkpoint(path)
         values = dict(saved["config"])
         if device is not None:
             values["device"] = device
+        if end_turnovers is not None:
+            values["end_turnovers"] = end_turnovers
         config = RunConfig(**values)
         simulation = cls.start(config)
         simulation.state = MHDState(**{name: tensor.to(config.device)
@@ -134,7 +137,7 @@ def _print_flushed(message):
 
 
 def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
-                   log=_print_flushed):
+                   log=_print_flushed, end_turnovers=None):
     """Run (or continue) a driven simulation, writing snapshots and checkpoints.
 
     Parameters
@@ -147,6 +150,8 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
         Show a tqdm bar with time, dt, M_s, M_A and div B.
     output_dir : path, optional
         Overrides ``config.output_dir``.
+    end_turnovers : float, optional
+        With ``resume``: a new end time (in turnovers), to extend a run.
 
     Returns
     -------
@@ -161,7 +166,8 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
     """
     from tqdm import tqdm
 
-    simulation = Simulation.restore(resume) if resume else Simulation.start(config)
+    simulation = (Simulation.restore(resume, end_turnovers=end_turnovers) if resume
+                  else Simulation.start(config))
     config = simulation.config
     out = Path(output_dir or config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,7 +207,7 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
                     f"now: M_s {extremes['mach_sonic']:.4g}, mass-weighted "
                     f"{extremes['mach_sonic_mass_weighted']:.4g}, min rho "
                     f"{extremes['density_min']:.3g}, max |v|/c_s {extremes['cell_mach_max']:.3g}, "
-                    f"dt {dt:.3g}, step {simulation.step}")
+                    f"dt {dt:.3g}, step {simulation.step}; {_safety_nets(simulation)}")
                 logged_controls += 1
             if simulation.step % config.checkpoint_every == 0:
                 simulation.checkpoint(checkpoint_path)
@@ -210,13 +216,21 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
                 bar.set_postfix_str(f"t={simulation.time:.4g} dt={dt:.3g} "
                                     f"M_s={found['mach_sonic']:.3g} "
                                     f"M_A={found['mach_alfven_total']:.3g} "
-                                    f"divB={found['divergence']:.1e}")
+                                    f"divB={found['divergence']:.1e} "
+                                    f"fo={simulation.solver.counters.first_order_cells}")
     finally:
         bar.close()
     simulation.checkpoint(checkpoint_path)
     log(f"done: {simulation.step} steps to t = {simulation.time:.6g}; safety nets: "
         f"{simulation.solver.counters.as_dict()}")
     return simulation
+
+
+def _safety_nets(simulation):
+    counters = simulation.solver.counters
+    return (f"first-order cells {counters.first_order_cells} (density drop "
+            f"{counters.density_drop_cells}), floored {counters.floored_cells}, HLLE faces "
+            f"{counters.hlle_fallback_faces}")
 
 
 def _extremes(simulation):

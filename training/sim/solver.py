@@ -10,9 +10,17 @@ from .reconstruct import LIMITERS, donor_cell, piecewise_linear
 from .riemann import RIEMANN_SOLVERS, fast_speed, hlld_flux, hlle_flux
 from .state import MHDState, primitives, shift
 
-__all__ = ["SolverOptions", "MHDSolver", "NonPhysicalStateError", "DTYPES"]
+__all__ = ["SolverOptions", "MHDSolver", "NonPhysicalStateError", "DTYPES",
+           "DENSITY_RECONSTRUCTIONS", "LOG_DENSITY_CONTRAST"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
+DENSITY_RECONSTRUCTIONS = ("log_where_steep", "linear")
+# density ratio across a 3-cell stencil above which 'log_where_steep' reconstructs ln(rho)
+LOG_DENSITY_CONTRAST = 2.0
+
+# updates tried by the first-order fallback of one step (each widens the first-order set by the
+# neighbours that its previous pass pushed over the limit)
+_FALLBACK_PASSES = 4
 
 
 class NonPhysicalStateError(RuntimeError):
@@ -35,12 +43,31 @@ class SolverOptions:
         Riemann solver.
     limiter : {'van_leer', 'mc'}
         PLM slope limiter.
+    density_reconstruction : {'log_where_steep', 'linear'}
+        'log_where_steep' (default) reconstructs ln(rho) in cells whose 3-cell stencil spans
+        more than a factor ``LOG_DENSITY_CONTRAST`` (2) in density, rho elsewhere; 'linear'
+        reconstructs rho everywhere. With rho and the MC limiter, a dense cell next to a much
+        lighter one extrapolates its face density all the way down to the light cell's value,
+        so the light cell trades almost no mass or momentum with its dense neighbours while the
+        Lorentz force (independent of density) keeps accelerating it: at beta ~ 0.02 such
+        cells drained to near vacuum with |v| ~ 1/rho
+        (``docs/results/sim_low_beta_vacuum.txt``). In ln(rho) face densities stay positive
+        and a geometric step apart; smooth low-contrast flows (all the verification waves)
+        keep the rho reconstruction exactly.
     emf_average : {'contact', 'arithmetic'}
         Edge-EMF average (CT-contact of Gardiner & Stone 2005, or the arithmetic control).
     cfl : float
         Courant number, in (0, 0.5] (VL2 with PLM is stable up to 0.5 in 3D).
     density_floor : float
         Smallest density kept after a step; positive.
+    max_density_drop : float
+        Largest fraction of a cell's density that one step may remove, in (0, 1]. Where the
+        second-order update would remove more (or go below ``density_floor``), that cell's faces
+        use first-order HLLE fluxes of the step's starting state instead (positivity-preserving
+        for small enough Courant numbers; the floor remains the last net). A safety net for
+        sudden drains (huge HLL diffusion speeds acting on a reversed PLM face jump); the slow
+        low-beta drain is cured by ``density_reconstruction``
+        (``docs/results/sim_low_beta_vacuum.txt``).
     dtype : {'float64', 'float32'}
         Floating-point type of the state.
     compile : bool
@@ -52,9 +79,11 @@ class SolverOptions:
     sound_speed: float = 1.0
     riemann: str = "hlld"
     limiter: str = "mc"
+    density_reconstruction: str = "log_where_steep"
     emf_average: str = "contact"
     cfl: float = 0.3
     density_floor: float = 1.0e-6
+    max_density_drop: float = 0.5
     dtype: str = "float64"
     compile: bool = False
 
@@ -64,6 +93,8 @@ class SolverOptions:
             raise ValueError(f"sound_speed must be a positive number, got {self.sound_speed!r}")
         for name, value, allowed in (("riemann", self.riemann, RIEMANN_SOLVERS),
                                      ("limiter", self.limiter, LIMITERS),
+                                     ("density_reconstruction", self.density_reconstruction,
+                                      DENSITY_RECONSTRUCTIONS),
                                      ("emf_average", self.emf_average, EMF_AVERAGES),
                                      ("dtype", self.dtype, tuple(DTYPES))):
             if value not in allowed:
@@ -72,14 +103,24 @@ class SolverOptions:
             raise ValueError(f"cfl must be in (0, 0.5], got {self.cfl!r}")
         if not self.density_floor > 0.0:
             raise ValueError(f"density_floor must be positive, got {self.density_floor!r}")
+        if not (isinstance(self.max_density_drop, (int, float))
+                and 0.0 < self.max_density_drop <= 1.0):
+            raise ValueError(f"max_density_drop must be in (0, 1], got "
+                             f"{self.max_density_drop!r}")
 
 
 @dataclass
 class StepCounters:
-    """Running totals of the safety nets, reported with every run."""
+    """Running totals of the safety nets, reported with every run.
+
+    ``first_order_cells`` counts every cell whose faces fell back to first-order fluxes;
+    ``density_drop_cells`` the subset that triggered it by losing more than
+    ``max_density_drop`` of its density while staying above the floor.
+    """
 
     steps: int = 0
     first_order_cells: int = 0
+    density_drop_cells: int = 0
     floored_cells: int = 0
     hlle_fallback_faces: int = 0
 
@@ -158,7 +199,11 @@ class MHDSolver:
         for axis in self.grid.active_axes:
             frame = primitive[_FRAME_ROWS[axis]]
             if second_order:
-                left, right = piecewise_linear(frame, axis, self.options.limiter)
+                left, right = piecewise_linear(
+                    frame, axis, self.options.limiter,
+                    log_density_contrast=(LOG_DENSITY_CONTRAST
+                                          if self.options.density_reconstruction
+                                          == "log_where_steep" else None))
             else:
                 left, right = donor_cell(frame, axis)
             normal_field = state.face_field[axis]
@@ -207,8 +252,14 @@ class MHDSolver:
                                for component, value in high.emf[axis].items()}
         return mixed
 
-    def _bad_cells(self, state):
-        return ~(state.density > self.options.density_floor)
+    def _bad_cells(self, state, *, reference=None):
+        """Cells at or below the floor (or non-finite), or, given the step's starting state
+        ``reference``, cells that lost more than ``max_density_drop`` of their density."""
+        limit = self.options.density_floor
+        if reference is not None:
+            limit = torch.clamp((1.0 - self.options.max_density_drop) * reference.density,
+                                min=self.options.density_floor)
+        return ~(state.density > limit)
 
     def _apply_floor(self, state):
         low = self._bad_cells(state) & torch.isfinite(state.density)
@@ -220,13 +271,41 @@ class MHDSolver:
             self.counters.floored_cells += count
         return state
 
+    def _first_order_fallback(self, base, half, half_centred, corrector_fluxes, updated, bad,
+                              dt):
+        # mass and momentum fluxes from the step's starting state: a forward-Euler donor-cell
+        # HLLE update with Davis speeds is positivity-preserving for small enough Courant
+        # numbers (Einfeldt et al. 1991; the 3D unsplit bound is stricter than CFL 0.3 per
+        # axis, so the floor stays behind it as the last net), whereas donor-cell
+        # fluxes of the half state (which first-order diffusion can have made 2-3x denser than
+        # the start in a light cell) can still empty it; EMFs stay at the half time, consistent
+        # with the cell-centred EMF they are averaged with
+        safe = self._face_fluxes(base, second_order=False, riemann=hlle_flux)
+        safe.emf = self._face_fluxes(half, second_order=False, riemann=hlle_flux).emf
+        self.counters.density_drop_cells += int((bad & (updated.density
+                                                        > self.options.density_floor)).sum())
+        use_low = bad
+        # a neighbour that shares one first-order face can itself go bad: widen the set a few
+        # times, then let the floor catch whatever is left
+        for attempt in range(_FALLBACK_PASSES):
+            updated = self._advance(base, self._mix(corrector_fluxes, safe, use_low),
+                                    half_centred, dt)
+            newly_bad = self._bad_cells(updated, reference=base) & ~use_low
+            if attempt == _FALLBACK_PASSES - 1 or not bool(newly_bad.any()):
+                break
+            use_low = use_low | newly_bad
+        self.counters.first_order_cells += int(use_low.sum())
+        return self._apply_floor(updated)
+
     # -- the step --------------------------------------------------------------------------
     def step(self, state, dt):
         """One VL2 step of length ``dt``: donor-cell predictor to dt/2, PLM corrector to dt.
 
-        Where the corrector would leave a density at or below the floor (or non-finite), the
-        fluxes on that cell's faces are replaced by first-order HLLE fluxes; a density still too
-        low is raised to the floor. Both are counted in ``self.counters``.
+        Where the corrector would leave a density at or below the floor (or non-finite), or
+        remove more than ``max_density_drop`` of it, the mass and momentum fluxes on that cell's
+        faces are replaced by first-order HLLE fluxes of the starting state (and its face EMFs by
+        first-order ones of the half state); a density still too low is raised to the floor.
+        All are counted in ``self.counters``.
         """
         if self._compiled_step is not None:
             return self._compiled_step(state, dt)
@@ -241,12 +320,9 @@ class MHDSolver:
         corrector_fluxes = self._face_fluxes(half, second_order=True)
         updated = self._advance(state, corrector_fluxes, half_centred, dt)
 
-        bad = self._bad_cells(updated)
+        bad = self._bad_cells(updated, reference=state)
         if bool(bad.any()):
-            safe_fluxes = self._face_fluxes(half, second_order=False, riemann=hlle_flux)
-            updated = self._advance(state, self._mix(corrector_fluxes, safe_fluxes, bad),
-                                    half_centred, dt)
-            self.counters.first_order_cells += int(bad.sum())
-            updated = self._apply_floor(updated)
+            updated = self._first_order_fallback(state, half, half_centred, corrector_fluxes,
+                                                 updated, bad, dt)
         self.counters.steps += 1
         return updated

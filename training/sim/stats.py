@@ -109,12 +109,18 @@ def half_correlation_length(correlation_line):
 
 
 def _correlation_lengths(field):
+    """(parallel, perpendicular, parallel lower bound): where the correlation along z never
+    falls to 1/2 within the half box searched (a field elongated along B beyond N/2), the
+    parallel length is nan but at least the largest lag searched, which the bound keeps."""
     correlation = autocorrelation(field)
     half = min(correlation.shape) // 2 + 1
     parallel = half_correlation_length(correlation[:half, 0, 0])
     perpendicular = 0.5 * (half_correlation_length(correlation[0, :half, 0])
                            + half_correlation_length(correlation[0, 0, :half]))
-    return parallel, perpendicular
+    at_least = parallel
+    if math.isnan(parallel) and correlation[0, 0, 0] > 0:
+        at_least = float(half - 1)
+    return parallel, perpendicular, at_least
 
 
 def _ratio(numerator, denominator):
@@ -208,8 +214,8 @@ def snapshot_statistics(density, velocity, magnetic_field, *, sound_speed, fit_r
     sf_parallel, sf_perpendicular = structure_function_along_axes(velocity)
     sfd_parallel, sfd_perpendicular = structure_function_along_axes(log_density)
     column_slopes = _column_density_slopes(density, fit_range)
-    l_parallel, l_perpendicular = _correlation_lengths(velocity)
-    ld_parallel, ld_perpendicular = _correlation_lengths(log_density)
+    l_parallel, l_perpendicular, l_parallel_at_least = _correlation_lengths(velocity)
+    ld_parallel, ld_perpendicular, _ = _correlation_lengths(log_density)
     if mach_alfven_total == math.inf:
         regime = "hydro (B = 0)"
     else:
@@ -242,6 +248,10 @@ def snapshot_statistics(density, velocity, magnetic_field, *, sound_speed, fit_r
         "velocity_correlation_length_par": l_parallel,
         "velocity_correlation_length_perp": l_perpendicular,
         "velocity_correlation_length_ratio": _ratio(l_parallel, l_perpendicular),
+        # equals the ratio where that is measured; a lower bound where the parallel length
+        # exceeds the half box (nan above)
+        "velocity_correlation_length_ratio_at_least": _ratio(l_parallel_at_least,
+                                                             l_perpendicular),
         "log_density_correlation_length_par": ld_parallel,
         "log_density_correlation_length_perp": ld_perpendicular,
         "log_density_correlation_length_ratio": _ratio(ld_parallel, ld_perpendicular),
@@ -268,6 +278,13 @@ def read_snapshot_statistics(path, *, sound_speed=None, **options):
 
 def format_statistics(found):
     """A readable multi-line report of :func:`snapshot_statistics` output."""
+    parallel = f"{found['velocity_correlation_length_par']:.3g}"
+    ratio = f"{found['velocity_correlation_length_ratio']:.3g}"
+    at_least = found.get("velocity_correlation_length_ratio_at_least", math.nan)
+    if math.isnan(found["velocity_correlation_length_par"]) and math.isfinite(at_least):
+        # the correlation along z stays above 1/2 over the whole half box searched
+        reach = at_least * found["velocity_correlation_length_perp"]
+        parallel, ratio = f">={reach:.3g}", f">={at_least:.3g}"
     lines = [f"{found.get('path', 'snapshot')}  ({'x'.join(map(str, found['cells'][::-1]))}"
              + (f", t = {found['time_turnovers']:.3g} T" if "time_turnovers" in found else "")
              + ")",
@@ -292,9 +309,8 @@ def format_statistics(found):
              f"{found['velocity_sf2_ratio_perp_to_par']:.3g}, ln rho "
              f"{found['log_density_sf2_ratio_perp_to_par']:.3g}",
              f"  half-correlation length along/across z (cells): velocity "
-             f"{found['velocity_correlation_length_par']:.3g}/"
-             f"{found['velocity_correlation_length_perp']:.3g} "
-             f"(ratio {found['velocity_correlation_length_ratio']:.3g}), ln rho "
+             f"{parallel}/{found['velocity_correlation_length_perp']:.3g} "
+             f"(ratio {ratio}), ln rho "
              f"{found['log_density_correlation_length_par']:.3g}/"
              f"{found['log_density_correlation_length_perp']:.3g} "
              f"(ratio {found['log_density_correlation_length_ratio']:.3g})"]
@@ -313,16 +329,21 @@ def alfven_ordering(found):
     if not sub or not sup:
         return None
     key = "velocity_correlation_length_ratio"
+    # a sub-Alfvenic length along B beyond the half box only strengthens the ordering, so its
+    # lower bound may stand in; super-Alfvenic ratios must be measured
+    sub_ratios = [f.get(f"{key}_at_least", f[key]) for f in sub]
     mach_ordered = (max(f["mach_alfven_total"] for f in sub)
                     < min(f["mach_alfven_total"] for f in sup)
                     and max(f["mach_alfven_mean"] for f in sub)
                     < min(f["mach_alfven_mean"] for f in sup))
-    anisotropy_ordered = min(f[key] for f in sub) > max(f[key] for f in sup)
+    super_ratios = [f[key] for f in sup]
+    anisotropy_ordered = (all(math.isfinite(r) for r in sub_ratios + super_ratios)
+                          and min(sub_ratios) > max(super_ratios))
     holds = bool(mach_ordered and anisotropy_ordered)
     text = (f"sub- vs super-Alfvenic ordering: M_A(total) sub <= "
             f"{max(f['mach_alfven_total'] for f in sub):.3g} < super >= "
             f"{min(f['mach_alfven_total'] for f in sup):.3g}; velocity correlation-length "
-            f"ratio along/across B: sub >= {min(f[key] for f in sub):.3g} vs super <= "
+            f"ratio along/across B: sub >= {min(sub_ratios):.3g} vs super <= "
             f"{max(f[key] for f in sup):.3g} -> {'holds' if holds else 'DOES NOT HOLD'}")
     return {"holds": holds, "mach_ordered": bool(mach_ordered),
             "anisotropy_ordered": bool(anisotropy_ordered), "text": text}

@@ -1,0 +1,200 @@
+"""The "Classify turbulence" dialog: model (with its card summary), component, cube slicing."""
+
+from qtpy import QtCore, QtWidgets
+
+from .jobs import ClassifyRequest, MapRequest, classification_models, image_to_image_models
+
+__all__ = ["ClassifyDialog", "SALIENCY_CHOICES"]
+
+#: Saliency choices shown in the dialog: (label, method or None).
+SALIENCY_CHOICES = (("guided backpropagation", "guided"), ("plain gradient", "vanilla"),
+                    ("occlusion", "occlusion"), ("none", "none"))
+#: Combo-box value standing for None (Qt item data cannot be looked up by None).
+_NONE = "none"
+_PROJECTIONS = ("sum", "mean")
+
+
+def _numeric_metrics(metrics, prefix=""):
+    """``(name, value)`` of the numbers in a card's metrics, one nesting level deep."""
+    for key, value in metrics.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            yield prefix + key, value
+        elif isinstance(value, dict) and not prefix:
+            yield from _numeric_metrics(value, prefix=f"{key}.")
+
+
+def _card_summary_html(card):
+    """Classes, training data and held-out metrics of a card, as short HTML."""
+    from html import escape
+
+    classes = "".join(f"<li><b>{escape(entry['name'])}</b>: {escape(entry['meaning'])}</li>"
+                      for entry in card.get("classes", []))
+    training = card.get("provenance", {}).get("training_data", {}).get("summary", "not stated")
+    metrics = ", ".join(f"{escape(key)} = {value:.3g}"
+                        for key, value in _numeric_metrics(card.get("metrics", {})))
+    checks = card.get("saliency", {}).get("sanity_checks", {}) \
+        .get("model_parameter_randomization", {})
+    failing = [method for method, check in checks.items() if not check.get("passes", True)]
+    warning = (f"<p><i>Saliency methods failing the randomization check: "
+               f"{escape(', '.join(failing))}.</i></p>" if failing else "")
+    return (f"<p><b>{escape(card['name'])}</b> {escape(card['version'])}: "
+            f"{escape(card.get('description', ''))}</p><p>Classes:</p><ul>{classes}</ul>"
+            f"<p><b>Trained on:</b> {escape(training)}</p>"
+            f"<p><b>Held-out metrics:</b> {metrics or 'none recorded'}</p>{warning}")
+
+
+class ClassifyDialog(QtWidgets.QDialog):
+    """Choose the model, the component and, for cubes, the plane or projection to analyse.
+
+    Parameters
+    ----------
+    data : glue.core.Data
+        The dataset to analyse (not modified).
+    parent : QWidget, optional
+    request : ClassifyRequest or MapRequest, optional
+        Initial choices (e.g. the viewer's current slice).
+    models : list of glue_turbml.models.ModelEntry, optional
+        Models to offer; the registry's models of ``task`` by default.
+    task : {"classification", "image_to_image"}
+        Classify turbulence (with a saliency choice) or run a U-Net mapping (with an
+        optional line-of-sight depth).
+    """
+
+    def __init__(self, data, *, parent=None, request=None, models=None,
+                 task="classification"):
+        super().__init__(parent)
+        if task not in ("classification", "image_to_image"):
+            raise ValueError(f"task must be 'classification' or 'image_to_image', got {task!r}")
+        self.task = task
+        action = "Classify turbulence" if task == "classification" else "U-Net mapping"
+        self.setWindowTitle(f"{action}: {data.label}")
+        self.data = data
+        if models is None:
+            models = classification_models() if task == "classification" \
+                else image_to_image_models()
+        self.models = list(models)
+        layout = QtWidgets.QVBoxLayout(self)
+        form = QtWidgets.QFormLayout()
+        layout.addLayout(form)
+
+        self.model_combo = QtWidgets.QComboBox()
+        for entry in self.models:
+            self.model_combo.addItem(f"{entry.name} {entry.card['version']}", entry.name)
+        form.addRow("Model", self.model_combo)
+        self.card_view = QtWidgets.QTextBrowser()
+        self.card_view.setMinimumSize(460, 200)
+        layout.addWidget(self.card_view)
+
+        form_lower = QtWidgets.QFormLayout()
+        self.component_combo = QtWidgets.QComboBox()
+        for cid in data.main_components:
+            self.component_combo.addItem(cid.label, cid.label)
+        form_lower.addRow("Component", self.component_combo)
+
+        self.is_cube = data.ndim == 3
+        self.axis_combo = QtWidgets.QComboBox()
+        self.mode_combo = QtWidgets.QComboBox()
+        self.slice_spin = QtWidgets.QSpinBox()
+        if self.is_cube:
+            for axis in range(3):
+                name = data.world_component_ids[axis].label if data.coords is not None \
+                    else f"axis {axis}"
+                self.axis_combo.addItem(f"{name} (numpy axis {axis}, {data.shape[axis]} planes)",
+                                        axis)
+            self.mode_combo.addItem("one plane", _NONE)
+            for projection in _PROJECTIONS:
+                self.mode_combo.addItem(f"projection ({projection})", projection)
+            form_lower.addRow("Slice along", self.axis_combo)
+            form_lower.addRow("Classify", self.mode_combo)
+            form_lower.addRow("Plane", self.slice_spin)
+            self.axis_combo.currentIndexChanged.connect(self._update_slice_range)
+            self.mode_combo.currentIndexChanged.connect(self._update_slice_range)
+
+        self.saliency_combo = QtWidgets.QComboBox()
+        for label, method in SALIENCY_CHOICES:
+            self.saliency_combo.addItem(label, method)
+        self.depth_spin = QtWidgets.QDoubleSpinBox()
+        self.depth_spin.setRange(0.0, 1.0e4)
+        self.depth_spin.setDecimals(3)
+        self.depth_spin.setSuffix(" pc")
+        self.depth_spin.setSpecialValueText("none (log ratio only)")
+        if task == "classification":
+            form_lower.addRow("Saliency map", self.saliency_combo)
+        else:
+            form_lower.addRow("Line-of-sight depth", self.depth_spin)
+        layout.addLayout(form_lower)
+
+        self.buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        self.buttons.button(QtWidgets.QDialogButtonBox.Ok).setText(
+            "Classify" if task == "classification" else "Map")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        if not self.models:
+            kind = "classification" if task == "classification" else "image-to-image (U-Net)"
+            self.card_view.setHtml(f"<p>No {kind} model found. Put exported .onnx "
+                                   "files in ~/.glue_turbml/models or GLUE_TURBML_MODEL_PATH."
+                                   "</p>")
+            self.buttons.button(QtWidgets.QDialogButtonBox.Ok).setEnabled(False)
+
+        self.model_combo.currentIndexChanged.connect(self._show_card)
+        self._show_card()
+        self._update_slice_range()
+        if request is not None:
+            self.set_request(request)
+
+    def _show_card(self, *_):
+        index = self.model_combo.currentIndex()
+        if 0 <= index < len(self.models):
+            self.card_view.setHtml(_card_summary_html(self.models[index].card))
+
+    def _update_slice_range(self, *_):
+        if not self.is_cube:
+            return
+        axis = self.axis_combo.currentData()
+        self.slice_spin.setRange(0, self.data.shape[axis] - 1)
+        self.slice_spin.setEnabled(self.mode_combo.currentData() == _NONE)
+
+    def set_request(self, request):
+        """Show the choices of a request (unknown values are left as they are)."""
+        def select(combo, value):
+            index = combo.findData(value)
+            if index >= 0:
+                combo.setCurrentIndex(index)
+
+        select(self.model_combo, request.model)
+        if request.component is not None:
+            select(self.component_combo, request.component)
+        if isinstance(request, ClassifyRequest):
+            select(self.saliency_combo, request.saliency_method or _NONE)
+        elif request.depth_pc:
+            self.depth_spin.setValue(float(request.depth_pc))
+        if self.is_cube:
+            if request.axis is not None:
+                select(self.axis_combo, request.axis % 3)
+            select(self.mode_combo, request.projection or _NONE)
+            if request.slice_index is not None:
+                self.slice_spin.setValue(int(request.slice_index))
+
+    def request(self):
+        """The `ClassifyRequest` (or `MapRequest`) the dialog shows."""
+        options = {}
+        if self.is_cube:
+            projection = self.mode_combo.currentData()
+            projection = None if projection == _NONE else projection
+            options = {"axis": self.axis_combo.currentData(), "projection": projection,
+                       "slice_index": None if projection else self.slice_spin.value()}
+        if self.task == "image_to_image":
+            return MapRequest(model=self.model_combo.currentData(),
+                              component=self.component_combo.currentData(),
+                              depth_pc=self.depth_spin.value() or None, **options)
+        method = self.saliency_combo.currentData()
+        return ClassifyRequest(model=self.model_combo.currentData(),
+                               component=self.component_combo.currentData(),
+                               saliency_method=None if method == _NONE else method, **options)
+
+    def sizeHint(self):
+        return QtCore.QSize(520, 520)

@@ -1,0 +1,268 @@
+"""Analysis results as glue datasets: building, pixel-linking and updating them in place (no Qt).
+
+Results are plain glue `Data` objects (components, astropy WCS coordinates, a JSON-friendly
+``meta``) joined to their parent with `LinkSame` links on pixel components, so a saved ``.glu``
+session reloads them with glue alone, without this plugin.
+"""
+
+import json
+
+import numpy as np
+
+__all__ = ["META_KEY", "RESULT_KINDS", "OUTLINE_WIDTH_PX", "classification_data", "saliency_data",
+           "mapping_data", "result_label", "find_result", "add_or_update_result", "link_to_parent",
+           "result_summary"]
+
+#: Key in ``Data.meta`` holding the JSON-friendly description of a glue-turbml result.
+META_KEY = "glue_turbml"
+#: Kinds of result datasets the plugin creates.
+RESULT_KINDS = ("classification", "saliency", "mapping")
+#: Width of the saliency outline band in pixels.
+OUTLINE_WIDTH_PX = 2
+
+
+def _json_friendly(value):
+    """Round-trip through JSON so only dicts, lists, strings, numbers and None remain."""
+    return json.loads(json.dumps(value, default=float))
+
+
+def result_label(parent_label, model_name, kind):
+    """Dataset label of a result, named after the parent and the model.
+
+    Parameters
+    ----------
+    parent_label : str
+    model_name : str
+    kind : {"classification", "saliency", "mapping"}
+
+    Returns
+    -------
+    str
+    """
+    what = {"classification": "probabilities"}.get(kind, kind)
+    return f"{parent_label} [{model_name} {what}]"
+
+
+def _plane_coords(result_wcs, parent, plane_axes):
+    """Coordinates for a 2D result: the result's celestial WCS, else a 2D parent's coords."""
+    if result_wcs is not None:
+        return result_wcs
+    if parent.ndim == 2 and tuple(plane_axes) == (0, 1):
+        return parent.coords
+    return None
+
+
+def _base_meta(kind, parent, plane, summary):
+    return {META_KEY: _json_friendly({
+        "kind": kind,
+        "parent": parent.label,
+        "parent_uuid": getattr(parent, "uuid", None),
+        "plane": plane,
+        "summary": summary,
+    })}
+
+
+def classification_data(result, parent, *, plane):
+    """A glue dataset of per-pixel class probabilities, with the whole-map result in ``meta``.
+
+    Parameters
+    ----------
+    result : glue_turbml.results.ClassificationResult
+    parent : glue.core.Data
+        The analysed dataset (a 2D map or a cube).
+    plane : dict
+        How the map was taken from the parent: ``component``, ``axis`` (None for 2D),
+        ``slice_index``, ``projection`` and ``plane_axes`` (the parent's pixel axes of the
+        result's (y, x) axes).
+
+    Returns
+    -------
+    glue.core.Data
+        Components ``p_<class>`` (one per class, 0..1, NaN where the input is NaN) and
+        ``filled`` (1 where NaN input pixels were filled for the network).
+    """
+    from glue.core import Data
+
+    model_name = result.model_card["name"]
+    components = {f"p_{name}": np.asarray(result.probability_map[index], dtype=np.float32)
+                  for index, name in enumerate(result.class_names)}
+    components["filled"] = result.filled_mask.astype(np.float32)
+    data = Data(label=result_label(parent.label, model_name, "classification"),
+                coords=_plane_coords(result.wcs, parent, plane["plane_axes"]), **components)
+    summary = result.summary()
+    summary["class_meanings"] = dict(zip(result.class_names, result.class_meanings))
+    summary["tiles"] = {
+        "origins_yx": result.tile_origins.tolist(),
+        "probabilities": [[None if not np.isfinite(p) else float(p) for p in row]
+                          for row in result.tile_probabilities],
+    }
+    data.meta.update(_base_meta("classification", parent, plane, summary))
+    return data
+
+
+def saliency_data(result, parent, *, plane):
+    """A glue dataset of a saliency map with its smoothed form and the overlay region.
+
+    Parameters
+    ----------
+    result : glue_turbml.saliency_maps.SaliencyResult
+    parent : glue.core.Data
+    plane : dict
+        As for `classification_data`.
+
+    Returns
+    -------
+    glue.core.Data
+        Components ``saliency_<method>`` (raw map), ``saliency_smoothed``,
+        ``saliency_region`` (the smoothed map where it reaches the overlay contour level, NaN
+        elsewhere, so an image layer of it is transparent outside the salient region) and
+        ``saliency_outline`` (1 on the region's edge, NaN elsewhere: the paper's one-contour
+        style as an ordinary image layer).
+    """
+    from glue.core import Data
+
+    from scipy.ndimage import binary_erosion
+
+    smoothed, level = result.overlay()
+    finite = np.isfinite(smoothed)
+    inside = np.zeros(smoothed.shape, dtype=bool)
+    if np.isfinite(level):
+        inside[finite] = smoothed[finite] >= level
+    region = np.where(inside, smoothed, np.nan).astype(np.float32)
+    # A band two pixels wide inside the region's edge: stays visible when glue shows the map
+    # zoomed out, where a one-pixel line would vanish between screen pixels.
+    edge = inside & ~binary_erosion(inside, iterations=OUTLINE_WIDTH_PX)
+    outline = np.where(edge, 1.0, np.nan).astype(np.float32)
+    data = Data(label=result_label(parent.label, result.model_card["name"], "saliency"),
+                coords=_plane_coords(result.wcs, parent, plane["plane_axes"]),
+                **{f"saliency_{result.method}": result.saliency_map.astype(np.float32),
+                   "saliency_smoothed": smoothed.astype(np.float32),
+                   "saliency_region": region, "saliency_outline": outline})
+    data.meta.update(_base_meta("saliency", parent, plane, result.summary()))
+    return data
+
+
+def mapping_data(result, parent, *, plane):
+    """A glue dataset of a U-Net mapping and its uncertainty, with units.
+
+    Parameters
+    ----------
+    result : glue_turbml.mapping_result.MappingResult
+    parent : glue.core.Data
+    plane : dict
+        As for `classification_data`.
+
+    Returns
+    -------
+    glue.core.Data
+        Components ``log_density_ratio`` and ``sigma`` (units ``dex``) and, when a depth was
+        given for a column-density map, ``density`` in physical units (e.g. ``1 / cm3``).
+    """
+    from glue.core import Component, Data
+
+    data = Data(label=result_label(parent.label, result.model_card["name"], "mapping"),
+                coords=_plane_coords(result.wcs, parent, plane["plane_axes"]))
+    data.add_component(Component(np.asarray(result.log_density_ratio, dtype=np.float32),
+                                 units="dex"), "log_density_ratio")
+    data.add_component(Component(np.asarray(result.sigma, dtype=np.float32), units="dex"),
+                       "sigma")
+    if result.density is not None:
+        data.add_component(Component(np.asarray(result.density.value, dtype=np.float32),
+                                     units=result.density.unit.to_string()), "density")
+    data.meta.update(_base_meta("mapping", parent, plane, result.summary()))
+    return data
+
+
+def result_summary(data):
+    """The glue-turbml description stored in a result dataset's ``meta``, or None."""
+    return data.meta.get(META_KEY)
+
+
+def find_result(data_collection, parent, kind, model_name):
+    """The existing result dataset of this parent, kind and model in the collection, or None."""
+    for candidate in data_collection:
+        info = result_summary(candidate)
+        if not isinstance(info, dict):
+            continue
+        same_parent = (info.get("parent_uuid") == getattr(parent, "uuid", None)
+                       or info.get("parent") == parent.label)
+        if same_parent and info.get("kind") == kind \
+                and info.get("summary", {}).get("model") == model_name:
+            return candidate
+    return None
+
+
+def link_to_parent(data_collection, parent, result, plane_axes):
+    """Pixel-link a 2D result to its parent (`LinkSame` on each matching pixel axis).
+
+    Links that already join the two are not added again.
+
+    Parameters
+    ----------
+    data_collection : glue.core.DataCollection
+    parent, result : glue.core.Data
+    plane_axes : sequence of two int
+        The parent's pixel axes matching the result's axes 0 (y) and 1 (x).
+
+    Returns
+    -------
+    list of glue.core.link_helpers.LinkSame
+        The links added.
+    """
+    from glue.core.link_helpers import LinkSame
+
+    existing = set()
+    for link in data_collection.external_links:
+        cids = tuple(link.cids1) + tuple(link.cids2) if hasattr(link, "cids1") else ()
+        existing.add(frozenset(cids))
+    added = []
+    for result_axis, parent_axis in enumerate(plane_axes):
+        parent_cid = parent.pixel_component_ids[parent_axis]
+        result_cid = result.pixel_component_ids[result_axis]
+        if frozenset((parent_cid, result_cid)) in existing:
+            continue
+        added.append(LinkSame(parent_cid, result_cid))
+    if added:
+        data_collection.add_link(added)
+    return added
+
+
+def add_or_update_result(data_collection, parent, new_data):
+    """Add a result dataset, or update the existing one of the same parent, kind and model.
+
+    Updating keeps the existing dataset (its component IDs, links, viewer layers and styles)
+    and replaces its values, coordinates and ``meta``; the collection and the links change
+    inside `delay_link_manager_update`, so glue rebuilds its link graph once.
+
+    Parameters
+    ----------
+    data_collection : glue.core.DataCollection
+    parent : glue.core.Data
+    new_data : glue.core.Data
+        Made by `classification_data` or `saliency_data`.
+
+    Returns
+    -------
+    glue.core.Data
+        The dataset now in the collection (``new_data`` or the updated existing one).
+    """
+    info = result_summary(new_data)
+    plane_axes = info["plane"]["plane_axes"]
+    existing = find_result(data_collection, parent, info["kind"], info["summary"]["model"])
+    with data_collection.delay_link_manager_update():
+        if existing is not None and result_summary(existing)["plane"]["plane_axes"] != plane_axes:
+            # A plane along another cube axis: the old pixel links would join the wrong axes.
+            data_collection.remove(existing)
+            existing = None
+        if existing is None:
+            data_collection.append(new_data)
+            target = new_data
+        else:
+            label = existing.label  # keep a name the user may have chosen
+            # meta first: the update below tells viewers, which then read it.
+            existing.meta[META_KEY] = info
+            existing.update_values_from_data(new_data)
+            existing.label = label
+            target = existing
+        link_to_parent(data_collection, parent, target, plane_axes)
+    return target

@@ -1,0 +1,335 @@
+"""Plugin jobs in three steps: prepare (main thread), run (worker), apply (main thread).
+
+Two jobs: "Classify turbulence" (`run_job`, classification and saliency) and "U-Net
+mapping" (`run_map_job`).
+
+`prepare_job` reads the glue dataset into a plain numpy map on the main thread, `run_job` does
+only numpy and onnxruntime work so it can run in a worker thread (with progress and a cancel
+check between batches of tiles), and `apply_outcome` turns the results into glue datasets on the
+main thread. None of this imports Qt, so it is tested without a GUI.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["ClassifyRequest", "MapRequest", "PreparedJob", "JobOutcome", "JobCancelled",
+           "CancelToken", "classification_models", "image_to_image_models", "prepare_job",
+           "run_job", "run_map_job", "apply_outcome", "apply_map_outcome", "GUI_BATCH_SIZE"]
+
+#: Tiles per onnxruntime call in the plugin: small enough that Cancel answers within a batch.
+GUI_BATCH_SIZE = 16
+
+
+class JobCancelled(Exception):
+    """The user cancelled a running job."""
+
+
+class CancelToken:
+    """A flag the main thread sets and the worker checks between batches of tiles."""
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def cancel(self):
+        """Ask the running job to stop at its next check."""
+        self._event.set()
+
+    @property
+    def cancelled(self):
+        return self._event.is_set()
+
+    def check(self):
+        """Raise `JobCancelled` if `cancel` was called."""
+        if self._event.is_set():
+            raise JobCancelled("cancelled by the user")
+
+
+@dataclass(frozen=True)
+class ClassifyRequest:
+    """What the user asked for in the dialog or the viewer tool.
+
+    Attributes
+    ----------
+    model : str
+        Model name from the registry, or a path to an ``.onnx`` file.
+    component : str, optional
+        Component label of the dataset; the first one by default.
+    axis : int, optional
+        numpy axis of a cube to slice or project along.
+    slice_index : int, optional
+        Plane of a cube to classify.
+    projection : {"sum", "mean"}, optional
+        Cube projection to classify instead of a plane.
+    saliency_method : {"guided", "vanilla", "occlusion"} or None
+        Saliency map to compute with the classification; None for none.
+    """
+
+    model: str
+    component: str = None
+    axis: int = None
+    slice_index: int = None
+    projection: str = None
+    saliency_method: str = "guided"
+
+
+@dataclass
+class PreparedJob:
+    """A 2D map copied out of a glue dataset, ready for the worker thread.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        Private copy of the map (the user's data is never touched by the worker).
+    wcs : astropy.wcs.WCS or None
+        Celestial WCS of the map.
+    input_name : str
+    plane : dict
+        JSON-friendly: ``component``, ``axis``, ``slice_index``, ``projection``, ``plane_axes``.
+    unit : astropy.units.UnitBase or None
+        Units of the map's values.
+    """
+
+    image: np.ndarray
+    wcs: object
+    input_name: str
+    plane: dict
+    unit: object = None
+
+
+@dataclass(frozen=True)
+class MapRequest:
+    """A U-Net mapping asked for in the dialog.
+
+    Attributes
+    ----------
+    model : str
+        Image-to-image model name from the registry, or a path to an ``.onnx`` file.
+    component, axis, slice_index, projection
+        As for `ClassifyRequest`.
+    depth_pc : float, optional
+        Line-of-sight depth in parsec; with a column-density map the output then also holds
+        the mean density in physical units.
+    """
+
+    model: str
+    component: str = None
+    axis: int = None
+    slice_index: int = None
+    projection: str = None
+    depth_pc: float = None
+
+
+@dataclass
+class JobOutcome:
+    """What the worker computed."""
+
+    classification: object = None
+    saliency: object = None
+    mapping: object = None
+    timings_s: dict = field(default_factory=dict)
+
+
+def classification_models():
+    """Registry entries of the classification models, for the model picker."""
+    from ..models import list_models
+
+    return [entry for entry in list_models() if entry.card.get("task") == "classification"]
+
+
+def image_to_image_models():
+    """Registry entries of the image-to-image (U-Net) models, for the model picker."""
+    from ..models import list_models
+
+    return [entry for entry in list_models() if entry.card.get("task") == "image_to_image"]
+
+
+def prepare_job(data, request):
+    """Read the map to classify out of a glue dataset (main thread).
+
+    Parameters
+    ----------
+    data : glue.core.Data
+    request : ClassifyRequest or MapRequest
+
+    Returns
+    -------
+    PreparedJob
+
+    Raises
+    ------
+    glue_turbml.inputs.InputError
+        For a table or 1D dataset, a 4D dataset, a missing component, or a cube without a
+        slice or projection (the message says what would work).
+    """
+    from ..inputs import InputError, parse_input, reduce_to_image
+
+    parsed = parse_input(data, component=request.component)
+    if parsed.array.ndim < 2:
+        raise InputError(
+            f"{data.label!r} is a {parsed.array.ndim}D dataset (a table or a spectrum); "
+            "glue-turbml needs a 2D map or a 3D cube")
+    axis = request.axis
+    if parsed.array.ndim == 3 and axis is None:
+        axis = parsed.spectral_axis if parsed.spectral_axis is not None else 0
+    image, wcs, unit = reduce_to_image(parsed, axis=axis if parsed.array.ndim == 3 else None,
+                                       slice_index=request.slice_index,
+                                       projection=request.projection)
+    if parsed.array.ndim == 3:
+        axis %= 3
+        plane_axes = [index for index in range(3) if index != axis]
+        if request.projection is not None:
+            input_name = f"{data.label} ({request.projection} along axis {axis})"
+        else:
+            input_name = f"{data.label} [axis {axis} = {request.slice_index}]"
+    else:
+        axis, plane_axes, input_name = None, [0, 1], str(data.label)
+    component = request.component or data.main_components[0].label
+    plane = {"component": component, "axis": axis,
+             "slice_index": None if request.slice_index is None else int(request.slice_index),
+             "projection": request.projection, "plane_axes": plane_axes}
+    # A private copy: the worker must not read glue-owned memory the user may edit meanwhile.
+    return PreparedJob(image=np.array(image), wcs=wcs, input_name=input_name, plane=plane,
+                       unit=unit)
+
+
+def run_job(prepared, request, *, progress=None, cancel=None):
+    """Classify (and explain) a prepared map: numpy and onnxruntime only, safe in a thread.
+
+    Parameters
+    ----------
+    prepared : PreparedJob
+    request : ClassifyRequest
+    progress : callable, optional
+        ``progress(phase, done, total)`` with ``phase`` ``"classify"`` or ``"saliency"``.
+    cancel : CancelToken, optional
+        Checked before each batch of tiles; a cancelled job raises `JobCancelled`.
+
+    Returns
+    -------
+    JobOutcome
+
+    Raises
+    ------
+    JobCancelled
+    glue_turbml.core.TilingError
+        For a map smaller than a tile or with no usable tile (all NaN).
+    glue_turbml.models.ModelNotFoundError, glue_turbml.models.ModelLoadError
+    """
+    import time
+
+    from ..classification import classify_image
+    from ..models import open_model
+    from ..saliency_maps import saliency_image
+
+    cancel = cancel or CancelToken()
+
+    def reporter(phase):
+        return _reporter(phase, progress, cancel)
+
+    cancel.check()
+    runner = open_model(request.model)
+    cancel.check()
+    start = time.perf_counter()
+    classification = classify_image(prepared.image, runner, wcs=prepared.wcs,
+                                    input_name=prepared.input_name, batch_size=GUI_BATCH_SIZE,
+                                    progress=reporter("classify"))
+    timings = {"classify": time.perf_counter() - start}
+    saliency = None
+    if request.saliency_method:
+        cancel.check()
+        start = time.perf_counter()
+        saliency = saliency_image(prepared.image, runner, method=request.saliency_method,
+                                  wcs=prepared.wcs, input_name=prepared.input_name,
+                                  batch_size=GUI_BATCH_SIZE, progress=reporter("saliency"))
+        timings["saliency"] = time.perf_counter() - start
+    return JobOutcome(classification, saliency, timings)
+
+
+def _reporter(phase, progress, cancel):
+    def report(done, total):
+        cancel.check()
+        if progress is not None:
+            progress(phase, done, total)
+    return report
+
+
+def run_map_job(prepared, request, *, progress=None, cancel=None):
+    """Run a U-Net over a prepared map: numpy and onnxruntime only, safe in a thread.
+
+    Parameters
+    ----------
+    prepared : PreparedJob
+    request : MapRequest
+    progress : callable, optional
+        ``progress("map", done, total)``.
+    cancel : CancelToken, optional
+
+    Returns
+    -------
+    JobOutcome
+        With ``mapping``, a `glue_turbml.mapping_result.MappingResult`.
+
+    Raises
+    ------
+    JobCancelled
+    glue_turbml.inputs.InputError
+        For a map whose units are not a column density, or a depth with a unitless map.
+    glue_turbml.core.TilingError
+    glue_turbml.models.ModelNotFoundError, glue_turbml.models.ModelLoadError
+    ValueError
+        For a model that is not an image-to-image model.
+    """
+    import time
+
+    from astropy import units as u
+
+    from ..mapping import check_column_unit, map_array
+    from ..models import open_model
+
+    cancel = cancel or CancelToken()
+    depth = None if not request.depth_pc else request.depth_pc * u.pc
+    check_column_unit(prepared.unit, depth=depth, input_name=prepared.input_name)
+    runner = open_model(request.model)
+    cancel.check()
+    start = time.perf_counter()
+    mapping = map_array(prepared.image, runner, unit=prepared.unit, depth=depth,
+                        wcs=prepared.wcs, input_name=prepared.input_name,
+                        batch_size=GUI_BATCH_SIZE, progress=_reporter("map", progress, cancel))
+    return JobOutcome(mapping=mapping, timings_s={"map": time.perf_counter() - start})
+
+
+def apply_map_outcome(data_collection, parent, prepared, outcome):
+    """Add or update the mapping dataset of a finished U-Net job (main thread).
+
+    Returns
+    -------
+    dict
+        ``{"mapping": Data}``.
+    """
+    from .glue_data import add_or_update_result, mapping_data
+
+    return {"mapping": add_or_update_result(
+        data_collection, parent, mapping_data(outcome.mapping, parent, plane=prepared.plane))}
+
+
+def apply_outcome(data_collection, parent, prepared, outcome):
+    """Add or update the result datasets of a finished job (main thread).
+
+    Returns
+    -------
+    dict
+        ``{"classification": Data, "saliency": Data or None}``, the datasets in the collection.
+    """
+    from .glue_data import add_or_update_result, classification_data, saliency_data
+
+    datasets = {"classification": add_or_update_result(
+        data_collection, parent,
+        classification_data(outcome.classification, parent, plane=prepared.plane)),
+        "saliency": None}
+    if outcome.saliency is not None:
+        datasets["saliency"] = add_or_update_result(
+            data_collection, parent,
+            saliency_data(outcome.saliency, parent, plane=prepared.plane))
+    return datasets
