@@ -26,10 +26,6 @@ __all__ = ["A478_REDSHIFT", "muse_cube_path", "measure_halpha_ew", "main"]
 
 #: Redshift of the brightest cluster galaxy of Abell 478 (NED).
 A478_REDSHIFT = 0.0881
-#: Rest vacuum windows (A): the H-alpha line (between the [NII] lines) and two continuum bands
-#: free of [NII] and [SII].
-HALPHA_WINDOW = (6556.0, 6573.0)
-CONTINUUM_BANDS = ((6480.0, 6530.0), (6605.0, 6660.0))
 
 
 def muse_cube_path():
@@ -47,28 +43,18 @@ def muse_cube_path():
 def measure_halpha_ew(rest_vacuum, flux):
     """H-alpha EW (A, rest frame, positive = emission) of ``(n, n_pixels)`` spectra.
 
+    The runtime's side-band measurement (`glue_turbml.measured_ew`), which the glue action
+    also uses: a straight continuum over 6480-6530 and 6605-6660 A, integrated over
+    6556-6573 A (between the [NII] lines).
+
     Returns
     -------
     numpy.ndarray
-        ``(n,)``; NaN where a band has no finite pixel or the continuum is not positive.
+        ``(n,)``; NaN where a band has too few finite pixels or the continuum is not positive.
     """
-    bands = np.zeros(rest_vacuum.shape, dtype=bool)
-    for low, high in CONTINUUM_BANDS:
-        bands |= (rest_vacuum >= low) & (rest_vacuum < high)
-    window = (rest_vacuum >= HALPHA_WINDOW[0]) & (rest_vacuum < HALPHA_WINDOW[1])
-    ew = np.full(flux.shape[0], np.nan)
-    x = rest_vacuum[bands] - 6564.6
-    for index, spectrum in enumerate(flux):
-        values = spectrum[bands]
-        finite = np.isfinite(values)
-        if finite.sum() < 10 or not np.isfinite(spectrum[window]).all():
-            continue
-        slope, intercept = np.polyfit(x[finite], values[finite], 1)
-        continuum = intercept + slope * (rest_vacuum[window] - 6564.6)
-        if np.any(continuum <= 0):
-            continue
-        ew[index] = np.trapezoid((spectrum[window] - continuum) / continuum, rest_vacuum[window])
-    return ew
+    from glue_turbml.measured_ew import measure_equivalent_widths
+
+    return measure_equivalent_widths(rest_vacuum, flux, "HALPHA")
 
 
 def main(argv=None):

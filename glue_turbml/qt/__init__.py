@@ -37,13 +37,16 @@ def _register_layer_actions():
 
     from .actions import (ICON, LAYER_ACTION_LABEL, MAP_ACTION_LABEL, classify_layer_action,
                           map_layer_action)
+    from .spectral import SPECTRAL_ACTION_LABEL, spectral_layer_action
 
     registered = {item.label for item in layer_action.members}
     for label, callback, tooltip in (
             (LAYER_ACTION_LABEL, classify_layer_action,
              "Classify the turbulence in this map or cube with a glue-turbml model"),
             (MAP_ACTION_LABEL, map_layer_action,
-             "Map this column-density map with a glue-turbml U-Net (output and uncertainty)")):
+             "Map this column-density map with a glue-turbml U-Net (output and uncertainty)"),
+            (SPECTRAL_ACTION_LABEL, spectral_layer_action,
+             "Predict emission-line EW maps of this spectral cube from its continuum")):
         if label not in registered:
             layer_action(label, icon=ICON, single=True, data=True, tooltip=tooltip)(callback)
 
@@ -60,9 +63,9 @@ def _register_viewer():
 def setup_qt():
     """Register the Qt front end with glue; a second call does nothing.
 
-    Registers the "Classify turbulence" and "U-Net mapping" data-collection actions, the
-    image viewer's "Turbulence" toolbar menu (classify this view, saliency overlays) and the
-    turbulence viewer.
+    Registers the "Classify turbulence", "U-Net mapping" and "Predict emission lines"
+    data-collection actions, the image viewer's "Turbulence" toolbar menu (classify this view,
+    saliency overlays) and the turbulence viewer.
 
     Raises
     ------

@@ -117,7 +117,8 @@ class _ViewerRequestTool(_ViewerTool):
 
         application = self._application()
         try:
-            data, request = request_for_viewer(self.viewer.state, model=_default_model())
+            data, request = request_for_viewer(self.viewer.state, model=_default_model(),
+                                               use_region=True)
         except Exception as error:  # shown to the user, never raised into the event loop
             show_error(application, error)
             return None
@@ -129,12 +130,13 @@ class _ViewerRequestTool(_ViewerTool):
 
 
 class ClassifyViewTool(_ViewerRequestTool):
-    """Classify what the viewer shows (the current plane of a cube) with the default model."""
+    """Classify what the viewer shows with the default model: the current plane of a cube, and
+    only the visible region when the view is zoomed in."""
 
     tool_id = "turbml:classify_view"
     icon = ICON
     action_text = "Classify this view"
-    tool_tip = "Classify the map or cube plane this viewer shows"
+    tool_tip = "Classify the map or cube plane this viewer shows (the visible region if zoomed in)"
 
     def _start(self, application, data, request):
         if request.model is None:

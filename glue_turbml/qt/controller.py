@@ -86,6 +86,7 @@ class ClassifyJob(QtCore.QObject):
 
     title = "Classify turbulence"
     verb = "Classifying"
+    prepare_function = staticmethod(prepare_job)
     run_function = staticmethod(run_job)
     apply_function = staticmethod(apply_outcome)
 
@@ -110,7 +111,7 @@ class ClassifyJob(QtCore.QObject):
         from glue_qt.utils import Worker
 
         try:
-            self._prepared = prepare_job(self.data, self.request)
+            self._prepared = self.prepare_function(self.data, self.request)
         except Exception as error:  # every failure must reach the user as a message
             self._fail(error)
             return False

@@ -4,14 +4,34 @@ from qtpy import QtCore, QtWidgets
 
 from .jobs import ClassifyRequest, MapRequest, classification_models, image_to_image_models
 
-__all__ = ["ClassifyDialog", "SALIENCY_CHOICES"]
+__all__ = ["ClassifyDialog", "SALIENCY_CHOICES", "DEVICE_CHOICES", "model_combo"]
 
 #: Saliency choices shown in the dialog: (label, method or None).
 SALIENCY_CHOICES = (("guided backpropagation", "guided"), ("plain gradient", "vanilla"),
                     ("occlusion", "occlusion"), ("none", "none"))
+#: Device choices shown in the dialog: (label, onnxruntime device).
+DEVICE_CHOICES = (("auto (GPU if available, else CPU)", "auto"), ("CPU", "cpu"),
+                  ("GPU (CUDA)", "cuda"))
 #: Combo-box value standing for None (Qt item data cannot be looked up by None).
 _NONE = "none"
 _PROJECTIONS = ("sum", "mean")
+
+
+def model_combo(models):
+    """A combo box listing registry models as ``name version``, each item's data its name.
+
+    Parameters
+    ----------
+    models : iterable of glue_turbml.models.registry.ModelEntry
+
+    Returns
+    -------
+    QtWidgets.QComboBox
+    """
+    combo = QtWidgets.QComboBox()
+    for entry in models:
+        combo.addItem(f"{entry.name} {entry.card['version']}", entry.name)
+    return combo
 
 
 def _numeric_metrics(metrics, prefix=""):
@@ -79,9 +99,7 @@ class ClassifyDialog(QtWidgets.QDialog):
         form = QtWidgets.QFormLayout()
         layout.addLayout(form)
 
-        self.model_combo = QtWidgets.QComboBox()
-        for entry in self.models:
-            self.model_combo.addItem(f"{entry.name} {entry.card['version']}", entry.name)
+        self.model_combo = model_combo(self.models)
         form.addRow("Model", self.model_combo)
         self.card_view = QtWidgets.QTextBrowser()
         self.card_view.setMinimumSize(460, 200)
@@ -124,6 +142,16 @@ class ClassifyDialog(QtWidgets.QDialog):
             form_lower.addRow("Saliency map", self.saliency_combo)
         else:
             form_lower.addRow("Line-of-sight depth", self.depth_spin)
+        self.device_combo = QtWidgets.QComboBox()
+        for label, device in DEVICE_CHOICES:
+            self.device_combo.addItem(label, device)
+        form_lower.addRow("Device", self.device_combo)
+        # A viewer's visible region travels through the dialog unchanged (and is shown).
+        self.region = None
+        self._region_axis = None
+        self.region_label = QtWidgets.QLabel("whole plane")
+        if task == "classification":
+            form_lower.addRow("Region", self.region_label)
         layout.addLayout(form_lower)
 
         self.buttons = QtWidgets.QDialogButtonBox(
@@ -168,8 +196,15 @@ class ClassifyDialog(QtWidgets.QDialog):
         select(self.model_combo, request.model)
         if request.component is not None:
             select(self.component_combo, request.component)
+        select(self.device_combo, request.device)
         if isinstance(request, ClassifyRequest):
             select(self.saliency_combo, request.saliency_method or _NONE)
+            self.region = request.region
+            self._region_axis = None if request.axis is None else request.axis % 3
+            self.region_label.setText(
+                "whole plane" if request.region is None else
+                "y {}:{}, x {}:{} (the viewer's visible part)".format(*request.region[0],
+                                                                      *request.region[1]))
         elif request.depth_pc:
             self.depth_spin.setValue(float(request.depth_pc))
         if self.is_cube:
@@ -190,11 +225,17 @@ class ClassifyDialog(QtWidgets.QDialog):
         if self.task == "image_to_image":
             return MapRequest(model=self.model_combo.currentData(),
                               component=self.component_combo.currentData(),
-                              depth_pc=self.depth_spin.value() or None, **options)
+                              depth_pc=self.depth_spin.value() or None,
+                              device=self.device_combo.currentData(), **options)
         method = self.saliency_combo.currentData()
+        region = self.region
+        if self.is_cube and options["axis"] != self._region_axis:
+            region = None  # the region was drawn on planes across another axis
         return ClassifyRequest(model=self.model_combo.currentData(),
                                component=self.component_combo.currentData(),
-                               saliency_method=None if method == _NONE else method, **options)
+                               saliency_method=None if method == _NONE else method,
+                               region=region, device=self.device_combo.currentData(),
+                               **options)
 
     def sizeHint(self):
         return QtCore.QSize(520, 520)

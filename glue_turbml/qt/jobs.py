@@ -64,6 +64,12 @@ class ClassifyRequest:
         Cube projection to classify instead of a plane.
     saliency_method : {"guided", "vanilla", "occlusion"} or None
         Saliency map to compute with the classification; None for none.
+    region : tuple of two (start, stop) pairs, optional
+        Part of the 2D plane to classify, as ``((y_start, y_stop), (x_start, x_stop))`` pixel
+        ranges along the plane's axes (e.g. the visible part of a zoomed-in viewer); the
+        whole plane by default.
+    device : {"auto", "cpu", "cuda"}
+        onnxruntime device; ``"cuda"`` fails (with a message) where CUDA cannot run.
     """
 
     model: str
@@ -72,6 +78,8 @@ class ClassifyRequest:
     slice_index: int = None
     projection: str = None
     saliency_method: str = "guided"
+    region: tuple = None
+    device: str = "auto"
 
 
 @dataclass
@@ -89,6 +97,12 @@ class PreparedJob:
         JSON-friendly: ``component``, ``axis``, ``slice_index``, ``projection``, ``plane_axes``.
     unit : astropy.units.UnitBase or None
         Units of the map's values.
+    region : tuple of two (start, stop) pairs or None
+        Where ``image`` (a cut-out) lies in the plane; None when it is the whole plane.
+    plane_shape : tuple of int or None
+        ``(ny, nx)`` of the whole plane.
+    plane_wcs : astropy.wcs.WCS or None
+        Celestial WCS of the whole plane (``wcs`` is the cut-out's).
     """
 
     image: np.ndarray
@@ -96,6 +110,9 @@ class PreparedJob:
     input_name: str
     plane: dict
     unit: object = None
+    region: tuple = None
+    plane_shape: tuple = None
+    plane_wcs: object = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,8 @@ class MapRequest:
     depth_pc : float, optional
         Line-of-sight depth in parsec; with a column-density map the output then also holds
         the mean density in physical units.
+    device : {"auto", "cpu", "cuda"}
+        As for `ClassifyRequest`.
     """
 
     model: str
@@ -119,6 +138,7 @@ class MapRequest:
     slice_index: int = None
     projection: str = None
     depth_pc: float = None
+    device: str = "auto"
 
 
 @dataclass
@@ -189,9 +209,53 @@ def prepare_job(data, request):
     plane = {"component": component, "axis": axis,
              "slice_index": None if request.slice_index is None else int(request.slice_index),
              "projection": request.projection, "plane_axes": plane_axes}
+    region = _check_region(getattr(request, "region", None), image.shape, data.label)
+    plane_shape, plane_wcs = tuple(image.shape), wcs
+    if region is not None:
+        (y_start, y_stop), (x_start, x_stop) = region
+        image = image[y_start:y_stop, x_start:x_stop]
+        if wcs is not None:
+            wcs = wcs[y_start:y_stop, x_start:x_stop]
+        input_name = f"{input_name} region y {y_start}:{y_stop}, x {x_start}:{x_stop}"
+        plane["region"] = {"y": [y_start, y_stop], "x": [x_start, x_stop]}
     # A private copy: the worker must not read glue-owned memory the user may edit meanwhile.
     return PreparedJob(image=np.array(image), wcs=wcs, input_name=input_name, plane=plane,
-                       unit=unit)
+                       unit=unit, region=region, plane_shape=plane_shape, plane_wcs=plane_wcs)
+
+
+def _check_region(region, shape, label):
+    """``((y0, y1), (x0, x1))`` as ints inside ``shape``; None for none or the whole plane."""
+    from ..inputs import InputError
+
+    if region is None:
+        return None
+    try:
+        checked = tuple((int(start), int(stop)) for start, stop in region)
+    except (TypeError, ValueError):
+        raise InputError(f"region must be ((y_start, y_stop), (x_start, x_stop)), got "
+                         f"{region!r}") from None
+    if len(checked) != 2 or any(not 0 <= start < stop <= size
+                                for (start, stop), size in zip(checked, shape)):
+        raise InputError(f"region {checked!r} is not inside the {shape[0]}x{shape[1]} plane of "
+                         f"{label!r}; pan the viewer back onto the data")
+    if checked == ((0, shape[0]), (0, shape[1])):
+        return None
+    return checked
+
+
+def _check_region_fits_tile(prepared, runner):
+    """A visible region smaller than the model's tile cannot be classified: say to zoom out."""
+    from ..inputs import InputError
+
+    tile = int(runner.card["input"]["tile_size"])
+    if prepared.region is None or min(prepared.image.shape) >= tile:
+        return
+    ny, nx = prepared.image.shape
+    raise InputError(
+        f"the region to classify (the viewer's visible part of the "
+        f"{prepared.plane_shape[0]}x{prepared.plane_shape[1]} map) is "
+        f"{ny}x{nx} pixels, smaller than the {tile}x{tile}-pixel tile of model "
+        f"{runner.card['name']!r}; zoom out until at least {tile} pixels show along each axis")
 
 
 def run_job(prepared, request, *, progress=None, cancel=None):
@@ -229,7 +293,8 @@ def run_job(prepared, request, *, progress=None, cancel=None):
         return _reporter(phase, progress, cancel)
 
     cancel.check()
-    runner = open_model(request.model)
+    runner = open_model(request.model, device=getattr(request, "device", "auto"))
+    _check_region_fits_tile(prepared, runner)
     cancel.check()
     start = time.perf_counter()
     classification = classify_image(prepared.image, runner, wcs=prepared.wcs,
@@ -291,7 +356,7 @@ def run_map_job(prepared, request, *, progress=None, cancel=None):
     cancel = cancel or CancelToken()
     depth = None if not request.depth_pc else request.depth_pc * u.pc
     check_column_unit(prepared.unit, depth=depth, input_name=prepared.input_name)
-    runner = open_model(request.model)
+    runner = open_model(request.model, device=request.device)
     cancel.check()
     start = time.perf_counter()
     mapping = map_array(prepared.image, runner, unit=prepared.unit, depth=depth,
@@ -314,6 +379,43 @@ def apply_map_outcome(data_collection, parent, prepared, outcome):
         data_collection, parent, mapping_data(outcome.mapping, parent, plane=prepared.plane))}
 
 
+def _on_whole_plane(prepared, array, fill):
+    """``array`` of a region placed in a plane-sized array filled with ``fill`` elsewhere."""
+    (y_start, y_stop), (x_start, x_stop) = prepared.region
+    array = np.asarray(array)
+    whole = np.full(prepared.plane_shape, fill, dtype=array.dtype)
+    whole[y_start:y_stop, x_start:x_stop] = array
+    return whole
+
+
+def _outcome_on_whole_plane(prepared, outcome):
+    """The results of a region, as plane-sized maps (NaN outside) on the plane's WCS.
+
+    Plane-sized results keep the plain pixel links to the parent (`LinkSame` needs equal
+    shapes) and can be updated in place whatever region the next run covers.
+    """
+    from dataclasses import replace
+
+    if prepared.region is None:
+        return outcome
+    offset = np.array([prepared.region[0][0], prepared.region[1][0]])
+    classification = outcome.classification
+    probability_map = np.stack([_on_whole_plane(prepared, channel, np.nan)
+                                for channel in classification.probability_map])
+    classification = replace(
+        classification, probability_map=probability_map, wcs=prepared.plane_wcs,
+        filled_mask=_on_whole_plane(prepared, classification.filled_mask, False),
+        tile_origins=np.asarray(classification.tile_origins) + offset)
+    saliency = outcome.saliency
+    if saliency is not None:
+        saliency = replace(
+            saliency, wcs=prepared.plane_wcs,
+            saliency_map=_on_whole_plane(prepared, saliency.saliency_map, np.nan),
+            filled_mask=_on_whole_plane(prepared, saliency.filled_mask, False),
+            tile_origins=np.asarray(saliency.tile_origins) + offset)
+    return replace(outcome, classification=classification, saliency=saliency)
+
+
 def apply_outcome(data_collection, parent, prepared, outcome):
     """Add or update the result datasets of a finished job (main thread).
 
@@ -324,6 +426,7 @@ def apply_outcome(data_collection, parent, prepared, outcome):
     """
     from .glue_data import add_or_update_result, classification_data, saliency_data
 
+    outcome = _outcome_on_whole_plane(prepared, outcome)
     datasets = {"classification": add_or_update_result(
         data_collection, parent,
         classification_data(outcome.classification, parent, plane=prepared.plane)),

@@ -69,12 +69,12 @@ def message_boxes(monkeypatch):
     return shown
 
 
-@pytest.fixture
-def accept_dialog(monkeypatch):
-    """Make the modal Classify dialog return Accepted with its choices (optionally edited)."""
-    from qtpy import QtWidgets
+def accept_modal_dialog(monkeypatch, dialog_class):
+    """Make a modal dialog class return Accepted after applying the edits in the returned list.
 
-    from glue_turbml.qt.dialog import ClassifyDialog
+    Only the modal ``exec_`` is patched; the dialog itself is built and read as in the GUI.
+    """
+    from qtpy import QtWidgets
 
     edits = []
 
@@ -83,8 +83,16 @@ def accept_dialog(monkeypatch):
             edit(dialog)
         return QtWidgets.QDialog.Accepted
 
-    monkeypatch.setattr(ClassifyDialog, "exec_", exec_)
+    monkeypatch.setattr(dialog_class, "exec_", exec_)
     return edits
+
+
+@pytest.fixture
+def accept_dialog(monkeypatch):
+    """Make the modal Classify dialog return Accepted with its choices (optionally edited)."""
+    from glue_turbml.qt.dialog import ClassifyDialog
+
+    return accept_modal_dialog(monkeypatch, ClassifyDialog)
 
 
 def wait_for_job(job, *, timeout_ms=60000):
