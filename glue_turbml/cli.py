@@ -302,15 +302,17 @@ def build_parser():
     classify.set_defaults(handler=_cmd_classify)
 
     explain = commands.add_parser(
-        "saliency", help="saliency maps of a classifier's decision (FITS + PNG like Peek & "
-        "Burkhart 2019 Fig. 4)")
+        "saliency", help="saliency maps of a model's output: a classifier's decision, a "
+        "regressor's output or a U-Net's map (FITS + PNG like Peek & Burkhart 2019 Fig. 4)")
     explain.add_argument("inputs", nargs="+", help="FITS files or directories of FITS files")
     explain.add_argument("--model", required=True, help="model name or path to an .onnx file")
     explain.add_argument("--method", choices=("guided", "vanilla", "occlusion"), default="guided",
                          help="guided backpropagation (default), plain gradient, or occlusion "
-                              "(forward passes only; works with any classifier)")
+                              "(forward passes only; works with any image model)")
     explain.add_argument("--target", default=None,
-                         help="class name or index to explain (default: the whole-map prediction)")
+                         help="what to explain, by name or index: a class (default: the whole-map "
+                              "prediction), a regressor output or a U-Net output channel "
+                              "(default: the first)")
     explain.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                          help=device_help)
     explain.add_argument("--out", default=".", help="output directory (default: current)")
