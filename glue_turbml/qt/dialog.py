@@ -4,7 +4,8 @@ from qtpy import QtCore, QtWidgets
 
 from .jobs import ClassifyRequest, MapRequest, classification_models, image_to_image_models
 
-__all__ = ["ClassifyDialog", "SALIENCY_CHOICES", "DEVICE_CHOICES", "model_combo"]
+__all__ = ["ClassifyDialog", "SALIENCY_CHOICES", "DEVICE_CHOICES", "model_combo",
+           "component_combo"]
 
 #: Saliency choices shown in the dialog: (label, method or None).
 SALIENCY_CHOICES = (("guided backpropagation", "guided"), ("plain gradient", "vanilla"),
@@ -31,6 +32,23 @@ def model_combo(models):
     combo = QtWidgets.QComboBox()
     for entry in models:
         combo.addItem(f"{entry.name} {entry.card['version']}", entry.name)
+    return combo
+
+
+def component_combo(data):
+    """A combo box of a glue dataset's main components, each item's data its label.
+
+    Parameters
+    ----------
+    data : glue.core.Data
+
+    Returns
+    -------
+    QtWidgets.QComboBox
+    """
+    combo = QtWidgets.QComboBox()
+    for cid in data.main_components:
+        combo.addItem(cid.label, cid.label)
     return combo
 
 
@@ -106,9 +124,7 @@ class ClassifyDialog(QtWidgets.QDialog):
         layout.addWidget(self.card_view)
 
         form_lower = QtWidgets.QFormLayout()
-        self.component_combo = QtWidgets.QComboBox()
-        for cid in data.main_components:
-            self.component_combo.addItem(cid.label, cid.label)
+        self.component_combo = component_combo(data)
         form_lower.addRow("Component", self.component_combo)
 
         self.is_cube = data.ndim == 3

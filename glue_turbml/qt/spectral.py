@@ -4,7 +4,7 @@ from qtpy import QtCore, QtWidgets
 
 from ..emission_lines import DEFAULT_SPECTRAL_MODEL
 from .controller import ClassifyJob
-from .dialog import model_combo
+from .dialog import component_combo, model_combo
 from .spectral_jobs import (SpectralRequest, apply_spectral_outcome, describe_spectral_error,
                             model_line_names, prepare_spectral_job, run_spectral_job,
                             spectral_models)
@@ -97,9 +97,7 @@ class SpectralDialog(QtWidgets.QDialog):
         self.description.setWordWrap(True)
         layout.addWidget(self.description)
         lower = QtWidgets.QFormLayout()
-        self.component_combo = QtWidgets.QComboBox()
-        for cid in data.main_components:
-            self.component_combo.addItem(cid.label, cid.label)
+        self.component_combo = component_combo(data)
         lower.addRow("Component", self.component_combo)
         self.redshift_spin = QtWidgets.QDoubleSpinBox()
         # Negative values are allowed here so that the job, not the widget, explains them.

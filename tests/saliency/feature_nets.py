@@ -69,11 +69,9 @@ class ExportedFeatureNet:
 
 def export_feature_net(per_line, folder):
     """Export ``make_feature_net(per_line)`` with its card and both saliency graphs."""
-    import onnx
     from torch.export import Dim
 
-    from glue_turbml.models import write_card
-    from training.export import check_portable, strip_metadata
+    from training.export import export_onnx_with_card
     from training.saliency_export import add_saliency_graphs
 
     net = make_feature_net(per_line)
@@ -81,16 +79,9 @@ def export_feature_net(per_line, folder):
     path = Path(folder) / f"{name}.onnx"
     card = feature_card(name)
     example = torch.from_numpy(feature_rows(net, 2, seed=1))
-    program = torch.onnx.export(net, (example,), dynamo=True, opset_version=18,
-                                input_names=[card["input"]["name"]],
-                                output_names=[card["outputs"][0]["name"]],
-                                dynamic_shapes=({0: Dim("batch", min=1)},),
-                                external_data=False, verbose=False)
-    model_proto = program.model_proto
-    strip_metadata(model_proto)
-    check_portable(model_proto)
-    write_card(model_proto, card)
-    onnx.save_model(model_proto, str(path), save_as_external_data=False)
+    export_onnx_with_card(net, (example,), path, card, input_names=[card["input"]["name"]],
+                          output_names=[card["outputs"][0]["name"]],
+                          dynamic_shapes=({0: Dim("batch", min=1)},))
     report = add_saliency_graphs(net, path, images=feature_rows(net, 20, seed=2),
                                  parity_batch_sizes=(2,))
     return ExportedFeatureNet(net, path, report["parity"])

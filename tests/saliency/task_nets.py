@@ -121,11 +121,9 @@ def image_to_image_card(name, *, tile_size=TASK_TILE_SIZE):
 
 def export_model_file(net, path, card, *, spatial_multiple=1):
     """Export ``net``'s forward pass with the card's input and output names and the card."""
-    import onnx
     from torch.export import Dim
 
-    from glue_turbml.models import write_card
-    from training.export import check_portable, strip_metadata
+    from training.export import export_onnx_with_card
 
     tile_size = card["input"]["tile_size"]
     if spatial_multiple > 1:
@@ -134,16 +132,9 @@ def export_model_file(net, path, card, *, spatial_multiple=1):
     else:
         height, width = Dim("height", min=8), Dim("width", min=8)
     example = torch.rand((2, 1, tile_size, tile_size), generator=torch.Generator().manual_seed(1))
-    program = torch.onnx.export(net, (example,), dynamo=True, opset_version=18,
-                                input_names=[card["input"]["name"]],
-                                output_names=[card["outputs"][0]["name"]],
-                                dynamic_shapes=({0: Dim("batch", min=1), 2: height, 3: width},),
-                                external_data=False, verbose=False)
-    model_proto = program.model_proto
-    strip_metadata(model_proto)
-    check_portable(model_proto)
-    write_card(model_proto, card)
-    onnx.save_model(model_proto, str(path), save_as_external_data=False)
+    export_onnx_with_card(net, (example,), path, card, input_names=[card["input"]["name"]],
+                          output_names=[card["outputs"][0]["name"]],
+                          dynamic_shapes=({0: Dim("batch", min=1), 2: height, 3: width},))
     return Path(path)
 
 
