@@ -20,13 +20,14 @@ measured in training.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from .provenance import command_line, write_json_report
 
 __all__ = ["realistic_tiles", "held_out_colours", "held_out_inputs",
            "torch_emission_line_net_from_onnx", "rebuild_torch_net", "add_saliency_to_file",
@@ -262,8 +263,7 @@ def main(argv=None):
                              "with a card)")
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     args = parser.parse_args(argv)
-    command = "python -m training.add_saliency " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = command_line("training.add_saliency", sys.argv[1:] if argv is None else argv)
     report = add_saliency_to_file(args.model, command=command)
     worst = max(record["relative_diff"] for record in report["saliency_parity"])
     print(f"{report['model']}: rebuilt net's outputs match the file's to "
@@ -271,8 +271,7 @@ def main(argv=None):
           f"saliency graphs {sorted(report['graphs'])} match torch autograd to {worst:.1e} "
           f"relative over {len(report['saliency_parity'])} checks; {report['seconds']} s")
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+        write_json_report(args.report, report)
         print(f"wrote {args.report}")
     return report
 

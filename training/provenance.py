@@ -1,11 +1,12 @@
 """Code version, command line and date strings recorded with every trained model and dataset."""
 
 import datetime
+import json
 import os
 import shlex
 import subprocess
 
-__all__ = ["code_version", "command_line", "utc_timestamp"]
+__all__ = ["code_version", "command_line", "utc_timestamp", "write_json_report"]
 
 
 def _git(*arguments, cwd):
@@ -46,3 +47,18 @@ def utc_timestamp():
     """Current UTC time as ISO 8601 with seconds, e.g. ``2025-01-31T12:00:00Z``."""
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     return now.isoformat().replace("+00:00", "Z")
+
+
+def write_json_report(path, payload):
+    """Write a run's JSON report (keys sorted, one-space indent, final newline), making its folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    payload : dict
+    """
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(payload, stream, indent=1, sort_keys=True)
+        stream.write("\n")

@@ -1,7 +1,8 @@
 """The last step of every training script: saliency graphs and their sanity check in the card."""
 
-import json
 import os
+
+from .provenance import write_json_report
 
 __all__ = ["add_saliency_end_step"]
 
@@ -53,8 +54,6 @@ def add_saliency_end_step(out, report_path, *, command, script, say):
     if report_path is not None:
         stem = os.path.splitext(os.fspath(report_path))[0]
         for suffix, payload in (("_saliency.json", saliency), ("_sanity.json", sanity)):
-            with open(stem + suffix, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream, indent=1, sort_keys=True)
-                stream.write("\n")
+            write_json_report(stem + suffix, payload)
             summary[f"report{suffix[:-5]}"] = stem + suffix
     return summary

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .provenance import command_line, write_json_report
+
 __all__ = ["randomization_test", "sanity_check_file", "describe", "main", "PASS_THRESHOLD",
            "DEFAULT_TILES", "DEFAULT_SPECTRA", "OCCLUSION_STRIDE_FRACTION",
            "NOT_APPLICABLE_TO_FEATURES"]
@@ -286,16 +288,14 @@ def main(argv=None):
     parser.add_argument("--write-card", action="store_true",
                         help="record the result in the model card (saliency.sanity_checks)")
     args = parser.parse_args(argv)
-    command = "python -m training.saliency_sanity " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = command_line("training.saliency_sanity", sys.argv[1:] if argv is None else argv)
     result = sanity_check_file(args.model, n_tiles=args.tiles, seed=args.seed,
                                write_card=args.write_card, command=command)
     print(describe(result))
     if args.write_card:
         print(f"recorded in the card of {args.model}")
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+        write_json_report(args.report, result)
         print(f"wrote {args.report}")
     return result
 
