@@ -8,4 +8,4 @@ __all__ = ["Grid", "MHDSolver", "MHDState", "NonPhysicalStateError", "SolverOpti
            "__version__"]
 
 # the simulator's own version, written into every snapshot and checkpoint
-__version__ = "0.3.0"
+__version__ = "0.3.1"

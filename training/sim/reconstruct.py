@@ -77,8 +77,8 @@ def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None):
     lower, upper = shift(density, 1, axis), shift(density, -1, axis)
     steep = (torch.maximum(torch.maximum(lower, upper), density)
              > log_density_contrast * torch.minimum(torch.minimum(lower, upper), density))
-    if not bool(steep.any()):
-        return left, right
+    # computed everywhere and selected (no data-dependent branch): a compiled step stays one
+    # graph, and on CUDA the step never waits for the device to answer "any steep cell?"
     log_density = torch.log(density)
     log_backward = log_density - shift(log_density, 1, axis)
     log_slope = limited_slope(log_backward, shift(log_backward, -1, axis), limiter)

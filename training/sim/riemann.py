@@ -197,10 +197,10 @@ def hlld_flux(left, right, normal_field, sound_speed, *, density_floor=1.0e-10,
 
     fallback = ((hll_density_raw <= density_floor) | (alfven_left < slowest)
                 | (alfven_right > fastest) | ~torch.isfinite(flux).all(dim=0))
-    if bool(fallback.any()):
-        hlle = _hlle_from(left_conserved, right_conserved, left_flux, right_flux,
-                          slowest, fastest)
-        flux = torch.where(fallback, hlle, flux)
+    # always computed and selected, for the same reason as the steep-density branch of
+    # reconstruct.piecewise_linear: one compiled graph, no device sync
+    hlle = _hlle_from(left_conserved, right_conserved, left_flux, right_flux, slowest, fastest)
+    flux = torch.where(fallback, hlle, flux)
     if return_fallback:
         return flux, fallback
     return flux

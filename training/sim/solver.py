@@ -172,8 +172,24 @@ class MHDSolver:
         self._compiled_step = None
         if self.options.compile:
             # the first call compiles with dt as a constant, the second (a new dt) recompiles
-            # with dt symbolic; later steps reuse that graph
-            self._compiled_step = torch.compile(self._step)
+            # with dt symbolic; later steps reuse that graph. fullgraph: the second-order step
+            # has no data-dependent Python branch, and a graph break would be a regression
+            self._compiled_step = torch.compile(self._second_order_step, fullgraph=True)
+
+    @property
+    def counters(self):
+        """The :class:`StepCounters` so far (reading them waits for pending device counts)."""
+        if self._pending_counts is not None:
+            hlle_faces, floored = (int(count) for count in self._pending_counts.tolist())
+            self._counters.hlle_fallback_faces += hlle_faces
+            self._counters.floored_cells += floored
+            self._pending_counts = None
+        return self._counters
+
+    @counters.setter
+    def counters(self, counters):
+        self._counters = counters
+        self._pending_counts = None
 
     # -- time step -------------------------------------------------------------------------
     def time_step(self, state):
@@ -192,10 +208,12 @@ class MHDSolver:
 
     # -- fluxes --------------------------------------------------------------------------
     def _face_fluxes(self, state, *, second_order, riemann=None):
+        """Face fluxes and EMFs, and the number of faces where HLLD fell back to HLLE (a
+        0-d tensor, left on the device)."""
         riemann = riemann or self._riemann
         primitive = primitives(state)
         fluxes = _FaceFluxes()
-        hlle_faces = 0
+        hlle_faces = torch.zeros((), dtype=torch.int64, device=state.density.device)
         for axis in self.grid.active_axes:
             frame = primitive[_FRAME_ROWS[axis]]
             if second_order:
@@ -211,7 +229,7 @@ class MHDSolver:
                 flux, fallback = hlld_flux(left, right, normal_field, self.options.sound_speed,
                                            density_floor=self.options.density_floor,
                                            return_fallback=True)
-                hlle_faces += int(fallback.sum())
+                hlle_faces = hlle_faces + fallback.sum()
             else:
                 flux = riemann(left, right, normal_field, self.options.sound_speed)
             first, second = (axis + 1) % 3, (axis + 2) % 3
@@ -224,8 +242,7 @@ class MHDSolver:
             fluxes.mass_momentum[axis] = mass_momentum
             # F_n(B_t1) = -E_t2 and F_n(B_t2) = +E_t1, from E = -v x B
             fluxes.emf[axis] = {second: -flux[4], first: flux[5]}
-        self.counters.hlle_fallback_faces += hlle_faces
-        return fluxes
+        return fluxes, hlle_faces
 
     def _advance(self, base, fluxes, centred_emf, dt):
         conserved = torch.cat([base.density[None], base.momentum])
@@ -262,14 +279,12 @@ class MHDSolver:
         return ~(state.density > limit)
 
     def _apply_floor(self, state):
+        """``state`` with densities at or below the floor raised to it, and how many were
+        (a 0-d tensor; selected, not branched on, so it stays inside a compiled graph)."""
         low = self._bad_cells(state) & torch.isfinite(state.density)
-        count = int(low.sum())
-        if count:
-            state.density = torch.where(low, torch.full_like(state.density,
-                                                             self.options.density_floor),
-                                        state.density)
-            self.counters.floored_cells += count
-        return state
+        density = torch.where(low, torch.full_like(state.density, self.options.density_floor),
+                              state.density)
+        return MHDState(density, state.momentum, state.face_field), low.sum()
 
     def _first_order_fallback(self, base, half, half_centred, corrector_fluxes, updated, bad,
                               dt):
@@ -280,8 +295,8 @@ class MHDSolver:
         # fluxes of the half state (which first-order diffusion can have made 2-3x denser than
         # the start in a light cell) can still empty it; EMFs stay at the half time, consistent
         # with the cell-centred EMF they are averaged with
-        safe = self._face_fluxes(base, second_order=False, riemann=hlle_flux)
-        safe.emf = self._face_fluxes(half, second_order=False, riemann=hlle_flux).emf
+        safe = self._face_fluxes(base, second_order=False, riemann=hlle_flux)[0]
+        safe.emf = self._face_fluxes(half, second_order=False, riemann=hlle_flux)[0].emf
         self.counters.density_drop_cells += int((bad & (updated.density
                                                         > self.options.density_floor)).sum())
         use_low = bad
@@ -295,7 +310,9 @@ class MHDSolver:
                 break
             use_low = use_low | newly_bad
         self.counters.first_order_cells += int(use_low.sum())
-        return self._apply_floor(updated)
+        updated, floored = self._apply_floor(updated)
+        self.counters.floored_cells += int(floored)
+        return updated
 
     # -- the step --------------------------------------------------------------------------
     def step(self, state, dt):
@@ -307,22 +324,29 @@ class MHDSolver:
         first-order ones of the half state); a density still too low is raised to the floor.
         All are counted in ``self.counters``.
         """
-        if self._compiled_step is not None:
-            return self._compiled_step(state, dt)
-        return self._step(state, dt)
-
-    def _step(self, state, dt):
-        centred = cell_centred_emf(state.velocity, state.cell_field)
-        predictor_fluxes = self._face_fluxes(state, second_order=False)
-        half = self._apply_floor(self._advance(state, predictor_fluxes, centred, 0.5 * dt))
-
-        half_centred = cell_centred_emf(half.velocity, half.cell_field)
-        corrector_fluxes = self._face_fluxes(half, second_order=True)
-        updated = self._advance(state, corrector_fluxes, half_centred, dt)
-
-        bad = self._bad_cells(updated, reference=state)
+        second_order_step = self._compiled_step or self._second_order_step
+        updated, bad, corrector_fluxes, half, half_centred, counts = second_order_step(state, dt)
+        self._pending_counts = (counts if self._pending_counts is None
+                                else self._pending_counts + counts)
+        # the one data-dependent branch of a step, outside the compiled graph: the fallback is
+        # rare, and computing it every step would cost more than the sync
         if bool(bad.any()):
             updated = self._first_order_fallback(state, half, half_centred, corrector_fluxes,
                                                  updated, bad, dt)
-        self.counters.steps += 1
+        self._counters.steps += 1   # not self.counters: that would wait for the pending counts
         return updated
+
+    def _second_order_step(self, state, dt):
+        """The VL2 step without the fallback: the updated state, the cells that went bad, what
+        the fallback needs, and the (HLLE faces, floored cells) counts as a device tensor."""
+        centred = cell_centred_emf(state.velocity, state.cell_field)
+        predictor_fluxes, predictor_hlle = self._face_fluxes(state, second_order=False)
+        half, floored = self._apply_floor(self._advance(state, predictor_fluxes, centred,
+                                                        0.5 * dt))
+
+        half_centred = cell_centred_emf(half.velocity, half.cell_field)
+        corrector_fluxes, corrector_hlle = self._face_fluxes(half, second_order=True)
+        updated = self._advance(state, corrector_fluxes, half_centred, dt)
+        bad = self._bad_cells(updated, reference=state)
+        counts = torch.stack([predictor_hlle + corrector_hlle, floored])
+        return updated, bad, corrector_fluxes, half, half_centred, counts

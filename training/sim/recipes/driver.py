@@ -8,8 +8,9 @@ A recipe TOML holds ``name``, ``[common]`` (RunConfig keys shared by all runs),
   (decaying runs; M_s ~ initial Mach);
 - ``seed``: seed of the calibration runs (kept apart from the production seeds);
 - ``turnovers``: length of a calibration run (driven), and ``average_from``: the start of the
-  time average of M_s in it; a decaying calibration runs to the snapshot times and averages M_s
-  over the snapshots, exactly as the production check does;
+  time average of M_s in it (the mean of its half-turnover control windows that start after
+  it); a decaying calibration runs to the snapshot times and averages M_s over the snapshots,
+  exactly as the production check does;
 - ``tolerance``: stop when the calibrated mean M_s is within this fraction of ``target_mach``
   (half the match tolerance is a good choice), after at most ``max_rounds`` rounds;
 - ``match_tolerance``: the largest allowed relative difference between the classes' mean M_s over
@@ -19,6 +20,12 @@ Driven calibration starts with the Mach control on (it finds the rate from any s
 time-averaged rate after ``average_from``, then checks it (and corrects it, by the cube of the
 Mach ratio) with the control off; production runs use the calibrated value with the control off,
 so all seeds of a class are driven at one rate.
+
+Recipes take hours, so a run of the driver can be stopped and started again with the same
+``--output-dir``: finished calibration rounds (``calibration/<label>.json``) are not repeated,
+finished runs are read back, and an unfinished run (calibration round or production run)
+continues bit-for-bit from its last checkpoint. The output directory remembers its recipe (``recipe.json``); reusing it for a recipe
+with other parameters is refused.
 """
 
 import json
@@ -29,9 +36,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..config import RunConfig
-from ..diagnostics import sonic_mach
-from ..run import Simulation, run_simulation
-from ..snapshots import read_snapshot
+from ..control import CONTROL_INTERVAL_TURNOVERS
+from ..run import CHECKPOINT_NAME, run_simulation
+from ..snapshots import load_checkpoint, read_snapshot
 
 __all__ = ["load_recipe", "run_recipe", "calibrate_class"]
 
@@ -86,96 +93,208 @@ def _class_config(recipe, label, **changes):
     return RunConfig(**values)
 
 
-def _mean_mach_of_run(config, average_from_turnovers):
-    """Run ``config`` in memory; time-averaged M_s after ``average_from_turnovers``."""
-    simulation = Simulation.start(config)
+def _resumable_run(config, *, log=None, label=""):
+    """Run ``config`` into ``config.output_dir``, continuing from the checkpoint there if any.
+
+    Raises
+    ------
+    ValueError
+        When the checkpoint there belongs to a run with other parameters.
+    """
+    output_dir = Path(config.output_dir)
+    checkpoint = output_dir / CHECKPOINT_NAME
+    resume = None
+    if checkpoint.exists():
+        saved = load_checkpoint(checkpoint)["config"]
+        if saved != config.as_dict():
+            changed = sorted(key for key in set(saved) | set(config.as_dict())
+                             if saved.get(key) != config.as_dict().get(key))
+            raise ValueError(f"{checkpoint} belongs to a run with other parameters ({changed}); "
+                             "delete that run directory or choose another --output-dir")
+        resume = checkpoint
+        if log is not None:
+            log(f"[{label}] continuing {output_dir} from its checkpoint")
+    run_log = (lambda message: None) if log is None else (
+        lambda message: log(f"[{label}]   {message}"))
+    return run_simulation(None if resume else config, resume=resume, output_dir=output_dir,
+                          progress=False, log=run_log)
+
+
+def _calibration_run(config, average_from_turnovers, *, log=None, label=""):
+    """Run a driven calibration ``config`` (checkpointed in its output directory, so a stopped
+    recipe continues it) and average its control windows that start after
+    ``average_from_turnovers``.
+
+    Returns
+    -------
+    mean_mach : float
+        Mean of the windows' time-averaged M_s (the windows are all half a turnover long).
+    mean_rate : float
+        Mean injection rate in force during those windows.
+    """
+    simulation = _resumable_run(config, log=log, label=label)
     start = average_from_turnovers * config.turnover_time
-    weighted, elapsed = 0.0, 0.0
-    while simulation.time < simulation.end_time * (1.0 - 1.0e-12):
-        dt = simulation.advance(simulation.end_time - simulation.time)
-        if simulation.time > start:
-            weighted += dt * sonic_mach(simulation.state, config.sound_speed)
-            elapsed += dt
-    return weighted / elapsed, simulation
+    interval = CONTROL_INTERVAL_TURNOVERS * config.turnover_time
+    windows = [entry for entry in simulation.controller.history
+               if entry["time"] - interval >= start * (1.0 - 1.0e-9)]
+    if not windows:
+        raise ValueError(f"calibration of {label}: no control window starts after "
+                         f"{average_from_turnovers:g} T in a {config.end_turnovers:g} T run; "
+                         f"make [calibration] turnovers at least average_from + "
+                         f"{CONTROL_INTERVAL_TURNOVERS:g}")
+    return (_mean([entry["mean_mach"] for entry in windows]),
+            _mean([entry["rate_before"] for entry in windows]))
 
 
-def _snapshot_machs(config, output_dir):
-    simulation = run_simulation(config.__class__(**{**config.as_dict(),
-                                                    "output_dir": str(output_dir)}),
-                                progress=False, log=lambda message: None)
+def _snapshot_machs(config, output_dir, *, log=None, label=""):
+    """Run ``config`` into ``output_dir`` (continuing from its checkpoint if one is there) and
+    return the snapshots' M_s and the simulation."""
+    output_dir = Path(output_dir)
+    config = config.__class__(**{**config.as_dict(), "output_dir": str(output_dir)})
+    simulation = _resumable_run(config, log=log, label=label)
     machs = []
     for index in range(len(config.snapshot_turnovers)):
-        header = read_snapshot(Path(output_dir) / f"snapshot_{index:03d}.fits")[3]
+        header = read_snapshot(output_dir / f"snapshot_{index:03d}.fits")[3]
         machs.append(float(header["MS"]))
     return machs, simulation
 
 
+class _CalibrationRecord:
+    """The calibration rounds of one class, kept in a JSON file so a restart skips them."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        saved = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.rounds = saved.get("rounds", [])
+        self.value = saved.get("value")
+        self.done = saved.get("done", False)
+
+    def add(self, entry):
+        self.rounds.append(entry)
+        self._write()
+
+    def finish(self, value):
+        self.value, self.done = value, True
+        self._write()
+
+    def _write(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"rounds": self.rounds, "value": self.value,
+                                         "done": self.done}, indent=2))
+
+
 def calibrate_class(recipe, label, *, work_dir, log=print):
-    """The calibrated parameter value of one class and the rounds that led to it."""
+    """The calibrated parameter value of one class and the rounds that led to it.
+
+    Rounds are recorded in ``work_dir/<label>.json`` as they finish; calling this again with
+    the same ``work_dir`` continues after the last recorded round.
+    """
     calibration = recipe["calibration"]
     parameter = calibration["parameter"]
     exponent = _PARAMETERS[parameter]
     seed = calibration["seed"]
     base = _class_config(recipe, label, seed=seed, output_dir=str(work_dir))
     target = base.target_mach
-    rounds = []
-    if parameter == "energy_injection_rate":
+    record = _CalibrationRecord(Path(work_dir) / f"{label}.json")
+    if record.done:
+        log(f"[{label}] calibration read back from {record.path}: {parameter} = "
+            f"{record.value:.5g}")
+        return record.value, record.rounds
+    if parameter == "energy_injection_rate" and not record.rounds:
         # round 0: let the Mach control find the rate; average it after average_from
         config = _class_config(recipe, label, seed=seed, mach_control=True,
                                end_turnovers=calibration["turnovers"], snapshot_turnovers=[],
-                               output_dir=str(work_dir))
-        mach, simulation = _mean_mach_of_run(config, calibration["average_from"])
-        start = calibration["average_from"] * config.turnover_time
-        rates = [entry["rate_after"] for entry in simulation.controller.history
-                 if entry["time"] > start]
-        value = (sum(rates) / len(rates) if rates
-                 else simulation.forcing.energy_injection_rate)
-        rounds.append({"round": 0, "mach_control": True, "mean_mach": mach, "value_after": value})
+                               output_dir=str(Path(work_dir) / f"{label}_round0"))
+        mach, value = _calibration_run(config, calibration["average_from"], log=log,
+                                       label=label)
+        record.add({"round": 0, "mach_control": True, "mean_mach": mach, "value_after": value})
         log(f"[{label}] calibration round 0 (Mach control on): <M_s> = {mach:.4g}, "
             f"mean rate after {calibration['average_from']:g} T = {value:.5g}")
-    else:
-        value = base.initial_mach if base.initial_mach is not None else target
-    for round_number in range(1, calibration["max_rounds"] + 1):
+    value = base.initial_mach if base.initial_mach is not None else target
+    for entry in record.rounds:
+        if "value_after" in entry:
+            value = entry["value_after"]
+        else:
+            if abs(entry["mean_mach"] / target - 1.0) <= calibration["tolerance"]:
+                record.finish(entry["value"])
+                return record.value, record.rounds
+            value = entry["value"] * (target / entry["mean_mach"]) ** exponent
+    first_round = 1 + sum(1 for entry in record.rounds if "value" in entry)
+    for round_number in range(first_round, calibration["max_rounds"] + 1):
         if parameter == "energy_injection_rate":
             config = _class_config(recipe, label, seed=seed, mach_control=False,
                                    energy_injection_rate=value,
                                    end_turnovers=calibration["turnovers"],
-                                   snapshot_turnovers=[], output_dir=str(work_dir))
-            mach, _ = _mean_mach_of_run(config, calibration["average_from"])
+                                   snapshot_turnovers=[],
+                                   output_dir=str(Path(work_dir) / f"{label}_round{round_number}"))
+            mach, _ = _calibration_run(config, calibration["average_from"], log=log,
+                                       label=label)
         else:
             config = _class_config(recipe, label, seed=seed, initial_mach=value,
                                    output_dir=str(Path(work_dir) / f"{label}_round{round_number}"))
-            machs, _ = _snapshot_machs(config, config.output_dir)
+            machs, _ = _snapshot_machs(config, config.output_dir, log=log, label=label)
             mach = sum(machs) / len(machs)
-        entry = {"round": round_number, "value": value, "mean_mach": mach}
-        rounds.append(entry)
+        record.add({"round": round_number, "value": value, "mean_mach": mach})
         log(f"[{label}] calibration round {round_number}: {parameter} = {value:.5g} -> "
             f"<M_s> = {mach:.4g} ({mach / target - 1:+.1%} from {target:g})")
         if abs(mach / target - 1.0) <= calibration["tolerance"]:
-            return value, rounds
+            record.finish(value)
+            return value, record.rounds
         value *= (target / mach) ** exponent
     log(f"[{label}] calibration did not reach {calibration['tolerance']:.1%} in "
         f"{calibration['max_rounds']} rounds; using the last corrected value {value:.5g}")
-    return value, rounds
+    record.finish(value)
+    return value, record.rounds
 
 
-def run_recipe(path, *, output_dir, overrides=None, seeds=None, log=print):
+def _claim_output_dir(out, recipe, path):
+    """Remember the recipe in ``out/recipe.json``; refuse a directory made for another one."""
+    described = {key: recipe[key] for key in ("name", "common", "classes", "calibration")}
+    described = json.loads(json.dumps(described))
+    stored = out / "recipe.json"
+    if stored.exists():
+        previous = json.loads(stored.read_text())
+        if previous != described:
+            raise ValueError(f"{out} holds runs of a recipe with other parameters "
+                             f"(see {stored}); choose another --output-dir to run {path}")
+    else:
+        stored.write_text(json.dumps(described, indent=2))
+
+
+def run_recipe(path, *, output_dir, overrides=None, seeds=None, classes=None, log=print):
     """Calibrate every class, run every (class, seed), write ``manifest.json`` and return it.
 
     The manifest lists per class the calibrated value, the calibration rounds, and per seed the
     snapshot paths and their measured M_s; ``mach_match`` holds each class's mean M_s over all
     its snapshots, the largest relative difference between classes, and whether it is within
-    ``match_tolerance``. Seconds spent are recorded, to state the cost.
+    ``match_tolerance``. Seconds spent are recorded, to state the cost: per run and in all for
+    this call (``seconds``); ``resumed`` lists what an earlier call had already done.
+    Calling it again on the same ``output_dir`` continues where a stopped call left off.
+
+    ``classes`` (labels) limits the call to those classes, so that separate processes (or
+    machines sharing the directory) can each take a class; such a call returns its part with
+    ``mach_match`` None and writes no manifest. A later call for all classes reads their
+    finished work back and writes the manifest.
     """
     recipe = load_recipe(path, overrides=overrides, seeds=seeds)
+    unknown = sorted(set(classes or ()) - set(recipe["classes"]))
+    if unknown:
+        raise ValueError(f"{path}: unknown classes {unknown}; the recipe has "
+                         f"{sorted(recipe['classes'])}")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _claim_output_dir(out, recipe, path)
     parameter = recipe["calibration"]["parameter"]
     manifest = {"recipe": recipe["name"], "source": str(path), "common": recipe["common"],
-                "seeds": recipe["seeds"], "calibration": recipe["calibration"], "classes": {}}
+                "seeds": recipe["seeds"], "calibration": recipe["calibration"], "classes": {},
+                "resumed": []}
     started = time.perf_counter()
     for label in recipe["classes"]:
+        if classes and label not in classes:
+            continue
         class_started = time.perf_counter()
+        if (out / "calibration" / f"{label}.json").exists():
+            manifest["resumed"].append(f"calibration of {label}")
         value, rounds = calibrate_class(recipe, label, work_dir=out / "calibration", log=log)
         manifest["classes"][label] = {
             "parameters": recipe["classes"][label], "calibrated": {parameter: value},
@@ -185,11 +304,14 @@ def run_recipe(path, *, output_dir, overrides=None, seeds=None, log=print):
         for seed in recipe["seeds"]:
             run_started = time.perf_counter()
             run_dir = out / label / f"seed_{seed:04d}"
+            if (run_dir / CHECKPOINT_NAME).exists():
+                manifest["resumed"].append(f"{label} seed {seed}")
             changes = {parameter: entry["calibrated"][parameter], "seed": seed}
             if parameter == "energy_injection_rate":
                 changes["mach_control"] = False
             config = _class_config(recipe, label, output_dir=str(run_dir), **changes)
-            machs, simulation = _snapshot_machs(config, run_dir)
+            machs, simulation = _snapshot_machs(config, run_dir, log=log,
+                                                label=f"{label} seed {seed}")
             entry["runs"].append({
                 "seed": seed, "output_dir": str(run_dir), "snapshot_mach": machs,
                 "steps": simulation.step, "seconds": time.perf_counter() - run_started,
@@ -197,6 +319,12 @@ def run_recipe(path, *, output_dir, overrides=None, seeds=None, log=print):
                               for i in range(len(machs))]})
             log(f"[{label}] seed {seed}: {simulation.step} steps, snapshot M_s "
                 f"{', '.join(f'{m:.4g}' for m in machs)}")
+    if classes and set(classes) != set(recipe["classes"]):
+        manifest["mach_match"] = None
+        manifest["seconds"] = time.perf_counter() - started
+        log(f"classes {', '.join(classes)} done in {manifest['seconds']:.0f} s; run the recipe "
+            "for all classes to check the Mach match and write manifest.json")
+        return manifest
     means = {label: _mean([m for run in entry["runs"] for m in run["snapshot_mach"]])
              for label, entry in manifest["classes"].items()}
     spread = max(means.values()) / min(means.values()) - 1.0
