@@ -112,3 +112,27 @@ def test_low_beta_check_reports_extremes_and_counters(capsys):
     assert main(["--cells", "8", "--riemann", "hlle", "--density-reconstruction", "linear",
                  "--end-turnovers", "0.01"]) == 0
     assert "hlle linear" in capsys.readouterr().out
+
+
+def test_flattener_gives_donor_cell_states_only_where_the_density_stencil_is_steep():
+    frame = _density_line([1.0, 1.1, 1.3, 1.2, 40.0, 44.0, 41.0, 1.0])
+    frame[1, :, 0, 0] = 0.1 * torch.arange(8, dtype=torch.float64)   # nonzero slopes
+    plain_left, plain_right = piecewise_linear(frame, 0, "mc", log_density_contrast=2.0)
+    left, right = piecewise_linear(frame, 0, "mc", log_density_contrast=2.0,
+                                   flatten_density_contrast=10.0)
+    # the stencils of cells 3, 4 (around the jump 1.2 -> 40) and 6, 7 (41 -> 1) span more than 10
+    steep = [False, False, False, True, True, False, True, True]
+    assert not torch.equal(plain_right[:, 4], frame[:, 4])   # flattening changes something
+    for cell, is_steep in enumerate(steep):
+        if is_steep:
+            assert torch.equal(right[:, cell], frame[:, cell])
+            assert torch.equal(left[:, (cell + 1) % 8], frame[:, cell])
+        else:
+            assert torch.equal(right[:, cell], plain_right[:, cell])
+            assert torch.equal(left[:, (cell + 1) % 8], plain_left[:, (cell + 1) % 8])
+
+
+@pytest.mark.parametrize("bad", [0.5, 1.0, True, "30"])
+def test_flattener_threshold_must_be_a_number_above_one(bad):
+    with pytest.raises(ValueError, match="flatten_density_contrast"):
+        SolverOptions(flatten_density_contrast=bad)

@@ -7,6 +7,8 @@ import pytest
 
 from training.sim.cli import main
 from training.sim.recipes import RECIPE_DIR, load_recipe, run_recipe
+from training.sim.recipes.summary import main as summary_main
+from training.sim.recipes.summary import summarize_recipe_output
 from training.sim.snapshots import read_snapshot
 
 
@@ -59,6 +61,18 @@ def test_tiny_kolmogorov_burgers_recipe_calibrates_and_matches(tmp_path):
     assert calibrated["kolmogorov"] != calibrated["burgers"]
     assert json.loads((tmp_path / "set" / "manifest.json").read_text())["seeds"] == [0, 1]
     assert any("calibration round 1" in message for message in messages)
+
+    # the per-class summary averages the seeds' snapshots at each time
+    rows = summarize_recipe_output(tmp_path / "set")
+    assert [(row["class"], row["time_turnovers"], row["seeds"]) for row in rows] == [
+        (label, time, 2) for label in ("kolmogorov", "burgers") for time in (0.05, 0.1)]
+    for row in rows:
+        machs = [read_snapshot(run["snapshots"][[0.05, 0.1].index(row["time_turnovers"])])[3]["MS"]
+                 for run in classes[row["class"]]["runs"]]
+        assert row["mach_sonic"] == pytest.approx(sum(machs) / 2, rel=1e-6)
+        assert row["velocity_spectrum_slope"] < 0 and row["velocity_spectrum_slope_sd"] >= 0
+    assert summary_main([str(tmp_path / "set")]) == 0
+    assert summary_main([str(tmp_path)]) == 2
 
 
 def test_tiny_driven_recipe_calibrates_the_injection_rate_per_class(tmp_path):

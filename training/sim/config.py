@@ -47,7 +47,7 @@ class RunConfig:
     checkpoint_every : int
         Steps between checkpoints.
     riemann, limiter, density_reconstruction, emf_average, cfl, density_floor, max_density_drop,
-    dtype
+    flatten_density_contrast, dtype
         Solver options (see :class:`~training.sim.solver.SolverOptions`).
     device : str
         'cpu' or 'cuda'.
@@ -90,6 +90,7 @@ class RunConfig:
     cfl: float = 0.3
     density_floor: float = 1.0e-6
     max_density_drop: float = 0.5
+    flatten_density_contrast: object = None
     dtype: str = "float32"
     device: str = "cpu"
     output_dir: str = "sim_output"
@@ -136,8 +137,9 @@ class RunConfig:
                              density_reconstruction=self.density_reconstruction,
                              emf_average=self.emf_average, cfl=self.cfl,
                              density_floor=self.density_floor,
-                             max_density_drop=self.max_density_drop, dtype=self.dtype,
-                             compile=self.compile)
+                             max_density_drop=self.max_density_drop,
+                             flatten_density_contrast=self.flatten_density_contrast,
+                             dtype=self.dtype, compile=self.compile)
 
     def validate(self):
         """Raise ValueError naming the first bad parameter."""

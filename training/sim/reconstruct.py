@@ -43,7 +43,8 @@ def donor_cell(primitive, axis):
     return shift(primitive, 1, axis), primitive
 
 
-def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None):
+def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None,
+                     flatten_density_contrast=None):
     """Limited linear states on the lower ``axis``-faces of every cell.
 
     Parameters
@@ -62,6 +63,9 @@ def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None):
         and momentum with its dense neighbours (the low-beta drain of
         ``docs/results/sim_low_beta_vacuum.txt``); in ln(rho) the face stays a geometric step
         above it, and is positive. Low-contrast cells keep the rho reconstruction exactly.
+    flatten_density_contrast : float, optional
+        Use first-order (donor-cell) states for every variable in cells whose 3-cell stencil
+        spans more than this factor in density (a shock flattener); None: never.
 
     Returns
     -------
@@ -71,18 +75,25 @@ def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None):
     backward = primitive - shift(primitive, 1, axis)
     slope = limited_slope(backward, shift(backward, -1, axis), limiter)
     left, right = shift(primitive + 0.5 * slope, 1, axis), primitive - 0.5 * slope
-    if log_density_contrast is None:
+    if log_density_contrast is None and flatten_density_contrast is None:
         return left, right
     density = primitive[0]
     lower, upper = shift(density, 1, axis), shift(density, -1, axis)
-    steep = (torch.maximum(torch.maximum(lower, upper), density)
-             > log_density_contrast * torch.minimum(torch.minimum(lower, upper), density))
-    # computed everywhere and selected (no data-dependent branch): a compiled step stays one
-    # graph, and on CUDA the step never waits for the device to answer "any steep cell?"
-    log_density = torch.log(density)
-    log_backward = log_density - shift(log_density, 1, axis)
-    log_slope = limited_slope(log_backward, shift(log_backward, -1, axis), limiter)
-    left[0] = torch.where(shift(steep, 1, axis),
-                          shift(torch.exp(log_density + 0.5 * log_slope), 1, axis), left[0])
-    right[0] = torch.where(steep, torch.exp(log_density - 0.5 * log_slope), right[0])
+    highest = torch.maximum(torch.maximum(lower, upper), density)
+    lowest = torch.minimum(torch.minimum(lower, upper), density)
+    if log_density_contrast is not None:
+        steep = highest > log_density_contrast * lowest
+        # computed everywhere and selected (no data-dependent branch): a compiled step stays
+        # one graph, and on CUDA the step never waits for the device to answer "any steep
+        # cell?"
+        log_density = torch.log(density)
+        log_backward = log_density - shift(log_density, 1, axis)
+        log_slope = limited_slope(log_backward, shift(log_backward, -1, axis), limiter)
+        left[0] = torch.where(shift(steep, 1, axis),
+                              shift(torch.exp(log_density + 0.5 * log_slope), 1, axis), left[0])
+        right[0] = torch.where(steep, torch.exp(log_density - 0.5 * log_slope), right[0])
+    if flatten_density_contrast is not None:
+        flat = highest > flatten_density_contrast * lowest
+        left = torch.where(shift(flat, 1, axis), shift(primitive, 1, axis), left)
+        right = torch.where(flat, primitive, right)
     return left, right

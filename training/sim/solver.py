@@ -68,6 +68,13 @@ class SolverOptions:
         sudden drains (huge HLL diffusion speeds acting on a reversed PLM face jump); the slow
         low-beta drain is cured by ``density_reconstruction``
         (``docs/results/sim_low_beta_vacuum.txt``).
+    flatten_density_contrast : float or None
+        Where a cell's 3-cell stencil spans more than this factor in density, its face states
+        are first order (donor cell) for every variable: a shock flattener, off (None) by
+        default. At M_s = 7 and beta = 0.02 single light cells wedged between dense sheets
+        still drain slowly (2-3% a step, below ``max_density_drop``) with |v| ~ 1/rho, up to
+        ~190 c_s, and set the time step; flattening at a factor 30 (about 1% of the cells)
+        stops it (``docs/results/sim_recipes.txt``).
     dtype : {'float64', 'float32'}
         Floating-point type of the state.
     compile : bool
@@ -84,6 +91,7 @@ class SolverOptions:
     cfl: float = 0.3
     density_floor: float = 1.0e-6
     max_density_drop: float = 0.5
+    flatten_density_contrast: float = None
     dtype: str = "float64"
     compile: bool = False
 
@@ -107,6 +115,12 @@ class SolverOptions:
                 and 0.0 < self.max_density_drop <= 1.0):
             raise ValueError(f"max_density_drop must be in (0, 1], got "
                              f"{self.max_density_drop!r}")
+        if self.flatten_density_contrast is not None and not (
+                isinstance(self.flatten_density_contrast, (int, float))
+                and not isinstance(self.flatten_density_contrast, bool)
+                and self.flatten_density_contrast > 1.0):
+            raise ValueError(f"flatten_density_contrast must be a number > 1 or None, got "
+                             f"{self.flatten_density_contrast!r}")
 
 
 @dataclass
@@ -221,7 +235,8 @@ class MHDSolver:
                     frame, axis, self.options.limiter,
                     log_density_contrast=(LOG_DENSITY_CONTRAST
                                           if self.options.density_reconstruction
-                                          == "log_where_steep" else None))
+                                          == "log_where_steep" else None),
+                    flatten_density_contrast=self.options.flatten_density_contrast)
             else:
                 left, right = donor_cell(frame, axis)
             normal_field = state.face_field[axis]

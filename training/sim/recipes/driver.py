@@ -105,7 +105,8 @@ def _resumable_run(config, *, log=None, label=""):
     checkpoint = output_dir / CHECKPOINT_NAME
     resume = None
     if checkpoint.exists():
-        saved = load_checkpoint(checkpoint)["config"]
+        # through RunConfig, so parameters added to the code since keep their defaults
+        saved = RunConfig(**load_checkpoint(checkpoint)["config"]).as_dict()
         if saved != config.as_dict():
             changed = sorted(key for key in set(saved) | set(config.as_dict())
                              if saved.get(key) != config.as_dict().get(key))

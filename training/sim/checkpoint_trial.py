@@ -1,0 +1,126 @@
+"""Continue a checkpoint for a few steps with other solver options, to compare numerical choices
+on the same state (A/B), e.g. the shock flattener on a state with a draining cell::
+
+    python -m training.sim.checkpoint_trial CHECKPOINT --steps 100 --set flatten_density_contrast=30
+
+Prints every 25 steps, then one summary line: steps, mean and last dt, the lowest density and
+the largest |v| / c_s met over the steps, and the first-order fallback counters. Eager steps on
+one thread; the checkpoint is only read.
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+
+import torch
+
+from .run import Simulation
+from .solver import MHDSolver
+
+__all__ = ["trial_from_checkpoint", "steep_cell_fraction", "main"]
+
+
+def steep_cell_fraction(density, factor):
+    """Fraction of cells whose 3-cell stencil along at least one axis spans more than
+    ``factor`` in density (the cells a flattener with that threshold makes first order)."""
+    steep = torch.zeros(density.shape, dtype=torch.bool, device=density.device)
+    for axis in range(density.dim()):
+        lower, upper = density.roll(1, axis), density.roll(-1, axis)
+        highest = torch.maximum(torch.maximum(lower, upper), density)
+        lowest = torch.minimum(torch.minimum(lower, upper), density)
+        steep |= highest > factor * lowest
+    return float(steep.to(torch.float64).mean())
+
+
+def trial_from_checkpoint(path, steps, overrides=None, *, log=print):
+    """Advance the run saved at ``path`` by ``steps`` steps with ``overrides`` of its
+    :class:`~training.sim.solver.SolverOptions`.
+
+    Returns
+    -------
+    dict
+        ``steps``, ``turnovers`` (time advanced), ``mean_dt``, ``last_dt``, ``min_density``,
+        ``max_cell_mach`` (largest |v| / c_s over the steps), ``first_order_cells`` and
+        ``density_drop_cells`` added, ``seconds``, ``overrides``.
+    """
+    overrides = dict(overrides or {})
+    simulation = Simulation.restore(path)
+    saved = simulation.solver
+    simulation.solver = MHDSolver(saved.grid, dataclasses.replace(saved.options, compile=False,
+                                                                  **overrides),
+                                  device=saved.device)
+    simulation.solver.counters = saved.counters
+    sound_speed = simulation.config.sound_speed
+    before = simulation.solver.counters.as_dict()
+    started, start_time = time.perf_counter(), simulation.time
+    time_steps, min_density, max_cell_mach = [], float("inf"), 0.0
+    for index in range(steps):
+        time_steps.append(simulation.advance())
+        density = simulation.state.density.to(torch.float64)
+        speed = (simulation.state.momentum.to(torch.float64) / density).norm(dim=0)
+        min_density = min(min_density, float(density.min()))
+        max_cell_mach = max(max_cell_mach, float(speed.max()) / sound_speed)
+        if index % 25 == 24:
+            log(f"  step {simulation.step}: dt {time_steps[-1]:.3g}, min rho "
+                f"{float(density.min()):.3g}, max |v|/c_s {float(speed.max()) / sound_speed:.1f}")
+    after = simulation.solver.counters.as_dict()
+    return {"overrides": overrides, "steps": steps,
+            "turnovers": (simulation.time - start_time) / simulation.config.turnover_time,
+            "mean_dt": sum(time_steps) / steps, "last_dt": time_steps[-1],
+            "min_density": min_density, "max_cell_mach": max_cell_mach,
+            "first_order_cells": after["first_order_cells"] - before["first_order_cells"],
+            "density_drop_cells": after["density_drop_cells"] - before["density_drop_cells"],
+            "seconds": time.perf_counter() - started}
+
+
+def _parse_override(text):
+    name, _, value = text.partition("=")
+    if not value:
+        raise argparse.ArgumentTypeError(f"--set wants NAME=VALUE, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m training.sim.checkpoint_trial",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--set", dest="overrides", type=_parse_override, action="append",
+                        default=[], help="a SolverOptions value, NAME=VALUE (JSON or text)")
+    parser.add_argument("--steep-fractions", type=float, nargs="+", metavar="FACTOR",
+                        help="only print the fraction of cells of the saved state whose "
+                             "stencil spans more than each FACTOR in density")
+    arguments = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    if arguments.steep_fractions:
+        try:
+            density = Simulation.restore(arguments.checkpoint).state.density.to(torch.float64)
+        except (OSError, KeyError) as error:
+            print(f"checkpoint_trial: {error}", file=sys.stderr)
+            return 2
+        for factor in arguments.steep_fractions:
+            print(f"cells whose stencil spans more than {factor:g}x in density along some "
+                  f"axis: {steep_cell_fraction(density, factor):.2%}")
+        return 0
+    try:
+        result = trial_from_checkpoint(arguments.checkpoint, arguments.steps,
+                                       dict(arguments.overrides))
+    except (OSError, TypeError, ValueError) as error:
+        print(f"checkpoint_trial: {error}", file=sys.stderr)
+        return 2
+    print(f"{result['overrides'] or 'checkpoint options'}: {result['steps']} steps to "
+          f"+{result['turnovers']:.4f} T; mean dt {result['mean_dt']:.3g}, last dt "
+          f"{result['last_dt']:.3g}; min rho over the steps {result['min_density']:.3g}, max "
+          f"|v|/c_s {result['max_cell_mach']:.1f}; first-order cells "
+          f"{result['first_order_cells']} (density drop {result['density_drop_cells']}); "
+          f"{result['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
