@@ -15,10 +15,38 @@ from .emission_lines_result import EmissionLineResult
 from .inputs import InputError, parse_input
 
 __all__ = ["DEFAULT_SPECTRAL_MODEL", "predict_emission_lines", "air_to_vacuum",
-           "spectral_axis_angstrom"]
+           "spectral_axis_angstrom", "redshift_from_header", "REDSHIFT_KEYWORDS"]
 
 #: The shipped model used when none is named.
 DEFAULT_SPECTRAL_MODEL = "desi-emission-lines"
+
+#: Header keywords read as the source redshift, in this order.
+REDSHIFT_KEYWORDS = ("REDSHIFT", "Z", "ZSPEC", "Z_SPEC")
+
+
+def redshift_from_header(header):
+    """The redshift a FITS header (or a glue ``Data.meta``) states, and its keyword.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header or mapping
+
+    Returns
+    -------
+    tuple of (float, str) or None
+        The first of `REDSHIFT_KEYWORDS` holding a number in [0, 20), or None.
+    """
+    for keyword in REDSHIFT_KEYWORDS:
+        value = header.get(keyword)
+        if value is None or isinstance(value, (bool, np.bool_)):
+            continue
+        try:
+            redshift = float(value)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(redshift) and 0.0 <= redshift < 20.0:
+            return redshift, keyword
+    return None
 
 
 def air_to_vacuum(wavelength_air):

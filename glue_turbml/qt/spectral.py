@@ -2,7 +2,7 @@
 
 from qtpy import QtCore, QtWidgets
 
-from ..emission_lines import DEFAULT_SPECTRAL_MODEL
+from ..emission_lines import DEFAULT_SPECTRAL_MODEL, redshift_from_header
 from .controller import ClassifyJob
 from .dialog import component_combo, model_combo
 from .spectral_jobs import (SpectralRequest, apply_spectral_outcome, describe_spectral_error,
@@ -104,7 +104,16 @@ class SpectralDialog(QtWidgets.QDialog):
         self.redshift_spin.setRange(-1.0, 10.0)
         self.redshift_spin.setDecimals(5)
         self.redshift_spin.setSingleStep(0.001)
-        lower.addRow("Redshift", self.redshift_spin)
+        self.redshift_source = QtWidgets.QLabel()
+        self._stated_redshift = redshift_from_header(data.meta)
+        if self._stated_redshift is not None:
+            self.redshift_spin.setValue(self._stated_redshift[0])
+        self.redshift_spin.valueChanged.connect(self._show_redshift_source)
+        self._show_redshift_source()
+        redshift_row = QtWidgets.QHBoxLayout()
+        redshift_row.addWidget(self.redshift_spin)
+        redshift_row.addWidget(self.redshift_source, 1)
+        lower.addRow("Redshift", redshift_row)
         self.line_list = QtWidgets.QListWidget()
         self.line_list.setMinimumHeight(180)
         lower.addRow("Lines", self.line_list)
@@ -141,6 +150,14 @@ class SpectralDialog(QtWidgets.QDialog):
             checked = chosen is None or line in chosen
             item.setCheckState(QtCore.Qt.Checked if checked else QtCore.Qt.Unchecked)
             self.line_list.addItem(item)
+
+    def _show_redshift_source(self, *_):
+        # says where the value came from only while it is still the header's
+        stated = self._stated_redshift
+        from_header = (stated is not None
+                       and abs(self.redshift_spin.value() - stated[0]) < 0.5e-5)
+        self.redshift_source.setText(f"from the header keyword {stated[1]}" if from_header
+                                     else "")
 
     def lines(self):
         """The checked lines."""

@@ -223,3 +223,26 @@ def test_muse_cube_in_glue_matches_the_runtime_and_refuses_the_full_model(
     np.testing.assert_allclose(result["HALPHA"], expected.ew("HALPHA"), rtol=1e-5, atol=1e-4)
     assert "air wavelengths converted to vacuum" in result.meta["glue_turbml"]["summary"]["notes"]
     assert np.isfinite(result["HALPHA_measured"]).all()
+
+
+def test_dialog_takes_the_redshift_from_the_cube_header(glue_app, tmp_path):
+    from astropy.io import fits
+
+    from glue_turbml.qt.spectral import SpectralDialog
+
+    cube, _ = halpha_cube_array()
+    header = cube_header(cube.shape[1:])
+    header["REDSHIFT"] = 0.04321
+    path = tmp_path / "stated.fits"
+    fits.PrimaryHDU(cube, header=header).writeto(path)
+    dialog = SpectralDialog(load_glue_data(path), parent=glue_app)
+    assert dialog.request().redshift == pytest.approx(0.04321)
+    assert dialog.redshift_source.text() == "from the header keyword REDSHIFT"
+    dialog.redshift_spin.setValue(0.05)
+    assert dialog.redshift_source.text() == ""
+    dialog.close()
+    plain = tmp_path / "plain.fits"
+    fits.PrimaryHDU(cube, header=cube_header(cube.shape[1:])).writeto(plain)
+    dialog = SpectralDialog(load_glue_data(plain), parent=glue_app)
+    assert dialog.request().redshift == 0.0 and dialog.redshift_source.text() == ""
+    dialog.close()

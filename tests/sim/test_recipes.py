@@ -33,6 +33,11 @@ def test_bad_recipes_are_rejected_before_any_run(tmp_path):
         load_recipe(path)
     assert main(["recipe", str(path), "--output-dir", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+    path.write_text("seeds = [0]\n[common]\ncells = 8\n[classes.a]\nmean_field = 1.0\n"
+                    "[classes.b]\nmean_field = 0.1\n[calibration]\nturnovers = 2.0\n"
+                    "average_from = 2.0\n")
+    with pytest.raises(ValueError, match="turnovers must be at least average_from"):
+        load_recipe(path)
 
 
 def test_tiny_kolmogorov_burgers_recipe_calibrates_and_matches(tmp_path):

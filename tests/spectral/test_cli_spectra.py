@@ -40,3 +40,29 @@ def test_spectra_errors_are_one_line(spectral_cube_path, tmp_path, capsys):
     assert status == 2
     error = capsys.readouterr().err
     assert error.startswith("turbml: error:") and "is a velocity" in error
+
+
+def test_spectra_reads_the_redshift_from_the_header(galaxy_cube_path, tmp_path, capsys):
+    stated = tmp_path / "stated.fits"
+    with fits.open(galaxy_cube_path) as hdulist:
+        hdulist[0].header["Z"] = CUBE_REDSHIFT
+        hdulist.writeto(stated)
+    assert main(["spectra", str(stated), "--out", str(tmp_path / "maps"), "--device",
+                 "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert f"redshift {CUBE_REDSHIFT:g} from the header keyword Z" in printed
+    assert "17 of 20 spectra predicted" in printed
+    # without the keyword (or --redshift) the command says what to pass
+    assert main(["spectra", str(galaxy_cube_path), "--out", str(tmp_path / "other")]) == 2
+    error = capsys.readouterr().err
+    assert "no --redshift given" in error and "REDSHIFT, Z, ZSPEC, Z_SPEC" in error
+
+
+def test_redshift_keywords_take_numbers_in_range_only():
+    from glue_turbml.emission_lines import redshift_from_header
+
+    assert redshift_from_header(fits.Header({"REDSHIFT": 0.5, "Z": 0.7})) == (0.5, "REDSHIFT")
+    assert redshift_from_header({"REDSHIFT": "unknown", "ZSPEC": "0.25"}) == (0.25, "ZSPEC")
+    assert redshift_from_header({"Z": -0.1, "Z_SPEC": True}) is None
+    assert redshift_from_header({"Z": float("nan")}) is None
+    assert redshift_from_header({}) is None

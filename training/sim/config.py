@@ -83,15 +83,16 @@ class RunConfig:
     end_turnovers: float = 2.0
     snapshot_turnovers: list = field(default_factory=lambda: [1.0, 2.0])
     checkpoint_every: int = 200
-    riemann: str = "hlld"
-    limiter: str = "mc"
-    density_reconstruction: str = "log_where_steep"
-    emf_average: str = "contact"
-    cfl: float = 0.3
-    density_floor: float = 1.0e-6
-    max_density_drop: float = 0.5
-    flatten_density_contrast: object = None
-    dtype: str = "float32"
+    # the solver's own defaults, so a run and a bare MHDSolver cannot drift apart
+    riemann: str = SolverOptions.riemann
+    limiter: str = SolverOptions.limiter
+    density_reconstruction: str = SolverOptions.density_reconstruction
+    emf_average: str = SolverOptions.emf_average
+    cfl: float = SolverOptions.cfl
+    density_floor: float = SolverOptions.density_floor
+    max_density_drop: float = SolverOptions.max_density_drop
+    flatten_density_contrast: object = SolverOptions.flatten_density_contrast
+    dtype: str = "float32"          # production runs; SolverOptions defaults to float64
     device: str = "cpu"
     output_dir: str = "sim_output"
     driving: str = "ou"

@@ -72,9 +72,9 @@ class SolverOptions:
         Where a cell's 3-cell stencil spans more than this factor in density, its face states
         are first order (donor cell) for every variable: a shock flattener, off (None) by
         default. At M_s = 7 and beta = 0.02 single light cells wedged between dense sheets
-        still drain slowly (2-3% a step, below ``max_density_drop``) with |v| ~ 1/rho, up to
-        ~190 c_s, and set the time step; flattening at a factor 30 (about 1% of the cells)
-        stops it (``docs/results/sim_recipes.txt``).
+        still drain slowly (a few % a step, below ``max_density_drop``) with |v| ~ 1/rho, up
+        to ~190 c_s, and set the time step; flattening at a factor 30 (about 1% of the cells)
+        stops it (``docs/results/sim_flatten_trial.txt``).
     dtype : {'float64', 'float32'}
         Floating-point type of the state.
     compile : bool

@@ -78,6 +78,11 @@ def load_recipe(path, *, overrides=None, seeds=None):
     unknown = sorted(set(calibration) - set(_CALIBRATION_DEFAULTS) - {"parameter"})
     if unknown:
         raise ValueError(f"{path}: unknown calibration keys {unknown}")
+    if (calibration["parameter"] == "energy_injection_rate"
+            and calibration["turnovers"] < calibration["average_from"]
+            + CONTROL_INTERVAL_TURNOVERS):
+        raise ValueError(f"{path}: [calibration] turnovers must be at least average_from + "
+                         f"{CONTROL_INTERVAL_TURNOVERS:g} (one control window to average)")
     recipe["calibration"] = calibration
     allowed = {spec.name for spec in fields(RunConfig)}
     for label, values in recipe["classes"].items():
@@ -138,11 +143,6 @@ def _calibration_run(config, average_from_turnovers, *, log=None, label=""):
     interval = CONTROL_INTERVAL_TURNOVERS * config.turnover_time
     windows = [entry for entry in simulation.controller.history
                if entry["time"] - interval >= start * (1.0 - 1.0e-9)]
-    if not windows:
-        raise ValueError(f"calibration of {label}: no control window starts after "
-                         f"{average_from_turnovers:g} T in a {config.end_turnovers:g} T run; "
-                         f"make [calibration] turnovers at least average_from + "
-                         f"{CONTROL_INTERVAL_TURNOVERS:g}")
     return (_mean([entry["mean_mach"] for entry in windows]),
             _mean([entry["rate_before"] for entry in windows]))
 
