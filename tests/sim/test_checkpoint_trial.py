@@ -4,7 +4,8 @@ import pytest
 
 import torch
 
-from training.sim.checkpoint_trial import main, steep_cell_fraction, trial_from_checkpoint
+from training.sim.checkpoint_trial import (fastest_signal_cells, main, steep_cell_fraction,
+                                          trial_from_checkpoint)
 from training.sim.config import RunConfig
 from training.sim.run import CHECKPOINT_NAME, run_simulation
 
@@ -47,4 +48,23 @@ def test_steep_cell_fraction_counts_stencils_along_any_axis(checkpoint, capsys):
     assert steep_cell_fraction(density, 60.0) == 0.0
     assert main([str(checkpoint), "--steep-fractions", "1.0001", "1e9"]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].endswith("100.00%") and printed[1].endswith(": 0.00%")
+    assert printed[1].endswith("100.00%") and printed[2].endswith(": 0.00%")
+
+
+def test_fastest_signal_cells_are_the_ones_that_set_the_time_step(checkpoint, capsys):
+    from training.sim.run import Simulation
+    from training.sim.state import cell_centred_field
+
+    simulation = Simulation.restore(checkpoint)
+    state = simulation.state
+    state.density[2, 3, 4] = 1.0e-3       # a void cell: v_A = |B| / sqrt(rho) dominates
+    found = fastest_signal_cells(state, 0.1, 3)
+    assert found[0]["cell"] == (2, 3, 4)
+    assert [entry["signal"] for entry in found] == sorted(
+        (entry["signal"] for entry in found), reverse=True)
+    field = float(cell_centred_field(state.face_field)[:, 2, 3, 4].norm())
+    assert found[0]["alfven_speed"] == pytest.approx(field / 1.0e-3 ** 0.5)
+    assert found[0]["log_density_sigmas"] < -3
+    assert main([str(checkpoint), "--fastest", "2"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 3 and printed[1].startswith("cell (") and "v_A" in printed[1]

@@ -19,7 +19,38 @@ import torch
 from .run import Simulation
 from .solver import MHDSolver
 
-__all__ = ["trial_from_checkpoint", "steep_cell_fraction", "main"]
+__all__ = ["trial_from_checkpoint", "steep_cell_fraction", "fastest_signal_cells", "main"]
+
+
+def fastest_signal_cells(state, sound_speed, count):
+    """The ``count`` cells with the largest signal speed |v| + sqrt(c_s^2 + v_A^2) (an upper
+    bound of |v| + c_fast, which sets the CFL step), fastest first.
+
+    Returns
+    -------
+    list of dict
+        ``cell`` (i, j, k), ``density``, ``speed`` |v|, ``alfven_speed``, ``field`` |B|,
+        ``signal`` and ``log_density_sigmas``: ln(rho) minus its box mean, in units of its box
+        standard deviation.
+    """
+    from .state import cell_centred_field
+
+    density = state.density.to(torch.float64)
+    speed = (state.momentum.to(torch.float64) / density).norm(dim=0)
+    field = cell_centred_field(state.face_field.to(torch.float64)).norm(dim=0)
+    alfven_speed = field / density.sqrt()
+    signal = speed + (sound_speed ** 2 + alfven_speed ** 2).sqrt()
+    log_density = density.log()
+    sigmas = (log_density - log_density.mean()) / log_density.std()
+    found = []
+    for flat in torch.topk(signal.flatten(), count).indices.tolist():
+        cell = tuple(int(index) for index in torch.unravel_index(torch.tensor(flat),
+                                                                  density.shape))
+        found.append({"cell": cell, "density": float(density[cell]),
+                      "speed": float(speed[cell]), "alfven_speed": float(alfven_speed[cell]),
+                      "field": float(field[cell]), "signal": float(signal[cell]),
+                      "log_density_sigmas": float(sigmas[cell])})
+    return found
 
 
 def steep_cell_fraction(density, factor):
@@ -75,6 +106,19 @@ def trial_from_checkpoint(path, steps, overrides=None, *, log=print):
             "seconds": time.perf_counter() - started}
 
 
+def _describe_state(simulation, factors, fastest):
+    density = simulation.state.density.to(torch.float64)
+    print(f"step {simulation.step}, t = {simulation.time / simulation.config.turnover_time:.3f} T")
+    for factor in factors:
+        print(f"cells whose stencil spans more than {factor:g}x in density along some "
+              f"axis: {steep_cell_fraction(density, factor):.2%}")
+    for entry in fastest_signal_cells(simulation.state, simulation.config.sound_speed, fastest):
+        print(f"cell {entry['cell']}: rho {entry['density']:.3g} "
+              f"({entry['log_density_sigmas']:+.1f} sigma in ln rho), |v| {entry['speed']:.3g}, "
+              f"|B| {entry['field']:.3g}, v_A {entry['alfven_speed']:.3g}, signal "
+              f"{entry['signal']:.3g}")
+
+
 def _parse_override(text):
     name, _, value = text.partition("=")
     if not value:
@@ -95,17 +139,18 @@ def main(argv=None):
     parser.add_argument("--steep-fractions", type=float, nargs="+", metavar="FACTOR",
                         help="only print the fraction of cells of the saved state whose "
                              "stencil spans more than each FACTOR in density")
+    parser.add_argument("--fastest", type=int, metavar="N",
+                        help="only print the N cells of the saved state with the largest "
+                             "signal speed (they set the time step)")
     arguments = parser.parse_args(argv)
     torch.set_num_threads(1)
-    if arguments.steep_fractions:
+    if arguments.steep_fractions or arguments.fastest:
         try:
-            density = Simulation.restore(arguments.checkpoint).state.density.to(torch.float64)
+            simulation = Simulation.restore(arguments.checkpoint)
         except (OSError, KeyError) as error:
             print(f"checkpoint_trial: {error}", file=sys.stderr)
             return 2
-        for factor in arguments.steep_fractions:
-            print(f"cells whose stencil spans more than {factor:g}x in density along some "
-                  f"axis: {steep_cell_fraction(density, factor):.2%}")
+        _describe_state(simulation, arguments.steep_fractions or [], arguments.fastest or 0)
         return 0
     try:
         result = trial_from_checkpoint(arguments.checkpoint, arguments.steps,
