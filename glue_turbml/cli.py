@@ -177,9 +177,11 @@ def _cmd_saliency(args):
         parsed = parse_input(path, hdu=args.hdu)
         image, wcs, _ = reduce_to_image(parsed, axis=args.axis, slice_index=args.slice,
                                         projection=args.projection)
+        region = _saliency_region(args, image.shape)
         try:
             result = saliency_image(image, runner, method=args.method, target=args.target,
-                                    wcs=wcs, input_name=parsed.name, stride=args.stride,
+                                    region=region, wcs=wcs, input_name=parsed.name,
+                                    stride=args.stride,
                                     boundary=args.boundary, batch_size=args.batch_size,
                                     progress=True, occlusion_window=args.occlusion_window,
                                     occlusion_stride=args.occlusion_stride)
@@ -194,6 +196,35 @@ def _cmd_saliency(args):
             line += f", {plot_saliency(image, result, target.with_suffix('.png'))}"
         print(line)
     return 0
+
+
+def _saliency_region(args, shape):
+    """The U-Net region of interest of ``turbml saliency``: a pixel box or a FITS mask."""
+    import numpy as np
+
+    if args.region_box is not None:
+        x_start, x_stop, y_start, y_stop = args.region_box
+        if not (0 <= x_start < x_stop <= shape[1] and 0 <= y_start < y_stop <= shape[0]):
+            raise CommandError(f"--region-box {x_start} {x_stop} {y_start} {y_stop} is not a "
+                               f"non-empty box inside the {shape[1]} x {shape[0]} (x, y) map; "
+                               "give XMIN XMAX YMIN YMAX in 0-based pixels, stops excluded")
+        region = np.zeros(shape, dtype=bool)
+        region[y_start:y_stop, x_start:x_stop] = True
+        return region
+    if args.region_mask is not None:
+        from astropy.io import fits
+
+        try:
+            mask = fits.getdata(args.region_mask)
+        except (OSError, IndexError) as error:
+            raise CommandError(f"--region-mask {args.region_mask}: {error}") from None
+        if mask is None or np.squeeze(mask).shape != tuple(shape):
+            found = None if mask is None else np.squeeze(mask).shape
+            raise CommandError(f"--region-mask {args.region_mask} has shape {found}, the map "
+                               f"{tuple(shape)}; the mask must be a 2D image of the same size")
+        mask = np.squeeze(mask)
+        return np.isfinite(mask) & (mask != 0)
+    return None
 
 
 def _cmd_map(args):
@@ -356,6 +387,14 @@ def build_parser():
                          help="occluding square in pixels (default: tile size / 8)")
     explain.add_argument("--occlusion-stride", type=int, default=None,
                          help="occlusion step in pixels (default: half the window)")
+    region = explain.add_mutually_exclusive_group()
+    region.add_argument("--region-box", type=int, nargs=4,
+                        metavar=("XMIN", "XMAX", "YMIN", "YMAX"),
+                        help="U-Nets: explain the output summed over this pixel box (0-based, "
+                             "stops excluded); the whole map by default")
+    region.add_argument("--region-mask",
+                        help="U-Nets: explain the output summed over the nonzero pixels of this "
+                             "FITS mask (same size as the map)")
     explain.add_argument("--no-png", action="store_true", help="write the FITS file only")
     explain.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     explain.set_defaults(handler=_cmd_saliency)

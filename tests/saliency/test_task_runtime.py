@@ -167,3 +167,35 @@ def test_unet_occlusion_stays_within_reach_of_the_region(unet_mapping_model):
     # A window further than the receptive field (~20 px) from the region cannot change its
     # output, so pixels more than 20 + 16 px away get exactly zero.
     assert near > 0 and np.abs(result.saliency_map[:, 80:]).max() == 0.0
+
+
+def test_cli_explains_a_region_given_as_a_box_or_a_fits_mask(unet_mapping_model, tmp_path,
+                                                             capsys):
+    from glue_turbml.cli import main
+
+    _, path = unet_mapping_model
+    image = _lognormal_map((72, 88), seed=35)
+    map_path = tmp_path / "column.fits"
+    fits.PrimaryHDU(image).writeto(map_path)
+    box_region = np.zeros(image.shape, dtype=bool)
+    box_region[28:44, 30:58] = True
+    expected = glue_turbml.saliency(image, model=path, method="vanilla", region=box_region,
+                                    device="cpu")
+    mask_path = tmp_path / "mask.fits"
+    fits.PrimaryHDU(box_region.astype(np.int16)).writeto(mask_path)
+    common = ["saliency", str(map_path), "--model", str(path), "--method", "vanilla",
+              "--device", "cpu", "--no-png", "--overwrite"]
+    for option in (["--region-box", "30", "58", "28", "44"], ["--region-mask", str(mask_path)]):
+        assert main(common + ["--out", str(tmp_path / option[0][2:])] + option) == 0
+        assert "summed over a 448-pixel region" in capsys.readouterr().out
+        written, = (tmp_path / option[0][2:]).glob("*.fits")
+        with fits.open(written) as hdul:
+            assert hdul["SALIENCY"].header["TM_REGN"] == 448
+            np.testing.assert_allclose(hdul["SALIENCY"].data, expected.saliency_map,
+                                       rtol=1e-5, atol=1e-7 * np.abs(expected.saliency_map).max())
+    assert main(common + ["--out", str(tmp_path), "--region-box", "30", "99", "28", "44"]) == 2
+    assert "not a non-empty box inside the 88 x 72" in capsys.readouterr().err
+    fits.PrimaryHDU(np.ones((10, 10))).writeto(tmp_path / "small.fits")
+    assert main(common + ["--out", str(tmp_path), "--region-mask",
+                          str(tmp_path / "small.fits")]) == 2
+    assert "has shape (10, 10), the map (72, 88)" in capsys.readouterr().err
