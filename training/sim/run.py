@@ -2,6 +2,7 @@
 checkpoints."""
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,7 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
                disable=not progress, unit="t", bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} "
                "[{elapsed}<{remaining}{postfix}]")
     logged_controls = len(simulation.controller.history)
+    started = time.perf_counter()   # wall seconds in the log lines, to state what a run costs
     try:
         while True:
             while (simulation.next_snapshot < len(snapshot_times)
@@ -207,7 +209,8 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
                     f"now: M_s {extremes['mach_sonic']:.4g}, mass-weighted "
                     f"{extremes['mach_sonic_mass_weighted']:.4g}, min rho "
                     f"{extremes['density_min']:.3g}, max |v|/c_s {extremes['cell_mach_max']:.3g}, "
-                    f"dt {dt:.3g}, step {simulation.step}; {_safety_nets(simulation)}")
+                    f"dt {dt:.3g}, step {simulation.step}; {_safety_nets(simulation)}; "
+                    f"{time.perf_counter() - started:.0f} s wall")
                 logged_controls += 1
             if simulation.step % config.checkpoint_every == 0:
                 simulation.checkpoint(checkpoint_path)
@@ -222,7 +225,7 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
         bar.close()
     simulation.checkpoint(checkpoint_path)
     log(f"done: {simulation.step} steps to t = {simulation.time:.6g}; safety nets: "
-        f"{simulation.solver.counters.as_dict()}")
+        f"{simulation.solver.counters.as_dict()}; {time.perf_counter() - started:.0f} s wall")
     return simulation
 
 
