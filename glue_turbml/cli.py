@@ -334,7 +334,8 @@ def build_parser():
     where = model_commands.add_parser("path", help="show the folders searched for models")
     where.set_defaults(handler=_cmd_models_path)
     markdown = model_commands.add_parser(
-        "markdown", help="print the Markdown catalogue of the shipped models (onnx_models/MODELS.md)")
+        "markdown",
+        help="print the Markdown catalogue of the shipped models (onnx_models/MODELS.md)")
     markdown.add_argument("--all", action="store_true", help="include every model on the path")
     markdown.set_defaults(handler=_cmd_models_markdown)
 

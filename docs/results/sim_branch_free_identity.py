@@ -39,8 +39,8 @@ def run(path):
             state.momentum[0] = state.density * torch.where(grid.mesh()[0] < 0.5, -200.0, 200.0)
             solver = MHDSolver(grid, SolverOptions(max_density_drop=drop, riemann=riemann))
             final, _ = evolve(solver, state, 0.002)
-            results[f"streams_drop{drop}_{riemann}"] = (final.state_dict(),
-                                                       solver.counters.as_dict())
+            results[f"streams_drop{drop}_{riemann}"] = (
+                final.state_dict(), solver.counters.as_dict())
     torch.save(results, path)
 
 

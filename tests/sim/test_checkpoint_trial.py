@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from training.sim.checkpoint_trial import (fastest_signal_cells, main, steep_cell_fraction,
-                                          trial_from_checkpoint)
+                                           trial_from_checkpoint)
 from training.sim.config import RunConfig
 from training.sim.run import CHECKPOINT_NAME, run_simulation
 

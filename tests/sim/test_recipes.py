@@ -155,8 +155,8 @@ def test_a_stopped_recipe_continues_bit_for_bit(tmp_path, monkeypatch):
                    overrides={**overrides, "end_turnovers": 0.2}, seeds=[0, 1])
 
 
-def test_a_driven_calibration_stopped_mid_round_continues_from_its_checkpoint(tmp_path,
-                                                                             monkeypatch):
+def test_a_driven_calibration_stopped_mid_round_continues_from_its_checkpoint(
+        tmp_path, monkeypatch):
     from training.sim.run import Simulation
 
     recipe = tmp_path / "tiny_driven.toml"

@@ -44,8 +44,8 @@ def fastest_signal_cells(state, sound_speed, count):
     sigmas = (log_density - log_density.mean()) / log_density.std()
     found = []
     for flat in torch.topk(signal.flatten(), count).indices.tolist():
-        cell = tuple(int(index) for index in torch.unravel_index(torch.tensor(flat),
-                                                                  density.shape))
+        cell = tuple(int(index)
+                     for index in torch.unravel_index(torch.tensor(flat), density.shape))
         found.append({"cell": cell, "density": float(density[cell]),
                       "speed": float(speed[cell]), "alfven_speed": float(alfven_speed[cell]),
                       "field": float(field[cell]), "signal": float(signal[cell]),

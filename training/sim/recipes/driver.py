@@ -24,8 +24,8 @@ so all seeds of a class are driven at one rate.
 Recipes take hours, so a run of the driver can be stopped and started again with the same
 ``--output-dir``: finished calibration rounds (``calibration/<label>.json``) are not repeated,
 finished runs are read back, and an unfinished run (calibration round or production run)
-continues bit-for-bit from its last checkpoint. The output directory remembers its recipe (``recipe.json``); reusing it for a recipe
-with other parameters is refused.
+continues bit-for-bit from its last checkpoint. The output directory remembers its recipe
+(``recipe.json``); reusing it for a recipe with other parameters is refused.
 """
 
 import json
