@@ -263,10 +263,7 @@ def _cmd_spectra(args):
     summary_path = out / f"{stem}_emission_lines.json"
     if summary_path.exists() and not args.overwrite:
         raise CommandError(f"{summary_path} exists; pass --overwrite to replace the maps")
-    redshift = args.redshift
-    if redshift is None:
-        redshift = _header_redshift(source, args.hdu)
-    result = predict_emission_lines(source, redshift=redshift, model=args.model,
+    result = predict_emission_lines(source, redshift=args.redshift, model=args.model,
                                     hdu=args.hdu, device=args.device,
                                     chunk_spaxels=args.chunk_spaxels, progress=True)
     written = result.write_maps(out, stem=stem, overwrite=args.overwrite)
@@ -274,30 +271,6 @@ def _cmd_spectra(args):
     print(result)
     print(f"wrote {len(written)} EW maps ({written[0].name} ...) and {summary_path.name} to {out}")
     return 0
-
-
-def _header_redshift(source, hdu):
-    """The redshift stated in the chosen HDU's header (or the primary's), announced."""
-    from astropy.io import fits
-
-    from .emission_lines import REDSHIFT_KEYWORDS, redshift_from_header
-
-    try:
-        with fits.open(source) as hdulist:
-            headers = [hdulist[0].header]
-            if hdu is not None:
-                headers.insert(0, hdulist[int(hdu) if str(hdu).isdigit() else hdu].header)
-            else:
-                headers += [extension.header for extension in hdulist[1:]]
-            found = next(filter(None, map(redshift_from_header, headers)), None)
-    except (OSError, KeyError, IndexError) as error:
-        raise CommandError(f"cannot read the header of {source} for its redshift ({error}); "
-                           "pass --redshift") from None
-    if found is None:
-        raise CommandError(f"no --redshift given and {source} has no "
-                           f"{', '.join(REDSHIFT_KEYWORDS)} header keyword; pass --redshift")
-    print(f"redshift {found[0]:g} from the header keyword {found[1]}")
-    return found[0]
 
 
 def _cmd_demo(args):

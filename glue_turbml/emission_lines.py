@@ -136,6 +136,7 @@ class _SpectraSource:
         if cube is not None:
             self.cube, self.array, self.unit, self.name = cube, None, cube.unit, "cube"
             self.shape = cube.shape
+            self.header = cube.header
             celestial = cube.wcs.celestial
             if wavelength is None:
                 observed, medium = _wcs_spectral_axis(cube.wcs, cube.shape[0])
@@ -147,6 +148,7 @@ class _SpectraSource:
             array = parsed.array
             self.single_spectrum = array.ndim == 1
             self.unit, self.name = parsed.unit, parsed.name
+            self.header = parsed.header
             if array.ndim == 3:
                 if spectral_axis is None and wavelength is None:
                     raise InputError(
@@ -195,7 +197,17 @@ class _SpectraSource:
         return chunk if self.order is None else chunk[self.order]
 
 
-def predict_emission_lines(data, *, redshift, model=DEFAULT_SPECTRAL_MODEL, wavelength=None,
+def _checked_redshift(redshift):
+    try:
+        redshift = float(redshift)
+    except (TypeError, ValueError):
+        raise InputError(f"redshift must be a number, got {redshift!r}") from None
+    if not np.isfinite(redshift) or redshift <= -1:
+        raise InputError(f"redshift must be finite and > -1, got {redshift}")
+    return redshift
+
+
+def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL, wavelength=None,
                            medium="vacuum", hdu=None, device="auto", chunk_spaxels=4096,
                            progress=False):
     """Equivalent widths of the model's emission lines predicted from the continuum.
@@ -208,8 +220,9 @@ def predict_emission_lines(data, *, redshift, model=DEFAULT_SPECTRAL_MODEL, wave
         ``(n_channels, ny, nx)`` array with ``wavelength``. Flux densities per unit wavelength
         or per unit frequency (converted); any scale, since only ratios of bins enter. Not
         modified.
-    redshift : float
-        Redshift of the source; the rest frame is ``observed / (1 + redshift)``.
+    redshift : float, optional
+        Redshift of the source; the rest frame is ``observed / (1 + redshift)``. By default the
+        input's FITS header's (`REDSHIFT_KEYWORDS`), noted in the result.
     model : str or path, optional
         A spectral model (its card has ``input.spectral``); default ``desi-emission-lines``.
     wavelength : astropy.units.Quantity, optional
@@ -247,12 +260,8 @@ def predict_emission_lines(data, *, redshift, model=DEFAULT_SPECTRAL_MODEL, wave
 
     from .models import open_model
 
-    try:
-        redshift = float(redshift)
-    except (TypeError, ValueError):
-        raise InputError(f"redshift must be a number, got {redshift!r}") from None
-    if not np.isfinite(redshift) or redshift <= -1:
-        raise InputError(f"redshift must be finite and > -1, got {redshift}")
+    if redshift is not None:
+        redshift = _checked_redshift(redshift)
     runner = open_model(model, device=device)
     card = runner.card
     spectral = card["input"].get("spectral")
@@ -260,6 +269,14 @@ def predict_emission_lines(data, *, redshift, model=DEFAULT_SPECTRAL_MODEL, wave
         raise InputError(f"model {card['name']!r} is a {card['task']} model for images, not a "
                          f"spectral model; use e.g. model={DEFAULT_SPECTRAL_MODEL!r}")
     source = _SpectraSource(data, wavelength=wavelength, medium=medium, hdu=hdu)
+    if redshift is None:
+        stated = redshift_from_header(source.header) if source.header is not None else None
+        if stated is None:
+            raise InputError(f"no --redshift given (redshift= in Python) and {source.name} "
+                             f"has no {', '.join(REDSHIFT_KEYWORDS)} header keyword; give the "
+                             "redshift")
+        redshift = stated[0]
+        source.notes.insert(0, f"redshift {redshift:g} from the header keyword {stated[1]}")
     rest = source.observed_angstrom[source.order] if source.order is not None \
         else source.observed_angstrom
     rest = rest / (1.0 + redshift)

@@ -66,3 +66,15 @@ def test_redshift_keywords_take_numbers_in_range_only():
     assert redshift_from_header({"Z": -0.1, "Z_SPEC": True}) is None
     assert redshift_from_header({"Z": float("nan")}) is None
     assert redshift_from_header({}) is None
+
+
+def test_the_api_takes_the_header_redshift_too(galaxy_cube_path, tmp_path):
+    from glue_turbml.emission_lines import predict_emission_lines
+
+    stated = tmp_path / "stated.fits"
+    with fits.open(galaxy_cube_path) as hdulist:
+        hdulist[0].header["REDSHIFT"] = CUBE_REDSHIFT
+        hdulist.writeto(stated)
+    result = predict_emission_lines(stated, device="cpu")
+    assert result.redshift == CUBE_REDSHIFT
+    assert f"redshift {CUBE_REDSHIFT:g} from the header keyword REDSHIFT" in result.notes

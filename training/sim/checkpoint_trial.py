@@ -16,6 +16,8 @@ import time
 
 import torch
 
+from .diagnostics import state_extremes
+from .reconstruct import density_stencil_extremes
 from .run import Simulation
 from .solver import MHDSolver
 
@@ -58,9 +60,7 @@ def steep_cell_fraction(density, factor):
     ``factor`` in density (the cells a flattener with that threshold makes first order)."""
     steep = torch.zeros(density.shape, dtype=torch.bool, device=density.device)
     for axis in range(density.dim()):
-        lower, upper = density.roll(1, axis), density.roll(-1, axis)
-        highest = torch.maximum(torch.maximum(lower, upper), density)
-        lowest = torch.minimum(torch.minimum(lower, upper), density)
+        highest, lowest = density_stencil_extremes(density, axis)
         steep |= highest > factor * lowest
     return float(steep.to(torch.float64).mean())
 
@@ -89,13 +89,12 @@ def trial_from_checkpoint(path, steps, overrides=None, *, log=print):
     time_steps, min_density, max_cell_mach = [], float("inf"), 0.0
     for index in range(steps):
         time_steps.append(simulation.advance())
-        density = simulation.state.density.to(torch.float64)
-        speed = (simulation.state.momentum.to(torch.float64) / density).norm(dim=0)
-        min_density = min(min_density, float(density.min()))
-        max_cell_mach = max(max_cell_mach, float(speed.max()) / sound_speed)
+        extremes = state_extremes(simulation.state, sound_speed)
+        min_density = min(min_density, extremes["density_min"])
+        max_cell_mach = max(max_cell_mach, extremes["cell_mach_max"])
         if index % 25 == 24:
             log(f"  step {simulation.step}: dt {time_steps[-1]:.3g}, min rho "
-                f"{float(density.min()):.3g}, max |v|/c_s {float(speed.max()) / sound_speed:.1f}")
+                f"{extremes['density_min']:.3g}, max |v|/c_s {extremes['cell_mach_max']:.1f}")
     after = simulation.solver.counters.as_dict()
     return {"overrides": overrides, "steps": steps,
             "turnovers": (simulation.time - start_time) / simulation.config.turnover_time,

@@ -4,7 +4,7 @@ import torch
 
 from .ct import divergence
 
-__all__ = ["turbulence_diagnostics", "sonic_mach"]
+__all__ = ["turbulence_diagnostics", "sonic_mach", "state_extremes"]
 
 
 def turbulence_diagnostics(state, grid, sound_speed):
@@ -45,3 +45,16 @@ def sonic_mach(state, sound_speed):
     momentum = state.momentum.to(torch.float64)
     speed_squared = (momentum * momentum).sum(dim=0) / state.density.to(torch.float64) ** 2
     return float(speed_squared.mean().sqrt()) / sound_speed
+
+
+def state_extremes(state, sound_speed):
+    """Volume- and mass-weighted M_s, the lowest density and the largest cell |v| / c_s (in
+    float64): what the run log and the A/B trials watch for draining cells."""
+    density = state.density.to(torch.float64)
+    momentum = state.momentum.to(torch.float64)
+    speed_squared = (momentum * momentum).sum(dim=0) / (density * density)
+    return {"mach_sonic": float(speed_squared.mean().sqrt()) / sound_speed,
+            "mach_sonic_mass_weighted": float(((density * speed_squared).sum() / density.sum())
+                                              .sqrt()) / sound_speed,
+            "density_min": float(density.min()),
+            "cell_mach_max": float(speed_squared.max().sqrt()) / sound_speed}

@@ -4,7 +4,8 @@ import torch
 
 from .state import shift
 
-__all__ = ["LIMITERS", "donor_cell", "piecewise_linear", "limited_slope"]
+__all__ = ["LIMITERS", "donor_cell", "piecewise_linear", "limited_slope",
+           "density_stencil_extremes"]
 
 LIMITERS = ("van_leer", "mc")
 
@@ -36,6 +37,14 @@ def limited_slope(backward, forward, limiter):
         magnitude = torch.minimum(central.abs(), bound)
         return torch.where(same_sign, torch.sign(central) * magnitude, torch.zeros_like(product))
     raise ValueError(f"unknown limiter {limiter!r}; choose one of {LIMITERS}")
+
+
+def density_stencil_extremes(density, axis):
+    """Largest and smallest density over each cell's 3-cell stencil along ``axis`` (what the
+    ln(rho) reconstruction and the flattener compare with their contrast thresholds)."""
+    lower, upper = shift(density, 1, axis), shift(density, -1, axis)
+    return (torch.maximum(torch.maximum(lower, upper), density),
+            torch.minimum(torch.minimum(lower, upper), density))
 
 
 def donor_cell(primitive, axis):
@@ -78,9 +87,7 @@ def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None,
     if log_density_contrast is None and flatten_density_contrast is None:
         return left, right
     density = primitive[0]
-    lower, upper = shift(density, 1, axis), shift(density, -1, axis)
-    highest = torch.maximum(torch.maximum(lower, upper), density)
-    lowest = torch.minimum(torch.minimum(lower, upper), density)
+    highest, lowest = density_stencil_extremes(density, axis)
     if log_density_contrast is not None:
         steep = highest > log_density_contrast * lowest
         # computed everywhere and selected (no data-dependent branch): a compiled step stays

@@ -11,7 +11,7 @@ import torch
 from . import __version__
 from .config import RunConfig
 from .control import CONTROL_INTERVAL_TURNOVERS, MachController
-from .diagnostics import sonic_mach, turbulence_diagnostics
+from .diagnostics import sonic_mach, state_extremes, turbulence_diagnostics
 from .evolve import check_finite
 from .forcing import OUForcing
 from .problems import uniform_state
@@ -200,7 +200,7 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
             bar.update(simulation.time - before)
             while logged_controls < len(simulation.controller.history):
                 entry = simulation.controller.history[logged_controls]
-                extremes = _extremes(simulation)
+                extremes = state_extremes(simulation.state, config.sound_speed)
                 log(f"t = {entry['time'] / config.turnover_time:7.3f} T: <M_s> over the last "
                     f"{CONTROL_INTERVAL_TURNOVERS:g} T = {entry['mean_mach']:.4f} "
                     f"(target {config.target_mach:g}, "
@@ -234,18 +234,6 @@ def _safety_nets(simulation):
     return (f"first-order cells {counters.first_order_cells} (density drop "
             f"{counters.density_drop_cells}), floored {counters.floored_cells}, HLLE faces "
             f"{counters.hlle_fallback_faces}")
-
-
-def _extremes(simulation):
-    density = simulation.state.density.to(torch.float64)
-    momentum = simulation.state.momentum.to(torch.float64)
-    speed_squared = (momentum * momentum).sum(dim=0) / (density * density)
-    sound_speed = simulation.config.sound_speed
-    return {"mach_sonic": float(speed_squared.mean().sqrt()) / sound_speed,
-            "mach_sonic_mass_weighted": float(((density * speed_squared).sum() / density.sum())
-                                              .sqrt()) / sound_speed,
-            "density_min": float(density.min()),
-            "cell_mach_max": float(speed_squared.max().sqrt()) / sound_speed}
 
 
 def _write_snapshot(simulation, out, index):

@@ -147,11 +147,10 @@ def _calibration_run(config, average_from_turnovers, *, log=None, label=""):
             _mean([entry["rate_before"] for entry in windows]))
 
 
-def _snapshot_machs(config, output_dir, *, log=None, label=""):
-    """Run ``config`` into ``output_dir`` (continuing from its checkpoint if one is there) and
-    return the snapshots' M_s and the simulation."""
-    output_dir = Path(output_dir)
-    config = config.__class__(**{**config.as_dict(), "output_dir": str(output_dir)})
+def _snapshot_machs(config, *, log=None, label=""):
+    """Run ``config`` into its output directory (continuing from its checkpoint if one is
+    there) and return the snapshots' M_s and the simulation."""
+    output_dir = Path(config.output_dir)
     simulation = _resumable_run(config, log=log, label=label)
     machs = []
     for index in range(len(config.snapshot_turnovers)):
@@ -233,7 +232,7 @@ def calibrate_class(recipe, label, *, work_dir, log=print):
         else:
             config = _class_config(recipe, label, seed=seed, initial_mach=value,
                                    output_dir=str(Path(work_dir) / f"{label}_round{round_number}"))
-            machs, _ = _snapshot_machs(config, config.output_dir, log=log, label=label)
+            machs, _ = _snapshot_machs(config, log=log, label=label)
             mach = sum(machs) / len(machs)
         record.add({"round": round_number, "value": value, "mean_mach": mach})
         log(f"[{label}] calibration round {round_number}: {parameter} = {value:.5g} -> "
@@ -311,8 +310,7 @@ def run_recipe(path, *, output_dir, overrides=None, seeds=None, classes=None, lo
             if parameter == "energy_injection_rate":
                 changes["mach_control"] = False
             config = _class_config(recipe, label, output_dir=str(run_dir), **changes)
-            machs, simulation = _snapshot_machs(config, run_dir, log=log,
-                                                label=f"{label} seed {seed}")
+            machs, simulation = _snapshot_machs(config, log=log, label=f"{label} seed {seed}")
             entry["runs"].append({
                 "seed": seed, "output_dir": str(run_dir), "snapshot_mach": machs,
                 "steps": simulation.step, "seconds": time.perf_counter() - run_started,
