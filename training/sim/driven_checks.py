@@ -3,6 +3,7 @@ injection and seed determinism."""
 
 import time
 
+from .check_result import CheckResult
 from .config import RunConfig
 from .forcing import solenoidal_residual
 from .run import Simulation
@@ -18,8 +19,6 @@ def _driven_config(cells, device):
 
 def check_driven_run(results, device, quick):
     """Append the driven-run rows to ``results`` (list of CheckResult)."""
-    from .verify import CheckResult
-
     cells, steps = (16, 12) if quick else (32, 40)
     started = time.perf_counter()
     simulation = Simulation.start(_driven_config(cells, device))

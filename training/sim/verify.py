@@ -2,10 +2,10 @@
 
 import math
 import time
-from dataclasses import asdict, dataclass
 
 import torch
 
+from .check_result import CheckResult
 from .ct import divergence
 from .evolve import evolve
 from .grid import Grid
@@ -24,29 +24,6 @@ ATHENAK_ISOTHERMAL_THRESHOLDS = {"fast": 1.5e-8, "alfven": 1.7e-8, "slow": 2.5e-
 # the kink of the MC limiter turns that round-off into slightly different slope choices
 # (measured up to 2.3e-4 relative; van Leer, which is smooth away from extrema, gives ~1e-8).
 LEFT_RIGHT_TOLERANCE = 1.0e-3
-
-
-@dataclass
-class CheckResult:
-    """One row of the verification table."""
-
-    name: str
-    measured: float
-    threshold: float
-    comparison: str          # "<" or ">": how measured must relate to threshold
-    source: str              # where the threshold comes from
-    seconds: float = 0.0
-
-    @property
-    def passed(self):
-        if self.comparison == "<":
-            return bool(self.measured < self.threshold)
-        return bool(self.measured > self.threshold)
-
-    def as_dict(self):
-        row = asdict(self)
-        row["passed"] = self.passed
-        return row
 
 
 def rms_l1_error(state, reference):
