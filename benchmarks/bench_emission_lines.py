@@ -36,7 +36,7 @@ from timing import best_time  # noqa: E402  (benchmarks/ is on the path when run
 
 def _knn_models(data, tuned):
     from glue_turbml.core.continuum_bins import EMISSION_LINE_NAMES
-    from training.emission_lines_baselines import PcaKnnRegressor
+    from training.emission_lines.baselines import PcaKnnRegressor
 
     models = {}
     for line in EMISSION_LINE_NAMES:
@@ -74,7 +74,7 @@ def main(argv=None):
     from glue_turbml.core.continuum_bins import (EMISSION_LINE_NAMES, bin_means,
                                                  colours_from_bin_fluxes, mask_emission_lines)
     from glue_turbml.models import open_model
-    from training.emission_lines_data import DEFAULT_DATA_PATH, load_emission_line_data
+    from training.emission_lines.data import DEFAULT_DATA_PATH, load_emission_line_data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="desi-emission-lines")

@@ -45,8 +45,8 @@ def main(argv=None):
     from glue_turbml.classification import classify_image
     from glue_turbml.core import build_pipeline
     from glue_turbml.models import open_model
-    from training.export import torch_classifier_from_onnx
-    from training.fields import lognormal_field
+    from training.common.export import torch_classifier_from_onnx
+    from training.common.random_fields import lognormal_field
 
     threads = os.cpu_count()
     torch.set_num_threads(threads)

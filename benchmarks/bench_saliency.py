@@ -44,7 +44,7 @@ def main(argv=None):
     import glue_turbml
     from glue_turbml.core import build_pipeline
     from glue_turbml.models import open_model
-    from training.fields import lognormal_field
+    from training.common.random_fields import lognormal_field
 
     runner = open_model(args.model, device=args.device)
     card = runner.card

@@ -45,8 +45,8 @@ def _benchmark(args):
 
     import glue_turbml
     from glue_turbml.models import open_model
-    from training.fields import lognormal_field
-    from training.unet_export import torch_unet_from_onnx
+    from training.common.random_fields import lognormal_field
+    from training.unet.export import torch_unet_from_onnx
 
     torch.set_num_threads(args.threads)
     runner = open_model(args.model, device="cpu")

@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_unet_saliency.py [--model PATH] [--tiles 64] [--tile-size 64]
 
-Without ``--model``, an untrained `training.unet_nets.ProbabilisticUNet` (the shipped U-Nets'
+Without ``--model``, an untrained `training.unet.nets.ProbabilisticUNet` (the shipped U-Nets'
 architecture, default widths; speed does not depend on the weights) is exported with its
 saliency graphs into a temporary folder. Prints, for the same preprocessed tiles, tiles per
 second of the forward graph and of each saliency graph, the ratio (how many forward passes
@@ -31,9 +31,9 @@ def _export_untrained_unet(folder, tile_size, seed):
     """Export an untrained ProbabilisticUNet with a card and saliency graphs; return the path."""
     import torch
 
-    from training.saliency_export import add_saliency_graphs
-    from training.unet_export import export_unet
-    from training.unet_nets import ProbabilisticUNet
+    from training.saliency.export import add_saliency_graphs
+    from training.unet.export import export_unet
+    from training.unet.nets import ProbabilisticUNet
 
     torch.manual_seed(seed)
     net = ProbabilisticUNet().eval()

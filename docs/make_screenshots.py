@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: Seed of the synthetic cube (training.fields), recorded in its header and the results file.
+#: Seed of the synthetic cube (training.common.random_fields), recorded in its header and the
+#: results file.
 CUBE_SEED = 11
 CUBE_SHAPE = (12, 256, 256)
 CUBE_SLICE = 5
@@ -43,6 +44,15 @@ def settle(seconds=0.8):
     while time.monotonic() < end:
         QtWidgets.QApplication.processEvents()
         time.sleep(0.02)
+
+
+def finished(job, what, *, seconds=0.3):
+    """Wait for a plugin job, let the GUI settle, and stop with its error if it failed."""
+    job.wait()
+    settle(seconds)
+    if job.state != "done":
+        raise RuntimeError(f"{what} {job.state}: {job.error_message}")
+    return job
 
 
 def draw_viewers(application):
@@ -88,7 +98,7 @@ def write_cube(path):
     from astropy.io import fits
 
     from tests.conftest import make_celestial_wcs
-    from training.fields import lognormal_field
+    from training.common.random_fields import lognormal_field
 
     cube = lognormal_field(CUBE_SHAPE, CUBE_SLOPE_3D, sigma_ln=1.0, seed=CUBE_SEED)
     cube = cube.astype(np.float32)
@@ -96,8 +106,9 @@ def write_cube(path):
     header["NAXIS"] = 3
     header.update({"CTYPE3": "VRAD", "CRVAL3": 0.0, "CDELT3": 500.0, "CRPIX3": 1.0,
                    "CUNIT3": "m/s", "BUNIT": "K"})
-    header["HISTORY"] = (f"synthetic: training.fields.lognormal_field(shape={CUBE_SHAPE}, "
-                         f"slope={CUBE_SLOPE_3D}, sigma_ln=1.0, seed={CUBE_SEED})")
+    header["HISTORY"] = ("synthetic: training.common.random_fields.lognormal_field("
+                         f"shape={CUBE_SHAPE}, slope={CUBE_SLOPE_3D}, sigma_ln=1.0, "
+                         f"seed={CUBE_SEED})")
     fits.PrimaryHDU(cube, header=header).writeto(path, overwrite=True)
     return path
 
@@ -109,11 +120,7 @@ def classify_in_viewer(application, data, *, slice_index=None):
     if slice_index is not None:
         viewer.state.slices = (slice_index, 0, 0)
     tools = {tool.tool_id: tool for tool in viewer.toolbar.tools["turbml:menu"].subtools}
-    job = tools["turbml:classify_view"].activate()
-    job.wait()
-    settle(0.2)
-    if job.state != "done":
-        raise RuntimeError(f"classification {job.state}: {job.error_message}")
+    job = finished(tools["turbml:classify_view"].activate(), "classification", seconds=0.2)
     return viewer, tools, job
 
 
@@ -131,7 +138,7 @@ def spectral_emission_lines(out, written):
     from glue_turbml.qt.overlay import glue_colormap
     from glue_turbml.qt.spectral import start_spectral_job
     from glue_turbml.qt.spectral_jobs import SpectralRequest
-    from training.emission_lines_muse_check import A478_REDSHIFT, muse_cube_path
+    from training.emission_lines.muse_check import A478_REDSHIFT, muse_cube_path
 
     application = GlueApplication()
     application.resize(*WINDOW_SIZE)
@@ -141,12 +148,8 @@ def spectral_emission_lines(out, written):
     application.show()
     request = SpectralRequest(model="desi-emission-lines-red", redshift=A478_REDSHIFT,
                               lines=("HBETA", "HALPHA", "NII_6584"))
-    job = start_spectral_job(application.data_collection, cube, request,
-                             application=application)
-    job.wait()
-    settle(0.3)
-    if job.state != "done":
-        raise RuntimeError(f"emission lines {job.state}: {job.error_message}")
+    job = finished(start_spectral_job(application.data_collection, cube, request,
+                                      application=application), "emission lines")
     maps = job.datasets["emission_lines"]
     half = (VIEWER_SIZE[0] * 2 // 3, VIEWER_SIZE[1])
     for index, (component, cmap) in enumerate((("HALPHA", "viridis"),
@@ -180,7 +183,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.show:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    # Run from a checkout: the package, training.fields and the tests' WCS helper.
+    # Run from a checkout: the package, training.common.random_fields and the tests' WCS helper.
     sys.path.insert(0, str(REPO_ROOT))
 
     from glue.core.data_factories import load_data
@@ -242,7 +245,7 @@ def main(argv=None):
     results["cube_slice"].pop("tiles")
     results["cube_slice"]["cube"] = {"shape": list(CUBE_SHAPE), "seed": CUBE_SEED,
                                      "slope_3d": CUBE_SLOPE_3D, "slice_index": CUBE_SLICE,
-                                     "generator": "training.fields.lognormal_field"}
+                                     "generator": "training.common.random_fields.lognormal_field"}
     with_cube.close()
 
     # 3. The turbulence viewer: probability grid, saliency contour, a region re-classified.
@@ -264,13 +267,9 @@ def main(argv=None):
 
     # 4. U-Net mapping of the demo map: the mean density and its uncertainty, linked.
     map_app, demo = demo_application()
-    job = start_mapping(map_app.data_collection, demo,
-                        MapRequest(model=MAPPING_MODEL, depth_pc=MAPPING_DEPTH_PC),
-                        application=map_app)
-    job.wait()
-    settle(0.3)
-    if job.state != "done":
-        raise RuntimeError(f"mapping {job.state}: {job.error_message}")
+    job = finished(start_mapping(map_app.data_collection, demo,
+                                 MapRequest(model=MAPPING_MODEL, depth_pc=MAPPING_DEPTH_PC),
+                                 application=map_app), "mapping")
     mapped = job.datasets["mapping"]
     viewer = map_app.new_data_viewer(ImageViewer, data=mapped)
     viewer.position, viewer.viewer_size = (0, 0), VIEWER_SIZE

@@ -7,7 +7,7 @@ from .emission_lines import predict_emission_lines
 from .inputs import InputError, parse_input, reduce_to_image
 from .mapping import map_image
 from .models import list_models, open_model
-from .results import CubeClassificationResult
+from .classification import CubeClassificationResult
 from .saliency_maps import saliency_image
 
 __all__ = ["classify", "list_models", "map_image", "predict_emission_lines", "saliency"]
@@ -51,7 +51,8 @@ def classify(data, *, model, device="auto", hdu=None, component=None, axis=None,
 
     Returns
     -------
-    glue_turbml.results.ClassificationResult or glue_turbml.results.CubeClassificationResult
+    glue_turbml.classification.ClassificationResult or
+    glue_turbml.classification.CubeClassificationResult
         Whole-map class probabilities with their spread across tiles, per-tile probabilities,
         per-pixel probability maps, the input WCS and the provenance; ``.write(path)`` saves FITS.
 
@@ -104,9 +105,9 @@ def saliency(data, *, model, method="guided", target=None, region=None, device="
     For classifiers and regressors the map is computed tile by tile on exactly the tiles and
     preprocessing `classify` uses, then blended with the same smooth window. For image-to-image
     models (U-Nets) it is the gradient of the blended output channel summed over ``region``,
-    on the tiles `map_image` uses (see `glue_turbml.saliency_regions`). Gradient methods run
-    the model's exported saliency graphs (no torch needed); occlusion runs forward passes only
-    and works with any ONNX model.
+    on the tiles `map_image` uses (see `glue_turbml.saliency_maps.region_saliency`). Gradient
+    methods run the model's exported saliency graphs (no torch needed); occlusion runs forward
+    passes only and works with any ONNX model.
 
     Parameters
     ----------

@@ -26,7 +26,7 @@ def run_demo(out_dir, *, device="auto", model=DEMO_MODEL, progress=False):
 
     Returns
     -------
-    result : glue_turbml.results.ClassificationResult
+    result : glue_turbml.classification.ClassificationResult
     written : list of pathlib.Path
         The FITS file and the PNG figure.
     halves : dict

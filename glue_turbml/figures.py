@@ -19,7 +19,7 @@ def plot_classification(image, result, path, *, class_name=None, title=None):
     ----------
     image : numpy.ndarray
         The classified 2D map.
-    result : glue_turbml.results.ClassificationResult
+    result : glue_turbml.classification.ClassificationResult
     path : str or path
         Where to write the PNG.
     class_name : str, optional

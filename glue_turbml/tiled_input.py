@@ -113,8 +113,8 @@ def tiled_input_on_grid(values, finite, grid, card, *, nothing_left):
     """Choose the tiles of a grid to analyse and fill the map's NaN pixels.
 
     The step shared by the classifier's tiling (`prepare_tiled_input`) and the U-Net mapping's
-    (`glue_turbml.mapping.map_array`, `glue_turbml.saliency_regions`), which lay their own grids
-    and check the map in their own words first.
+    (`glue_turbml.mapping.map_array`, `glue_turbml.saliency_maps.region_saliency`), which lay
+    their own grids and check the map in their own words first.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Binned rest-frame continuum features of galaxy spectra: line masking, bin means, colours.
 
-Training (`training.emission_lines_data`) and inference (`glue_turbml.emission_lines`) both
+Training (`training.emission_lines.data`) and inference (`glue_turbml.emission_lines`) both
 compute the emission-line models' inputs here, so they cannot disagree. Everything is plain
 numpy on ``(n_spectra, n_wavelengths)`` arrays sharing one rest-frame wavelength grid.
 """

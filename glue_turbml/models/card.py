@@ -188,7 +188,7 @@ def read_card(model, *, source="model"):
     if not texts:
         raise ModelCardError(
             f"{source}: no glue-turbml model card (metadata key {CARD_KEY!r}); export the model "
-            "with training.export, or add a card with glue_turbml.models.write_card"
+            "with training.common.export, or add a card with glue_turbml.models.write_card"
         )
     if len(texts) > 1:
         raise ModelCardError(f"{source}: more than one model card in the file")

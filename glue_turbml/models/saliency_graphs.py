@@ -1,7 +1,7 @@
 """Saliency graphs shipped next to a model file: finding, checking and running them.
 
 A model whose card lists ``saliency.graphs`` has one companion ONNX file per gradient method,
-``<model stem>.saliency-<method>.onnx`` in the model's folder (see `training.saliency_export`
+``<model stem>.saliency-<method>.onnx`` in the model's folder (see `training.saliency.export`
 for why these are separate files). Each takes the model's input and a ``target`` weighting of
 the model's output (``(batch, n_classes)`` or ``(batch, n_outputs)``; for ``image_to_image``
 models a per-pixel weight map of the output's shape) and returns the output and the saliency map
@@ -102,7 +102,7 @@ def load_saliency_graph(loaded, method, *, max_mb=None):
         raise ModelLoadError(
             f"{loaded.path}: model {card['name']!r} ships no {method!r} saliency graph (graphs: "
             f"{available}); use method='occlusion', which works with any model, or "
-            "re-export the model with training.saliency_export")
+            "re-export the model with training.saliency.export")
     entry = graphs[method]
     path = Path(loaded.path).parent / entry["file"]
     source = str(path)

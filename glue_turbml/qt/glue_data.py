@@ -67,7 +67,7 @@ def classification_data(result, parent, *, plane):
 
     Parameters
     ----------
-    result : glue_turbml.results.ClassificationResult
+    result : glue_turbml.classification.ClassificationResult
     parent : glue.core.Data
         The analysed dataset (a 2D map or a cube).
     plane : dict
@@ -147,7 +147,7 @@ def mapping_data(result, parent, *, plane):
 
     Parameters
     ----------
-    result : glue_turbml.mapping_result.MappingResult
+    result : glue_turbml.mapping.MappingResult
     parent : glue.core.Data
     plane : dict
         As for `classification_data`.

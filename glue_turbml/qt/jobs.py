@@ -334,7 +334,7 @@ def run_map_job(prepared, request, *, progress=None, cancel=None):
     Returns
     -------
     JobOutcome
-        With ``mapping``, a `glue_turbml.mapping_result.MappingResult`.
+        With ``mapping``, a `glue_turbml.mapping.MappingResult`.
 
     Raises
     ------

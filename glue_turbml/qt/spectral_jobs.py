@@ -167,7 +167,7 @@ def prepare_spectral_job(data, request):
         axis, a negative redshift, a model that is not spectral, an unknown line, or a
         rest-frame range missing any of the model's bins.
     """
-    from ..emission_lines import _wcs_spectral_axis
+    from ..emission_lines import wcs_spectral_axis
     from ..inputs import InputError, parse_input
 
     try:
@@ -195,10 +195,10 @@ def prepare_spectral_job(data, request):
                          f"unknown: {', '.join(unknown) or 'none chosen'}")
     lines = [line for line in available if line in lines]
     spectral_axis = parsed.spectral_axis % 3
-    observed, medium = _wcs_spectral_axis(parsed.wcs, parsed.array.shape[spectral_axis])
+    observed, medium = wcs_spectral_axis(parsed.wcs, parsed.array.shape[spectral_axis])
     rest = np.sort(observed) / (1.0 + redshift)
     _check_coverage(rest, card, data.label)
-    from ..measured_ew import measurable_lines
+    from ..emission_lines import measurable_lines
 
     notes = ["air wavelengths converted to vacuum"] if medium == "air" else []
     plane_axes = [axis for axis in range(3) if axis != spectral_axis]
@@ -247,7 +247,7 @@ def run_spectral_job(prepared, request, *, progress=None, cancel=None):
     from astropy import units as u
 
     from ..emission_lines import predict_emission_lines
-    from ..measured_ew import measure_equivalent_widths
+    from ..emission_lines import measure_equivalent_widths
     from .jobs import CancelToken
 
     cancel = cancel or CancelToken()
@@ -308,7 +308,7 @@ def spectral_data(outcome, parent, prepared):
     summary["n_measured_nan"] = {line: int(np.isnan(values).sum())
                                  for line, values in outcome.measured.items()}
     summary["measurement"] = ("side-band continuum, line window integrated in the rest frame "
-                              "(glue_turbml.measured_ew)")
+                              "(glue_turbml.emission_lines.measured_ew)")
     data.meta.update(_base_meta(SPECTRAL_KIND, parent, prepared.plane, summary))
     return data
 

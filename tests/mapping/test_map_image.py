@@ -14,8 +14,8 @@ from glue_turbml.core import TilingError, blend_window, extract_tiles, stitch_ti
 from glue_turbml.inputs import InputError
 from glue_turbml.mapping import margin_window, mapping_grid
 from glue_turbml.models import open_model, resolve_model
-from training.fields import lognormal_field
-from training.unet_data import column_and_mass_weighted_density
+from training.common.random_fields import lognormal_field
+from training.unet.data import column_and_mass_weighted_density
 
 from ..conftest import make_celestial_wcs
 

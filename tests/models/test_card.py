@@ -123,7 +123,7 @@ def test_read_card_without_a_card_names_the_source_and_the_fix(tiny_classifier_m
     message = str(error.value)
     assert "/models/mystery.onnx" in message
     assert CARD_KEY in message
-    assert "training.export" in message and "write_card" in message
+    assert "training.common.export" in message and "write_card" in message
 
 
 @pytest.mark.parametrize("text", ["{'name': 'python dict, not JSON'}", "name: yaml", "", "{",

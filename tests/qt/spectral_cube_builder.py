@@ -3,8 +3,8 @@
 import numpy as np
 
 from glue_turbml.core.continuum_bins import EMISSION_LINE_WAVELENGTHS_VACUUM
-from tests.spectral.conftest import (CUBE_REDSHIFT, N_CHANNELS, cube_wavelengths,
-                                     galaxy_bin_fluxes, piecewise_constant_spectra)
+from tests.spectra_builders import (CUBE_REDSHIFT, N_CHANNELS, cube_wavelengths,
+                                    galaxy_bin_fluxes, piecewise_constant_spectra)
 
 __all__ = ["HALPHA_SIGMA", "halpha_cube_array"]
 

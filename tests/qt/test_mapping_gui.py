@@ -102,8 +102,8 @@ def column_and_truth():
     and the cube's true mass-weighted mean density (cm-3) along the same line of sight."""
     from astropy import units as u
 
-    from training.fields import lognormal_field
-    from training.unet_data import column_and_mass_weighted_density
+    from training.common.random_fields import lognormal_field
+    from training.unet.data import column_and_mass_weighted_density
 
     density = lognormal_field((128, 256, 256), 3.8, sigma_ln=1.2, seed=[2026, 6])
     density *= MEAN_DENSITY_CM3 / density.mean()

@@ -5,7 +5,7 @@ import pytest
 
 from tests.qt.conftest import accept_modal_dialog, load_glue_data, wait_for_job, write_fits_map
 from tests.qt.spectral_cube_builder import halpha_cube_array
-from tests.spectral.conftest import CUBE_REDSHIFT, cube_header
+from tests.spectra_builders import CUBE_REDSHIFT, cube_header
 
 CHOSEN_LINES = ("HBETA", "HALPHA", "NII_6584")
 
@@ -201,7 +201,7 @@ def test_muse_cube_in_glue_matches_the_runtime_and_refuses_the_full_model(
     from glue_turbml import predict_emission_lines
     from glue_turbml.qt.spectral import start_spectral_job
     from glue_turbml.qt.spectral_jobs import SpectralRequest
-    from training.emission_lines_muse_check import A478_REDSHIFT, muse_cube_path
+    from training.emission_lines.muse_check import A478_REDSHIFT, muse_cube_path
 
     path = muse_cube_path()
     cube = next(data for data in load_data(str(path)) if data.label.endswith("[DATA]"))

@@ -5,7 +5,7 @@ import pytest
 
 from tests.qt.conftest import load_glue_data
 from tests.qt.spectral_cube_builder import halpha_cube_array
-from tests.spectral.conftest import CUBE_REDSHIFT, cube_header
+from tests.spectra_builders import CUBE_REDSHIFT, cube_header
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from training.fields import BURGERS_SLOPE, KOLMOGOROV_SLOPE, lognormal_field
+from training.common.random_fields import BURGERS_SLOPE, KOLMOGOROV_SLOPE, lognormal_field
 
-from ..card_builders import untrained_classifier_card
+from tests.card_builders import untrained_classifier_card
 
 
 @pytest.fixture(scope="session")

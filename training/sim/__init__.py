@@ -1,4 +1,6 @@
-"""An isothermal ideal-MHD turbulence simulator in PyTorch (CPU and CUDA), with its test suite."""
+"""An isothermal ideal-MHD turbulence simulator in PyTorch (CPU and CUDA), with its verification
+suite and dataset recipes. Entry point: ``turbml-sim`` (``python -m training.sim``) with the
+commands run, verify, stats and recipe."""
 
 from .grid import Grid
 from .solver import MHDSolver, NonPhysicalStateError, SolverOptions

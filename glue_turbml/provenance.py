@@ -1,0 +1,83 @@
+"""Provenance of a result: FITS header cards and a summary naming its model, weights and device."""
+
+__all__ = ["provenance_header", "provenance_summary", "provenance_primary_hdu"]
+
+
+def provenance_header(card, session_info, *, preprocessing, input_name):
+    """FITS header cards naming the model, its weights, the preprocessing and the device.
+
+    Parameters
+    ----------
+    card : dict
+        The model card.
+    session_info : glue_turbml.models.SessionInfo
+    preprocessing : str
+        Text of the preprocessing steps.
+    input_name : str
+
+    Returns
+    -------
+    astropy.io.fits.Header
+    """
+    from astropy.io import fits
+
+    from ._version import __version__
+
+    header = fits.Header()
+    header["TM_MODEL"] = (card["name"], "glue-turbml model name")
+    header["TM_MVER"] = (card["version"], "model version")
+    header["TM_TASK"] = (card["task"], "model task")
+    header["TM_SHA"] = card["weights_sha256"]  # 64 hex digits leave no room for a comment
+    header["TM_PROV"] = (session_info.provider, "onnxruntime execution provider used")
+    header["TM_VERS"] = (__version__, "glue-turbml version")
+    header["TM_INPUT"] = (input_name[:60], "analysed data")
+    header["HISTORY"] = f"glue-turbml preprocessing: {preprocessing}"
+    if session_info.note:
+        header["HISTORY"] = f"device note: {session_info.note}"
+    return header
+
+
+def provenance_summary(card, session_info, *, input_name):
+    """JSON-friendly provenance that every result's ``summary()`` starts with.
+
+    Parameters
+    ----------
+    card : dict
+        The model card.
+    session_info : glue_turbml.models.SessionInfo or None
+        ``None`` (provider ``None``) for a result built without a session.
+    input_name : str
+
+    Returns
+    -------
+    dict
+        ``input``, ``model``, ``model_version``, ``weights_sha256`` and ``provider``, in that
+        order (the order the saved summaries show).
+    """
+    return {
+        "input": input_name,
+        "model": card["name"],
+        "model_version": card["version"],
+        "weights_sha256": card["weights_sha256"],
+        "provider": session_info.provider if session_info else None,
+    }
+
+
+def provenance_primary_hdu(result):
+    """A header-only primary HDU carrying `provenance_header` of a result.
+
+    Parameters
+    ----------
+    result : object
+        A result with ``model_card``, ``session_info``, ``preprocessing`` and ``input_name``
+        attributes (classification and saliency results).
+
+    Returns
+    -------
+    astropy.io.fits.PrimaryHDU
+    """
+    from astropy.io import fits
+
+    return fits.PrimaryHDU(header=provenance_header(
+        result.model_card, result.session_info, preprocessing=result.preprocessing,
+        input_name=result.input_name))
