@@ -2,15 +2,16 @@
 
 import numpy as np
 
-from .classification import classify_image
+from .classification import CubeClassificationResult, classify_image
 from .emission_lines import predict_emission_lines
+from .evaluation import classifier_classes, evaluate_labelled, expand_class_specs
 from .inputs import InputError, parse_input, reduce_to_image
 from .mapping import map_image
 from .models import list_models, open_model
-from .classification import CubeClassificationResult
 from .saliency_maps import saliency_image
 
-__all__ = ["classify", "list_models", "map_image", "predict_emission_lines", "saliency"]
+__all__ = ["classify", "evaluate", "list_models", "map_image", "predict_emission_lines",
+           "saliency"]
 
 
 def classify(data, *, model, device="auto", hdu=None, component=None, axis=None, slice_index=None,
@@ -172,3 +173,61 @@ def saliency(data, *, model, method="guided", target=None, region=None, device="
                           batch_size=batch_size, progress=progress,
                           occlusion_window=occlusion_window, occlusion_stride=occlusion_stride,
                           occlusion_baseline=occlusion_baseline)
+
+
+def evaluate(classes, *, model, device="auto", hdu=None, axis=None, slices=False,
+             projection=None, slice_step=1, stride=None, boundary=None, batch_size=64,
+             progress=False):
+    """Score a classifier on labelled maps or cubes: accuracy, confusion matrix, ROC and AUC.
+
+    This is how to check a shipped model (or your own) on simulations or maps whose class you
+    know, with no torch: every tile is scored (the network's unit) and every map, cube plane or
+    projection (the mean over its tiles, as `classify` reports it).
+
+    Parameters
+    ----------
+    classes : dict or list of str
+        ``{label: pattern or list of paths}``, or ``["LABEL=GLOB", ...]`` as on the command
+        line; each label must be a class of the model; a folder stands for its FITS files.
+    model : str or path
+        A classifier's name or ``.onnx`` path.
+    device : {"auto", "cpu", "cuda"}
+    hdu : int or str, optional
+    axis : int, optional
+        Cube axis to slice or project along (numpy order).
+    slices : bool
+        Every ``slice_step``-th plane of each cube along ``axis`` is one map.
+    projection : {"sum", "mean", "moment0"}, optional
+        Each cube projected along ``axis`` is one map.
+    slice_step : int
+    stride : int, optional
+        Tile stride in pixels; the card's by default.
+    boundary : {"reflect", "periodic"}, optional
+        ``"periodic"`` for slices of periodic simulation boxes.
+    batch_size : int
+    progress : bool
+
+    Returns
+    -------
+    glue_turbml.evaluation.EvaluationResult
+        ``.write(folder)`` saves ``evaluation.json``, ``.md`` and ``.png``.
+
+    Raises
+    ------
+    glue_turbml.inputs.InputError
+        For an unknown label, a pattern matching no file, or when no file could be classified.
+    ValueError
+        For a model that is not a classifier.
+
+    Examples
+    --------
+    >>> result = glue_turbml.evaluate(  # doctest: +SKIP
+    ...     {"sub_alfvenic": "runs/b1/*.fits", "super_alfvenic": "runs/b01/*.fits"},
+    ...     model="alfven", axis=0, slices=True, boundary="periodic")
+    >>> print(result); result.write("evaluation/")  # doctest: +SKIP
+    """
+    runner = open_model(model, device=device)
+    labelled = expand_class_specs(classes, classifier_classes(runner.card))
+    return evaluate_labelled(labelled, runner, hdu=hdu, axis=axis, slices=slices,
+                             projection=projection, slice_step=slice_step, stride=stride,
+                             boundary=boundary, batch_size=batch_size, progress=progress)

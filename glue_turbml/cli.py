@@ -1,5 +1,5 @@
 """The ``turbml`` command line: list models, classify or map FITS files, saliency maps,
-emission-line maps of spectral cubes, the demo."""
+emission-line maps of spectral cubes, scores on labelled data, the demo."""
 
 import argparse
 import json
@@ -273,6 +273,44 @@ def _cmd_spectra(args):
     return 0
 
 
+def _cmd_evaluate(args):
+    from .evaluation import classifier_classes, evaluate_labelled, expand_class_specs
+    from .evaluation.result import OUTPUT_NAMES
+    from .models import open_model
+
+    if args.slices and args.projection:
+        raise CommandError("--slices and --projection exclude each other: every plane of a cube, "
+                           "or one projection of it")
+    if args.slice_step < 1:
+        raise CommandError(f"--slice-step {args.slice_step}: give 1 or more")
+    out = Path(args.out)
+    existing = [name for name in OUTPUT_NAMES if (out / name).exists()]
+    if existing and not args.overwrite:
+        raise CommandError(f"{out} already holds {', '.join(existing)}; pass --overwrite to "
+                           "replace them")
+    runner = open_model(args.model, device=args.device)
+    try:
+        labelled = expand_class_specs(args.classes, classifier_classes(runner.card))
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}; "
+          f"{len(labelled)} labelled files", file=sys.stderr)
+    result = evaluate_labelled(labelled, runner, hdu=args.hdu, axis=args.axis,
+                               slices=args.slices, projection=args.projection,
+                               slice_step=args.slice_step, stride=args.stride,
+                               boundary=args.boundary, batch_size=args.batch_size,
+                               progress=len(labelled) > 1)
+    written = result.write(out, overwrite=args.overwrite)
+    print(result)
+    print(f"wrote {', '.join(path.name for path in written)} to {out}")
+    for entry in result.skipped:
+        print(f"turbml: skipped {entry['file']}: {entry['reason']}", file=sys.stderr)
+    if result.skipped:
+        raise CommandError(f"{len(result.skipped)} of {len(labelled)} files could not be "
+                           "evaluated (see above); the scores cover the others")
+    return 0
+
+
 def _cmd_demo(args):
     from .demo import run_demo
 
@@ -412,6 +450,34 @@ def build_parser():
                          help="spaxels per chunk (bounds memory)")
     spectra.add_argument("--overwrite", action="store_true", help="replace existing maps")
     spectra.set_defaults(handler=_cmd_spectra)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a classifier on your own labelled maps or cubes: accuracy, "
+        "confusion matrix, ROC/AUC, per-file answers (JSON + Markdown + PNG)")
+    evaluate.add_argument("--model", required=True, help="classifier name or .onnx path")
+    evaluate.add_argument("--class", dest="classes", action="append", required=True,
+                          metavar="LABEL=GLOB",
+                          help="files of one class, e.g. sub_alfvenic='runs/b1/*.fits' (a folder "
+                               "stands for its FITS files); repeat for every class")
+    evaluate.add_argument("--out", required=True, help="output folder")
+    evaluate.add_argument("--axis", type=int, default=None,
+                          help="cube axis to slice or project along (numpy order)")
+    planes = evaluate.add_mutually_exclusive_group()
+    planes.add_argument("--slices", action="store_true",
+                        help="every plane of a cube along --axis is one map")
+    planes.add_argument("--projection", choices=("sum", "mean", "moment0"), default=None,
+                        help="each cube projected along --axis is one map")
+    evaluate.add_argument("--slice-step", type=int, default=1,
+                          help="with --slices, take every N-th plane (default 1)")
+    evaluate.add_argument("--boundary", choices=("reflect", "periodic"), default=None,
+                          help="edge handling: periodic for simulation boxes")
+    evaluate.add_argument("--stride", type=int, default=None, help="tile stride in pixels")
+    evaluate.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
+    evaluate.add_argument("--batch-size", type=int, default=64, help="tiles per onnxruntime call")
+    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                          help=device_help)
+    evaluate.add_argument("--overwrite", action="store_true", help="replace earlier results")
+    evaluate.set_defaults(handler=_cmd_evaluate)
 
     demo = commands.add_parser("demo", help="classify the bundled demo map (FITS + PNG)")
     demo.add_argument("--out", default="turbml_demo_output", help="output directory")
