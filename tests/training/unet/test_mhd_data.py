@@ -10,12 +10,8 @@ from astropy.io import fits
 
 from training.sim.config import RunConfig
 from training.sim.run import run_simulation
-from training.unet.mhd_data import (
-                                    buffered_slab_split,
-                                    build_mhd_slice_splits,
-                                    main,
-                                    slice_autocorrelation,
-                                    )
+from training.unet.mhd_data import (buffered_slab_split, build_mhd_slice_splits, main,
+                                    slice_autocorrelation)
 
 RUN_SEED = 11
 

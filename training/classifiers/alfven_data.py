@@ -1,0 +1,164 @@
+"""Labelled maps for the Alfven classifiers: density slices perpendicular to the mean field, or
+column densities along lattice directions at angles to it, from simulation snapshots or any
+labelled FITS cubes.
+
+Every map keeps the run it came from (class and seed), its time in turnovers and, for columns,
+its angle to the field, so that splits hold out whole runs and scores can be broken down by
+snapshot time and angle. The mean field is along z, the first numpy axis of the FITS cubes
+(``training.sim`` snapshots are (z, y, x) with B0 along z).
+"""
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..common.datasets import map_slices
+from ..common.lattice_projection import direction_angle_degrees, lattice_projection
+
+__all__ = ["LabelledMaps", "snapshot_record", "maps_of_cube", "load_labelled_maps"]
+
+
+@dataclass
+class LabelledMaps:
+    """Raw 2D maps (before any preprocessing) with their class and where they came from.
+
+    Attributes
+    ----------
+    maps : list of numpy.ndarray
+    labels : numpy.ndarray
+        ``(n,)`` class index.
+    runs : numpy.ndarray
+        ``(n,)`` run number: maps of one run share it (split on it, never on maps).
+    times : numpy.ndarray
+        ``(n,)`` snapshot time in turnovers (NaN when the file does not say).
+    angles : numpy.ndarray
+        ``(n,)`` angle of the line of sight to the mean field in degrees (NaN for slices).
+    class_names : list of str
+    records : list of dict
+        One per run number: file(s), seed, class, measured M_s and M_A where recorded.
+    """
+
+    maps: list
+    labels: np.ndarray
+    runs: np.ndarray
+    times: np.ndarray
+    angles: np.ndarray
+    class_names: list
+    records: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.maps)
+
+    def select(self, keep):
+        """The maps where the boolean (or index) array ``keep`` holds, in order."""
+        index = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep)
+        return LabelledMaps([self.maps[i] for i in index], self.labels[index], self.runs[index],
+                            self.times[index], self.angles[index], list(self.class_names),
+                            self.records)
+
+
+def _header_number(header, key):
+    value = header.get(key)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def snapshot_record(path, header):
+    """What a FITS header says of its run: seed, time, measured Mach numbers, mean field.
+
+    ``training.sim`` snapshots carry ``SEED``, ``TTURN``, ``MS``, ``MATOTAL`` and the run
+    parameters; other files may carry none of them (the file is then its own run).
+    """
+    seed = header.get("SEED")
+    return {"file": str(path), "seed": None if seed is None else int(seed),
+            "time_turnovers": _header_number(header, "TTURN"),
+            "mach_sonic": _header_number(header, "MS"),
+            "mach_alfven_total": _header_number(header, "MATOTAL"),
+            "mean_field": _header_number(header, "HIERARCH PAR mean_field")}
+
+
+def maps_of_cube(cube, *, kind, slice_step=1, directions=None):
+    """The maps of one density cube: slices perpendicular to z, or lattice column densities.
+
+    Parameters
+    ----------
+    cube : numpy.ndarray
+        ``(z, y, x)`` density, z along the mean field, periodic.
+    kind : {"slices", "columns"}
+    slice_step : int
+        Slices: take every ``slice_step``-th plane (neighbours are strongly correlated).
+    directions : list of tuple of int, optional
+        Columns: lattice directions ``(a, c)`` (see `training.common.lattice_projection`).
+
+    Returns
+    -------
+    list of (numpy.ndarray, float)
+        Each map and its angle to the field (NaN for slices).
+    """
+    if kind == "slices":
+        return [(np.array(image, dtype=np.float32), math.nan)
+                for image in map_slices(cube, axis=0, slice_step=slice_step)]
+    if kind == "columns":
+        if not directions:
+            raise ValueError("column maps need lattice directions, e.g. [(0, 1), (1, 0)]")
+        return [(lattice_projection(cube, direction).astype(np.float32),
+                 direction_angle_degrees(direction)) for direction in directions]
+    raise ValueError(f"kind must be 'slices' or 'columns', got {kind!r}")
+
+
+def load_labelled_maps(labelled_files, class_names, *, kind="slices", slice_step=1,
+                       directions=None):
+    """Read labelled density cubes and cut them into maps.
+
+    Parameters
+    ----------
+    labelled_files : list of glue_turbml.evaluation.LabelledFile
+        E.g. from `glue_turbml.evaluation.expand_class_specs` (``--class LABEL=GLOB``).
+    class_names : list of str
+        Class order of the labels.
+    kind, slice_step, directions
+        As for `maps_of_cube`.
+
+    Returns
+    -------
+    LabelledMaps
+        Snapshots of one class with the same ``SEED`` form one run; a file without a seed is
+        its own run.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not a 3D cube with equal z and x sides.
+    """
+    from astropy.io import fits
+
+    maps, labels, runs, times, angles, records, run_of = [], [], [], [], [], [], {}
+    for labelled in labelled_files:
+        with fits.open(labelled.path) as hdul:
+            header = hdul[0].header
+            cube = np.asarray(hdul[0].data, dtype=np.float64)
+        if cube.ndim != 3 or cube.shape[0] != cube.shape[2]:
+            raise ValueError(f"{labelled.path}: need a (z, y, x) density cube with z along the "
+                             f"mean field, got shape {cube.shape}")
+        record = snapshot_record(labelled.path, header)
+        key = (labelled.label, record["seed"] if record["seed"] is not None
+               else str(Path(labelled.path).resolve()))
+        if key not in run_of:
+            run_of[key] = len(records)
+            records.append({"label": labelled.label, "seed": record["seed"], "files": []})
+        run = run_of[key]
+        records[run]["files"].append(record)
+        for image, angle in maps_of_cube(cube, kind=kind, slice_step=slice_step,
+                                         directions=directions):
+            maps.append(image)
+            labels.append(class_names.index(labelled.label))
+            runs.append(run)
+            times.append(record["time_turnovers"])
+            angles.append(angle)
+    return LabelledMaps(maps, np.asarray(labels, dtype=np.int64),
+                        np.asarray(runs, dtype=np.int64), np.asarray(times, dtype=float),
+                        np.asarray(angles, dtype=float), list(class_names), records)
