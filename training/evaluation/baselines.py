@@ -82,6 +82,15 @@ def _structure_functions(tile, lag):
     return along_x, along_y
 
 
+def _moments(tile):
+    """Standard deviation, skewness and excess kurtosis; a flat tile has 0, 0, 0."""
+    spread = tile.std()
+    if not spread > 0:
+        return 0.0, 0.0, 0.0
+    standard = (tile - tile.mean()) / spread
+    return spread, float(np.mean(standard ** 3)), float(np.mean(standard ** 4) - 3.0)
+
+
 def spectrum_features(tiles, *, n_bands=4):
     """Power-spectrum, anisotropy and moment features of each tile.
 
@@ -95,19 +104,21 @@ def spectrum_features(tiles, *, n_bands=4):
     Returns
     -------
     numpy.ndarray
-        ``(n, 6 + n_bands + 2 len(SF_LAGS))``: spectral slope (k = 2 .. H/4), band power
+        ``(n, 6 + n_bands + 2 len(SF_LAGS))``: spectral slope (k = 2 .. H/4; 0 for a tile
+        without power there), band power
         fractions, wedge anisotropy, per lag log SF_x / SF_y and log mean SF, then standard
-        deviation, skewness, kurtosis and the log of the mean |gradient|.
+        deviation, skewness, excess kurtosis and the log of the mean |gradient|.
     """
-    from scipy.stats import kurtosis, skew
-
     stack = _stack(tiles)
     side = stack.shape[1]
     edges = np.unique(np.geomspace(1, side // 2, n_bands + 1).round().astype(int))
     rows = []
     for tile in stack:
         k, power = radial_power_spectrum(tile)
-        slope = fit_power_law_slope(k, power, k_min=2, k_max=max(3, side // 4))
+        try:
+            slope = fit_power_law_slope(k, power, k_min=2, k_max=max(3, side // 4))
+        except ValueError:  # no power in the fit range (a flat tile): no slope to speak of
+            slope = 0.0
         total = power.sum() + 1e-30
         bands = [power[(k >= low) & (k < high)].sum() / total
                  for low, high in zip(edges[:-1], edges[1:])]
@@ -118,8 +129,7 @@ def spectrum_features(tiles, *, n_bands=4):
             structure += [np.log((along_x + 1e-30) / (along_y + 1e-30)),
                           np.log(0.5 * (along_x + along_y) + 1e-30)]
         gradient = np.hypot(*np.gradient(tile))
-        rows.append([slope, *bands, _wedge_anisotropy(tile), *structure, tile.std(),
-                     skew(tile, axis=None), kurtosis(tile, axis=None),
+        rows.append([slope, *bands, _wedge_anisotropy(tile), *structure, *_moments(tile),
                      np.log(gradient.mean() + 1e-30)])
     return np.asarray(rows, dtype=np.float64)
 

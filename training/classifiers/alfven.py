@@ -1,0 +1,393 @@
+"""Train, evaluate and export a sub- vs super-Alfvenic classifier from labelled MHD cubes.
+
+Run as::
+
+    python -m training.classifiers.alfven \\
+        --class sub_alfvenic='sets/alfven64/sub_alfvenic/*/snapshot_*.fits' \\
+        --class super_alfvenic='sets/alfven64/super_alfvenic/*/snapshot_*.fits' \\
+        --kind slices [--ffp] --name alfven --out onnx_models/alfven.onnx \\
+        --report docs/results/alfven.json
+
+Peek & Burkhart (2019) in our setting: density slices perpendicular to the mean field (z), or
+column densities along lattice directions at angles to it (``--kind columns``), each map one
+network input (whole periodic slices, rolled by ``--shift`` pixels for extra training inputs),
+``log10 > [ffp >] equalize_hist``. FFP is applied to whole periodic maps, never to cut tiles
+(cut tiles leak the spectrum through their borders). Whole runs are held out: the test runs
+(``--test-seeds``, by default the largest seed of each class) never feed training or
+validation, so the score is on turbulence the network has never seen, not on other slices of
+a run it memorised. Validation (early stopping only) is the last snapshot time of the training
+runs unless ``--validation-seeds`` names runs of its own.
+
+The run reports held-out accuracy per snapshot time and per angle, the classical baselines on
+the same split (`training.evaluation.baselines`), robustness curves through the exported ONNX
+file (`training.evaluation.robustness`), and adds the saliency graphs and their sanity check.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from ..common.provenance import code_version, command_line, utc_timestamp
+from ..common.script_options import add_run_options, configure_torch_threads, torch_thread_count
+
+__all__ = ["CLASSES", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG", "preprocess_steps",
+           "split_runs", "tile_dataset", "run_training", "main"]
+
+#: Class name -> physical meaning (the recipe's B0 = 1.0 and 0.1 at M_s ~ 7).
+CLASSES = (("sub_alfvenic", "sub-Alfvenic: strong mean field (M_A ~ 0.7 on the total field)"),
+           ("super_alfvenic", "super-Alfvenic: weak mean field (M_A ~ 2 on the total field)"))
+
+
+@dataclass(frozen=True)
+class AlfvenConfig:
+    """Every parameter of one run (stored in the report and the card).
+
+    Attributes
+    ----------
+    seed : int
+        Seeds weight initialisation, batch order, augmentation, baselines and noise.
+    kind : {"slices", "columns"}
+    ffp : bool
+        Fixed Fourier power on each whole map before equalisation.
+    directions : tuple of tuple of int
+        Lattice directions of column maps.
+    slice_step : int
+        Slices: every n-th plane of each snapshot.
+    shift : int or None
+        Periodic shift step (px) for extra training inputs; None: no shifts.
+    widths, hidden, learning_rate, batch_size, max_epochs, patience, label_smoothing :
+        Net and training settings (`training.common.nets`, `training.common.train`).
+    """
+
+    seed: int = 0
+    kind: str = "slices"
+    ffp: bool = False
+    directions: tuple = ((0, 1), (1, 2), (1, 1), (2, 1), (1, 0))
+    slice_step: int = 1
+    shift: object = 16
+    widths: tuple = (16, 32, 32, 64)
+    hidden: int = 32
+    learning_rate: float = 1e-3
+    batch_size: int = 64
+    max_epochs: int = 30
+    patience: int = 6
+    label_smoothing: float = 0.05
+
+    def to_dict(self):
+        """JSON-friendly copy."""
+        record = asdict(self)
+        record["directions"] = [list(direction) for direction in self.directions]
+        record["widths"] = list(self.widths)
+        return record
+
+
+FULL_CONFIG = AlfvenConfig()
+#: For tests on tiny cubes (its model is not shipped).
+QUICK_CONFIG = AlfvenConfig(widths=(4, 8), hidden=8, max_epochs=3, patience=2, shift=None,
+                            batch_size=16)
+
+
+def preprocess_steps(ffp):
+    """The card's preprocessing: ``log10 > [ffp >] equalize_hist`` (Peek & Burkhart 2019)."""
+    steps = [{"op": "log10"}]
+    if ffp:
+        steps.append({"op": "ffp"})
+    return steps + [{"op": "equalize_hist", "nbins": 256}]
+
+
+def split_runs(data, *, test_seeds=None, validation_seeds=None):
+    """Map rows of each split: test and validation by run seed, the rest training.
+
+    Parameters
+    ----------
+    data : training.classifiers.alfven_data.LabelledMaps
+    test_seeds, validation_seeds : list of int, optional
+        Seeds whose runs (in every class) are held out. Test: the largest seed of each class
+        by default. Validation: none by default, and the last snapshot time of each training
+        run serves for early stopping.
+
+    Returns
+    -------
+    dict
+        ``{"train", "validation", "test"}`` -> boolean row masks, plus ``"runs"``: the run
+        numbers, seeds and classes in each split (for the card).
+
+    Raises
+    ------
+    ValueError
+        When a class would have no training or no test run.
+    """
+    seeds = np.array([data.records[run]["seed"] if data.records[run]["seed"] is not None
+                      else -1 - run for run in data.runs])
+    if test_seeds is None:
+        test_mask = np.zeros(len(data), dtype=bool)
+        for label in np.unique(data.labels):
+            test_mask |= (data.labels == label) & (seeds == seeds[data.labels == label].max())
+    else:
+        test_mask = np.isin(seeds, list(test_seeds))
+    validation_mask = (np.isin(seeds, list(validation_seeds)) & ~test_mask
+                       if validation_seeds else np.zeros(len(data), dtype=bool))
+    train_mask = ~test_mask & ~validation_mask
+    if not validation_seeds:
+        for run in np.unique(data.runs[train_mask]):
+            rows = train_mask & (data.runs == run)
+            times = data.times[rows]
+            if np.isfinite(times).any() and len(np.unique(times)) > 1:
+                validation_mask |= rows & (data.times == np.nanmax(times))
+        train_mask &= ~validation_mask
+    for label, (name, _) in enumerate(CLASSES[:len(data.class_names)]):
+        for split, mask in (("training", train_mask), ("test", test_mask)):
+            if not np.any(mask & (data.labels == label)):
+                raise ValueError(f"class {name} has no {split} run; give at least two seeds "
+                                 "per class (one held out for testing)")
+    runs = {name: sorted({(int(run), data.records[run]["seed"], data.records[run]["label"])
+                          for run in data.runs[mask]})
+            for name, mask in (("train", train_mask), ("validation", validation_mask),
+                               ("test", test_mask))}
+    return {"train": train_mask, "validation": validation_mask, "test": test_mask,
+            "runs": {name: [{"run": run, "seed": seed, "label": label}
+                            for run, seed, label in members] for name, members in runs.items()}}
+
+
+def tile_dataset(data, mask, *, config, shifts):
+    """Preprocessed network inputs of the selected maps (each whole map one input per shift).
+
+    Returns
+    -------
+    training.common.datasets.TileDataset
+        Realizations are the run numbers.
+    """
+    from glue_turbml.core import build_pipeline
+
+    from ..common.datasets import TileDataset, periodic_shifts
+
+    pipeline = build_pipeline(preprocess_steps(config.ffp))
+    images, labels, runs = [], [], []
+    for index in np.flatnonzero(mask):
+        image = data.maps[index]
+        offsets = periodic_shifts(image.shape[0], shifts) if shifts else [(0, 0)]
+        rolled = np.stack([np.roll(image, offset, axis=(0, 1)) for offset in offsets])
+        images.append(pipeline(rolled).astype(np.float32))
+        labels += [data.labels[index]] * len(offsets)
+        runs += [data.runs[index]] * len(offsets)
+    return TileDataset(np.concatenate(images)[:, None], np.asarray(labels, dtype=np.int64),
+                       np.asarray(runs, dtype=np.int64),
+                       {"preprocess": preprocess_steps(config.ffp), "shift": shifts})
+
+
+def _accuracy_by(values, correct):
+    """Accuracy for each distinct finite value (snapshot time, angle)."""
+    values = np.asarray(values, dtype=float)
+    return {f"{value:g}": float(np.mean(correct[values == value]))
+            for value in np.unique(values[np.isfinite(values)])}
+
+
+def _build_card(name, config, *, map_size, metrics, split, data, training, command, date):
+    kind_text = ("density slices perpendicular to the mean field" if config.kind == "slices"
+                 else "column-density maps along lines of sight at 0-90 deg to the mean field")
+    return {
+        "schema_version": 1,
+        "name": name,
+        "version": "0.1.0",
+        "task": "classification",
+        "description": (
+            f"Sub- vs super-Alfvenic isothermal MHD turbulence from {kind_text} "
+            f"({map_size}x{map_size} periodic maps; preprocessing "
+            f"{' > '.join(step['op'] for step in preprocess_steps(config.ffp))})."),
+        "classes": [{"name": class_name, "meaning": meaning} for class_name, meaning in CLASSES],
+        "input": {"name": "image", "kind": kind_text, "description": (
+            f"{map_size}x{map_size} maps, one channel, NCHW float32, after preprocessing; the "
+            "graph accepts other sizes (global average pooling)"),
+            "tile_size": int(map_size), "channels": 1, "dtype": "float32", "units": "",
+            "layout": "NCHW"},
+        "outputs": [{"name": "logits", "description": "class logits in the order of 'classes'",
+                     "units": "", "activation": "softmax"}],
+        "preprocess": preprocess_steps(config.ffp),
+        "tiling": {"stride": int(map_size) // 2, "boundary": "periodic", "combine": "mean",
+                   "min_valid_fraction": 0.5},
+        "saliency": {"methods": ["occlusion"]},
+        "provenance": {
+            "training_data": {"summary": f"{len(data.records)} runs; {len(data)} maps",
+                              "runs": data.records, "kind": config.kind,
+                              "directions": [list(d) for d in config.directions]
+                              if config.kind == "columns" else None},
+            "split": {"method": "whole runs held out by seed (training.classifiers.alfven."
+                                "split_runs)", "runs": split["runs"]},
+            "seeds": {"torch": config.seed, "baselines": config.seed, "noise": config.seed},
+            "training": training,
+            "command": command,
+            "code_version": code_version(),
+            "date": date,
+        },
+        "metrics": metrics,
+    }
+
+
+def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
+                 validation_seeds=None, command="", progress=True):
+    """Train, evaluate, export and report one Alfven classifier.
+
+    Parameters
+    ----------
+    data : training.classifiers.alfven_data.LabelledMaps
+    config : AlfvenConfig
+    name : str
+        Model name in the card.
+    out : str or path
+        ONNX file.
+    report_path : str or path, optional
+        JSON report.
+    test_seeds, validation_seeds : list of int, optional
+        See `split_runs`.
+    command : str
+    progress : bool
+
+    Returns
+    -------
+    dict
+        The report.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from glue_turbml.models import load_model_file, open_model
+
+    from ..common.export import export_classifier
+    from ..common.nets import TurbulenceCNN, count_weights
+    from ..common.train import TrainingConfig, train_classifier
+    from ..evaluation.baselines import fit_baselines
+    from ..evaluation.classifier_metrics import evaluate_classifier
+    from ..evaluation.robustness import robustness_curves
+    from ..saliency.end_step import add_saliency_end_step
+
+    start = time.perf_counter()
+    say = tqdm.write if progress else (lambda text: None)
+    sizes = {image.shape for image in data.maps}
+    if len(sizes) != 1 or len(next(iter(sizes))) != 2 or len(set(next(iter(sizes)))) != 1:
+        raise ValueError(f"all maps must be square and of one size, got {sorted(sizes)}")
+    map_size = next(iter(sizes))[0]
+    split = split_runs(data, test_seeds=test_seeds, validation_seeds=validation_seeds)
+    train_set = tile_dataset(data, split["train"], config=config, shifts=config.shift)
+    validation_set = tile_dataset(data, split["validation"], config=config, shifts=None)
+    test_set = tile_dataset(data, split["test"], config=config, shifts=None)
+    say(f"{name}: {len(train_set)} training inputs, {len(validation_set)} validation, "
+        f"{len(test_set)} test; runs {json.dumps(split['runs'])}")
+
+    torch.manual_seed(config.seed)
+    model = TurbulenceCNN(in_channels=1, n_classes=len(CLASSES), widths=config.widths,
+                          hidden=config.hidden)
+    training_config = TrainingConfig(learning_rate=config.learning_rate,
+                                     label_smoothing=config.label_smoothing,
+                                     batch_size=config.batch_size, max_epochs=config.max_epochs,
+                                     patience=config.patience, augment="dihedral",
+                                     seed=config.seed)
+    result = train_classifier(model, train_set, validation_set, training_config,
+                              progress=progress, description=name,
+                              log=tqdm.write if progress else None)
+    evaluation = evaluate_classifier(model, test_set.images, test_set.labels)
+    correct = evaluation["predictions"] == test_set.labels
+    test_rows = np.flatnonzero(split["test"])
+    baselines = fit_baselines(train_set.images, train_set.labels, test_set.images,
+                              test_set.labels, seed=config.seed)
+    metrics = {
+        "test_accuracy": evaluation["accuracy"],
+        "n_test_maps": int(len(test_set)),
+        "test_accuracy_by_time_turnovers": _accuracy_by(data.times[test_rows], correct),
+        "test_accuracy_by_angle_degrees": _accuracy_by(data.angles[test_rows], correct),
+        "baselines": {key: {"accuracy": value["accuracy"], "auc": value["auc"],
+                            "description": value["description"]}
+                      for key, value in baselines.items()},
+        "cnn_minus_best_baseline": evaluation["accuracy"] - max(
+            value["accuracy"] for value in baselines.values()),
+        "evaluation": "held-out runs (seeds never seen in training or validation)",
+    }
+    training = {"net": dict(model.config, n_weights=count_weights(model)),
+                "hyperparameters": result.config, "best_epoch": result.best_epoch,
+                "epochs_run": len(result.history), "torch_threads": torch_thread_count(),
+                "config": config.to_dict()}
+    date = utc_timestamp()
+    card = _build_card(name, config, map_size=map_size, metrics=metrics, split=split,
+                       data=data, training=training, command=command, date=date)
+    exported = export_classifier(model, out, card, tile_size=map_size,
+                                 parity_images=test_set.images[:16],
+                                 parity_tile_sizes=(map_size,), seed=config.seed)
+    runner = open_model(out, device="cpu")
+    robustness = robustness_curves(
+        runner, [data.maps[index] for index in test_rows], data.labels[test_rows],
+        boundary="periodic", seed=config.seed,
+        groups={"time_turnovers": np.round(data.times[test_rows], 3)})
+    saliency = add_saliency_end_step(out, report_path, command=command,
+                                     script="training.classifiers.alfven", say=say)
+    report = {"model": name, "onnx_file": os.fspath(out), "command": command, "date": date,
+              "config": config.to_dict(), "split": split["runs"], "metrics": metrics,
+              "baselines": baselines, "robustness": robustness, "history": result.history,
+              "parity": exported.parity, "saliency": saliency,
+              "card": load_model_file(out).card,
+              "seconds_total": round(time.perf_counter() - start, 1)}
+    if report_path is not None:
+        os.makedirs(os.path.dirname(os.path.abspath(report_path)), exist_ok=True)
+        with open(report_path, "w", encoding="utf-8") as stream:
+            json.dump(report, stream, indent=1, default=float)
+    best = max(baselines, key=lambda key: baselines[key]["accuracy"])
+    say(f"{name}: held-out accuracy {metrics['test_accuracy']:.4f} on {len(test_set)} maps; "
+        f"best baseline {best} {baselines[best]['accuracy']:.4f}; "
+        f"{report['seconds_total']:.0f} s")
+    return report
+
+
+def _parse_arguments(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m training.classifiers.alfven",
+        description="Train and export a sub- vs super-Alfvenic classifier from labelled cubes.")
+    parser.add_argument("--class", dest="classes", action="append", required=True,
+                        metavar="LABEL=GLOB",
+                        help="density cubes of one class (sub_alfvenic or super_alfvenic), "
+                             "z along the mean field; repeat per class")
+    parser.add_argument("--kind", choices=("slices", "columns"), default="slices")
+    parser.add_argument("--ffp", action="store_true", help="fixed Fourier power on whole maps")
+    parser.add_argument("--name", default="alfven", help="model name in the card")
+    parser.add_argument("--out", required=True, help="ONNX file to write")
+    parser.add_argument("--report", required=True, help="JSON report to write")
+    parser.add_argument("--test-seeds", type=int, nargs="+", default=None,
+                        help="run seeds held out for testing (default: largest per class)")
+    parser.add_argument("--validation-seeds", type=int, nargs="+", default=None,
+                        help="run seeds for early stopping (default: last snapshot time of "
+                             "the training runs)")
+    parser.add_argument("--slice-step", type=int, default=None, help="every n-th slice")
+    add_run_options(parser, quick_help="tiny net and few epochs, for tests")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    from glue_turbml.evaluation import expand_class_specs
+
+    from .alfven_data import load_labelled_maps
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    arguments = _parse_arguments(argv)
+    configure_torch_threads(arguments.threads)
+    config = replace(QUICK_CONFIG if arguments.quick else FULL_CONFIG, seed=arguments.seed,
+                     kind=arguments.kind, ffp=arguments.ffp)
+    if arguments.slice_step is not None:
+        config = replace(config, slice_step=arguments.slice_step)
+    class_names = [name for name, _ in CLASSES]
+    labelled = expand_class_specs(arguments.classes, class_names)
+    data = load_labelled_maps(labelled, class_names, kind=config.kind,
+                              slice_step=config.slice_step,
+                              directions=config.directions if config.kind == "columns" else None)
+    run_training(data, config=config, name=arguments.name, out=arguments.out,
+                 report_path=arguments.report, test_seeds=arguments.test_seeds,
+                 validation_seeds=arguments.validation_seeds,
+                 command=command_line("training.classifiers.alfven", argv),
+                 progress=not arguments.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
