@@ -36,7 +36,10 @@ from ..common.provenance import code_version, command_line, utc_timestamp
 from ..common.script_options import add_run_options, configure_torch_threads, torch_thread_count
 
 __all__ = ["CLASSES", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG", "preprocess_steps",
-           "split_runs", "tile_dataset", "run_training", "main"]
+           "split_runs", "tile_dataset", "run_identity_control", "run_training", "main"]
+
+#: Half-width of the window around 0.5 the run-identity control must fall in.
+CHANCE_TOLERANCE = 0.05
 
 #: Class name -> physical meaning (the recipe's B0 = 1.0 and 0.1 at M_s ~ 7).
 CLASSES = (("sub_alfvenic", "sub-Alfvenic: strong mean field (M_A ~ 0.7 on the total field)"),
@@ -180,6 +183,92 @@ def tile_dataset(data, mask, *, config, shifts):
                        {"preprocess": preprocess_steps(config.ffp), "shift": shifts})
 
 
+def _train_cnn(train_set, validation_set, config, *, name, progress):
+    """A freshly seeded `TurbulenceCNN` trained on ``train_set``; returns (model, result)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from ..common.nets import TurbulenceCNN
+    from ..common.train import TrainingConfig, train_classifier
+
+    torch.manual_seed(config.seed)
+    model = TurbulenceCNN(in_channels=1, n_classes=2, widths=config.widths,
+                          hidden=config.hidden)
+    training_config = TrainingConfig(learning_rate=config.learning_rate,
+                                     label_smoothing=config.label_smoothing,
+                                     batch_size=config.batch_size, max_epochs=config.max_epochs,
+                                     patience=config.patience, augment="dihedral",
+                                     seed=config.seed)
+    result = train_classifier(model, train_set, validation_set, training_config,
+                              progress=progress, description=name,
+                              log=tqdm.write if progress else None)
+    return model, result
+
+
+def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, progress=False):
+    """Can the same network tell two runs of one class apart on later snapshots?
+
+    For each class, the two training runs with the smallest seeds are relabelled 0 and 1; the
+    network trains on their snapshots up to ``t_last - gap`` and is scored on their last
+    snapshot time, at least ``gap_turnovers`` later (beyond the driving's correlation time, so
+    the large-scale flow has renewed itself). A score near 0.5 means a run's own pattern is not
+    learnable; well above it, a classifier can pass by recognising runs instead of physics.
+
+    Parameters
+    ----------
+    data : training.classifiers.alfven_data.LabelledMaps
+    train_mask : numpy.ndarray of bool
+        The maps of the training runs (test runs are never used).
+    config : AlfvenConfig
+    gap_turnovers : float
+    progress : bool
+
+    Returns
+    -------
+    dict
+        Per class: the seeds, times, map counts and accuracy; ``mean_accuracy``, and
+        ``at_chance`` (within 0.5 +- `CHANCE_TOLERANCE`); classes whose runs are too short or
+        too few are listed under ``skipped`` with the reason.
+    """
+    from ..evaluation.classifier_metrics import evaluate_classifier
+
+    result = {"gap_turnovers": float(gap_turnovers), "tolerance": CHANCE_TOLERANCE,
+              "classes": {}, "skipped": {}}
+    for label, class_name in enumerate(data.class_names):
+        rows = train_mask & (data.labels == label)
+        runs = sorted(set(data.runs[rows].tolist()),
+                      key=lambda run: (data.records[run]["seed"] is None,
+                                       data.records[run]["seed"] or 0))[:2]
+        if len(runs) < 2:
+            result["skipped"][class_name] = "fewer than two training runs"
+            continue
+        pair = rows & np.isin(data.runs, runs)
+        last = np.nanmax(data.times[pair])
+        test = pair & (data.times >= last)
+        train = pair & (data.times <= last - gap_turnovers + 1e-9)
+        if not train.any():
+            result["skipped"][class_name] = (f"no snapshot {gap_turnovers} turnovers before "
+                                             f"the last ({last:g})")
+            continue
+        identity = data.select(np.arange(len(data)))
+        identity.labels = (data.runs == runs[1]).astype(np.int64)
+        train_set = tile_dataset(identity, train, config=config, shifts=config.shift)
+        test_set = tile_dataset(identity, test, config=config, shifts=None)
+        model, _ = _train_cnn(train_set, train_set, config, name=f"identity {class_name}",
+                              progress=progress)
+        accuracy = evaluate_classifier(model, test_set.images, test_set.labels)["accuracy"]
+        result["classes"][class_name] = {
+            "seeds": [data.records[run]["seed"] for run in runs],
+            "train_times": sorted(set(np.round(data.times[train], 3).tolist())),
+            "test_time": round(float(last), 3), "n_train_maps": int(train.sum()),
+            "n_test_maps": int(test.sum()), "accuracy": float(accuracy)}
+    scores = [entry["accuracy"] for entry in result["classes"].values()]
+    result["mean_accuracy"] = float(np.mean(scores)) if scores else None
+    result["at_chance"] = (None if not scores else
+                           bool(abs(result["mean_accuracy"] - 0.5) <= CHANCE_TOLERANCE))
+    return result
+
+
 def _accuracy_by(values, correct):
     """Accuracy for each distinct finite value (snapshot time, angle)."""
     values = np.asarray(values, dtype=float)
@@ -229,7 +318,7 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
 
 
 def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
-                 validation_seeds=None, command="", progress=True):
+                 validation_seeds=None, identity_gap=None, command="", progress=True):
     """Train, evaluate, export and report one Alfven classifier.
 
     Parameters
@@ -244,6 +333,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         JSON report.
     test_seeds, validation_seeds : list of int, optional
         See `split_runs`.
+    identity_gap : float, optional
+        Run the run-identity control (`run_identity_control`) with this gap in turnovers.
     command : str
     progress : bool
 
@@ -252,14 +343,12 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     dict
         The report.
     """
-    import torch
     from tqdm.auto import tqdm
 
     from glue_turbml.models import load_model_file, open_model
 
     from ..common.export import export_classifier
-    from ..common.nets import TurbulenceCNN, count_weights
-    from ..common.train import TrainingConfig, train_classifier
+    from ..common.nets import count_weights
     from ..evaluation.baselines import fit_baselines
     from ..evaluation.classifier_metrics import evaluate_classifier
     from ..evaluation.robustness import robustness_curves
@@ -278,17 +367,7 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     say(f"{name}: {len(train_set)} training inputs, {len(validation_set)} validation, "
         f"{len(test_set)} test; runs {json.dumps(split['runs'])}")
 
-    torch.manual_seed(config.seed)
-    model = TurbulenceCNN(in_channels=1, n_classes=len(CLASSES), widths=config.widths,
-                          hidden=config.hidden)
-    training_config = TrainingConfig(learning_rate=config.learning_rate,
-                                     label_smoothing=config.label_smoothing,
-                                     batch_size=config.batch_size, max_epochs=config.max_epochs,
-                                     patience=config.patience, augment="dihedral",
-                                     seed=config.seed)
-    result = train_classifier(model, train_set, validation_set, training_config,
-                              progress=progress, description=name,
-                              log=tqdm.write if progress else None)
+    model, result = _train_cnn(train_set, validation_set, config, name=name, progress=progress)
     evaluation = evaluate_classifier(model, test_set.images, test_set.labels)
     correct = evaluation["predictions"] == test_set.labels
     test_rows = np.flatnonzero(split["test"])
@@ -306,6 +385,12 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
             value["accuracy"] for value in baselines.values()),
         "evaluation": "held-out runs (seeds never seen in training or validation)",
     }
+    if identity_gap is not None:
+        control = run_identity_control(data, split["train"], config=config,
+                                       gap_turnovers=identity_gap, progress=progress)
+        metrics["run_identity_control"] = control
+        say(f"{name}: run-identity control mean accuracy {control['mean_accuracy']} "
+            f"(chance 0.5 +- {CHANCE_TOLERANCE}); skipped {control['skipped']}")
     training = {"net": dict(model.config, n_weights=count_weights(model)),
                 "hyperparameters": result.config, "best_epoch": result.best_epoch,
                 "epochs_run": len(result.history), "torch_threads": torch_thread_count(),
@@ -359,6 +444,9 @@ def _parse_arguments(argv):
                         help="run seeds for early stopping (default: last snapshot time of "
                              "the training runs)")
     parser.add_argument("--slice-step", type=int, default=None, help="every n-th slice")
+    parser.add_argument("--identity-control", type=float, default=None, metavar="GAP",
+                        help="also train a net to tell two runs of one class apart, scored on "
+                             "snapshots GAP turnovers after its training ones (must be ~0.5)")
     add_run_options(parser, quick_help="tiny net and few epochs, for tests")
     return parser.parse_args(argv)
 
@@ -384,6 +472,7 @@ def main(argv=None):
     run_training(data, config=config, name=arguments.name, out=arguments.out,
                  report_path=arguments.report, test_seeds=arguments.test_seeds,
                  validation_seeds=arguments.validation_seeds,
+                 identity_gap=arguments.identity_control,
                  command=command_line("training.classifiers.alfven", argv),
                  progress=not arguments.no_progress)
     return 0

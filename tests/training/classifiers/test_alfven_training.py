@@ -70,3 +70,49 @@ def test_training_exports_a_model_with_held_out_metrics_and_baselines(runs_folde
     assert card["provenance"]["split"]["runs"]["test"][0]["seed"] == 3
     assert card["preprocess"][0]["op"] == "log10"
     assert card["provenance"]["command"].startswith("python -m training.classifiers.alfven")
+
+
+def _identity_maps(persistent):
+    """Two runs of one class, 4 snapshots x 24 maps of 16^2: with ``persistent`` each run keeps
+    its own fixed large-scale pattern under the noise; without, every map is independent."""
+    from training.classifiers.alfven_data import LabelledMaps
+    from training.common.random_fields import lognormal_field
+
+    maps, runs, times = [], [], []
+    patterns = [lognormal_field((16, 16), 4.0, sigma_ln=1.0, seed=[77, run]) for run in (0, 1)]
+    for run in (0, 1):
+        for snapshot in range(4):
+            for number in range(24):
+                noise = lognormal_field((16, 16), 2.0, sigma_ln=0.3,
+                                        seed=[78, run, snapshot, number])
+                maps.append((patterns[run] if persistent else
+                             lognormal_field((16, 16), 4.0, sigma_ln=1.0,
+                                             seed=[79, run, snapshot, number])) * noise)
+                runs.append(run)
+                times.append(float(snapshot))
+    count = len(maps)
+    records = [{"label": "sub_alfvenic", "seed": seed, "files": []} for seed in (10, 11)]
+    return LabelledMaps(maps, np.zeros(count, dtype=np.int64), np.asarray(runs),
+                        np.asarray(times), np.full(count, np.nan), CLASSES, records)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("persistent", [True, False])
+def test_run_identity_control_detects_a_learnable_run_pattern(persistent):
+    from dataclasses import replace
+
+    from training.classifiers.alfven import QUICK_CONFIG, run_identity_control
+
+    data = _identity_maps(persistent)
+    config = replace(QUICK_CONFIG, max_epochs=8, patience=8)
+    control = run_identity_control(data, np.ones(len(data), dtype=bool), config=config,
+                                   gap_turnovers=1.0)
+    entry = control["classes"]["sub_alfvenic"]
+    assert entry["seeds"] == [10, 11] and entry["test_time"] == 3.0
+    assert entry["train_times"] == [0.0, 1.0, 2.0] and entry["n_test_maps"] == 48
+    assert control["skipped"] == {"super_alfvenic": "fewer than two training runs"}
+    # 48 test maps: chance is 0.5 with a binomial sd of 0.072
+    if persistent:  # the net learns each run's fixed pattern: > 3.5 sd above chance
+        assert entry["accuracy"] >= 0.75 and control["at_chance"] is False
+    else:  # nothing persists from one snapshot to the next: within 3 sd of chance
+        assert abs(entry["accuracy"] - 0.5) <= 0.22
