@@ -35,11 +35,12 @@ class TiledInput:
     used : numpy.ndarray of int
         Tiles analysed (valid fraction at least the card's ``min_valid_fraction``).
     filled : numpy.ndarray
-        The map with NaN pixels filled from their nearest finite neighbours.
+        The map with NaN pixels filled from their nearest finite neighbours, after the card's
+        map-scope preprocessing steps if it has any.
     filled_mask : numpy.ndarray of bool
         Pixels that were filled.
     pipeline : callable
-        The card's preprocessing (``pipeline.description`` names the steps).
+        The card's tile-scope preprocessing (``pipeline.description`` names the steps).
     """
 
     grid: object
@@ -145,9 +146,15 @@ def tiled_input_on_grid(values, finite, grid, card, *, nothing_left):
     if used.size == 0:
         raise TilingError(nothing_left)
     filled, filled_mask = fill_nan_nearest(values)
+    pipeline = build_pipeline(card["preprocess"], scope="tile")
+    if any(step.get("scope") == "map" for step in card["preprocess"]):
+        # map-scope steps (FFP of a whole slice) see the whole filled map before tiling;
+        # a map that does not wrap around is mirror-extended so its edges add no jump
+        edges = "periodic" if grid.boundary == "periodic" else "mirror"
+        filled = build_pipeline(card["preprocess"], scope="map", edges=edges)(filled)
+        pipeline.description += f" (map steps on the whole map, {edges} edges)"
     return TiledInput(grid=grid, finite=finite, valid_fraction=valid_fraction, used=used,
-                      filled=filled, filled_mask=filled_mask,
-                      pipeline=build_pipeline(card["preprocess"]))
+                      filled=filled, filled_mask=filled_mask, pipeline=pipeline)
 
 
 def tile_progress(progress, total, *, unit="tile"):

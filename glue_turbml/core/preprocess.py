@@ -10,6 +10,7 @@ __all__ = [
     "equalize_histogram",
     "standardize",
     "PREPROCESS_STEPS",
+    "SCOPES",
     "build_pipeline",
     "describe_pipeline",
     "PreprocessError",
@@ -83,8 +84,14 @@ def log10(images, *, floor=None):
     return _restore(out, was_2d)
 
 
-def fixed_fourier_power(images, *, relative_tolerance=1e-12):
+def fixed_fourier_power(images, *, relative_tolerance=1e-12, edges="periodic"):
     """Set every Fourier amplitude to one and keep the phases ("FFP", Peek & Burkhart 2019).
+
+    FFP removes the power spectrum only from a periodic image: the edge jump of a non-periodic
+    one sets the phases of many modes, and its strength against the interior depends on the
+    spectrum. ``edges="mirror"`` makes any map periodic without a jump first: the image is
+    extended to twice its size by even reflection, given fixed power, and its own quarter of
+    the result is returned.
 
     Parameters
     ----------
@@ -93,6 +100,9 @@ def fixed_fourier_power(images, *, relative_tolerance=1e-12):
     relative_tolerance : float, optional
         Modes whose amplitude is below this fraction of the largest amplitude have no defined
         phase; they are given amplitude one and phase zero, so the output never holds NaN.
+    edges : {"periodic", "mirror"}, optional
+        ``"periodic"`` for periodic images (simulation slices); ``"mirror"`` for maps whose
+        opposite edges do not meet (observations, cut tiles).
 
     Returns
     -------
@@ -107,12 +117,18 @@ def fixed_fourier_power(images, *, relative_tolerance=1e-12):
     stack, was_2d = _as_tile_stack(images)
     if not np.all(np.isfinite(stack)):
         raise PreprocessError("fixed Fourier power needs finite images; fill NaN pixels first")
+    if edges not in ("periodic", "mirror"):
+        raise PreprocessError(f"ffp edges must be 'periodic' or 'mirror', got {edges!r}")
+    ny, nx = stack.shape[-2:]
+    if edges == "mirror":
+        stack = np.concatenate([stack, stack[..., ::-1, :]], axis=-2)
+        stack = np.concatenate([stack, stack[..., :, ::-1]], axis=-1)
     spectrum = np.fft.fft2(stack, axes=(-2, -1))
     amplitude = np.abs(spectrum)
     largest = amplitude.max(axis=(-2, -1), keepdims=True)
     undefined_phase = amplitude <= relative_tolerance * np.maximum(largest, np.finfo(float).tiny)
     unit = np.where(undefined_phase, 1.0, spectrum / np.where(undefined_phase, 1.0, amplitude))
-    flattened = np.fft.ifft2(unit, axes=(-2, -1)).real
+    flattened = np.fft.ifft2(unit, axes=(-2, -1)).real[..., :ny, :nx]
     return _restore(flattened, was_2d)
 
 
@@ -162,6 +178,10 @@ PREPROCESS_STEPS = {
 }
 
 
+#: Where a step acts: on each tile after cutting (default), or on the whole map before tiling.
+SCOPES = ("tile", "map")
+
+
 def describe_pipeline(steps):
     """Return a short human-readable text of a card's preprocessing steps, e.g. ``log10 > ffp``."""
     parts = []
@@ -171,13 +191,24 @@ def describe_pipeline(steps):
     return " > ".join(parts) if parts else "none"
 
 
-def build_pipeline(steps):
+def build_pipeline(steps, *, scope="all", edges="periodic"):
     """Build the preprocessing function a model card describes.
+
+    A step may say ``"scope": "map"``: it acts on the whole map before tiling (FFP of a
+    periodic simulation slice, say, which cut tiles would spoil); such steps come first. The
+    runtime builds the map part and the tile part separately; training on whole periodic maps
+    applies all steps at once, which is the same thing.
 
     Parameters
     ----------
     steps : list of dict
-        Ordered steps, each ``{"op": NAME, **params}`` with NAME in `PREPROCESS_STEPS`.
+        Ordered steps, each ``{"op": NAME, **params}`` with NAME in `PREPROCESS_STEPS`, and
+        optionally ``"scope": "map"`` or ``"tile"`` (the default).
+    scope : {"all", "map", "tile"}, optional
+        Which steps to build: all of them in order, only the map-scope ones, or only the
+        tile-scope ones.
+    edges : {"periodic", "mirror"}, optional
+        Edges of the maps given to map-scope ``ffp`` steps (see `fixed_fourier_power`).
 
     Returns
     -------
@@ -197,17 +228,27 @@ def build_pipeline(steps):
     """
     import inspect
 
-    bound = []
+    if scope not in ("all", *SCOPES):
+        raise PreprocessError(f"scope must be 'all', 'map' or 'tile', got {scope!r}")
+    bound, seen_tile_step = [], False
     for position, step in enumerate(steps):
         if not isinstance(step, dict) or "op" not in step:
             raise PreprocessError(f"preprocess step {position} must be a dict with an 'op' key")
+        step_scope = step.get("scope", "tile")
+        if step_scope not in SCOPES:
+            raise PreprocessError(f"preprocess step {position} has scope {step_scope!r}; "
+                                  f"use one of {SCOPES}")
+        if step_scope == "map" and seen_tile_step:
+            raise PreprocessError(f"preprocess step {position} ({step['op']}) acts on the whole "
+                                  "map but follows a tile step; map steps come first")
+        seen_tile_step |= step_scope == "tile"
         name = step["op"]
         if name not in PREPROCESS_STEPS:
             raise PreprocessError(
                 f"unknown preprocess step {name!r}; known steps: {', '.join(PREPROCESS_STEPS)}"
             )
         function = PREPROCESS_STEPS[name]
-        params = {key: value for key, value in step.items() if key != "op"}
+        params = {key: value for key, value in step.items() if key not in ("op", "scope")}
         accepted = set(inspect.signature(function).parameters) - {"images"}
         unknown = set(params) - accepted
         if unknown:
@@ -215,7 +256,10 @@ def build_pipeline(steps):
                 f"preprocess step {name!r} takes {sorted(accepted) or 'no parameters'}, "
                 f"not {sorted(unknown)}"
             )
-        bound.append((function, params))
+        if scope in ("all", step_scope):
+            if scope == "map" and name == "ffp":
+                params = dict(params, edges=params.get("edges", edges))
+            bound.append((function, params))
 
     def pipeline(tiles):
         result = tiles

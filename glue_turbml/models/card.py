@@ -71,6 +71,12 @@ def validate_card(card, *, source="model card"):
         error = errors[0]
         where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         raise ModelCardError(f"{source}: invalid model card at {where}: {error.message}")
+    try:
+        from ..core import build_pipeline
+
+        build_pipeline(card["preprocess"])
+    except ValueError as error:  # PreprocessError: unknown parameters, map steps out of order
+        raise ModelCardError(f"{source}: invalid model card at preprocess: {error}") from None
     graphs = card["saliency"].get("graphs", {})
     unlisted = sorted(set(graphs) - set(card["saliency"]["methods"]))
     if unlisted:

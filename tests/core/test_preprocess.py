@@ -336,3 +336,66 @@ def test_pipeline_accepts_a_2d_image_and_lists():
     result = build_pipeline([{"op": "log10"}])(image)
     assert result.shape == (2, 2) and result.dtype == np.float32
     np.testing.assert_array_equal(result, [[0, 1], [2, 3]])
+
+
+# --- whole-map (scope "map") steps and FFP of non-periodic maps ------------------------------
+
+def test_mirror_ffp_is_the_periodic_ffp_of_the_mirror_extended_map():
+    image = np.random.default_rng(3).normal(size=(12, 20)) + np.linspace(0, 5, 20)
+    extended = np.concatenate([image, image[::-1]], axis=0)
+    extended = np.concatenate([extended, extended[:, ::-1]], axis=1)
+    expected = PREPROCESS_STEPS["ffp"](extended)[:12, :20]
+    np.testing.assert_allclose(PREPROCESS_STEPS["ffp"](image, edges="mirror"), expected,
+                               atol=1e-12)
+
+
+def _edge_share(image):
+    """Fraction of an image's squared values in its 2-pixel border."""
+    border = np.zeros(image.shape, dtype=bool)
+    border[:2], border[-2:], border[:, :2], border[:, -2:] = True, True, True, True
+    return (image[border] ** 2).sum() / (image ** 2).sum()
+
+
+def test_mirror_ffp_stops_the_spectrum_leaking_through_the_edges_of_cut_maps():
+    """Maps cut from larger fields are not periodic: their wrap-around jump grows with the
+    large-scale power, so after periodic FFP a steep spectrum piles up at the edges (a leak of
+    the spectrum FFP should remove). Mirror extension leaves no jump, and the border holds
+    about its share of the pixels (12%) whatever the slope."""
+    from training.common.random_fields import power_law_gaussian_field
+
+    shares = {}
+    for edges in ("periodic", "mirror"):
+        for slope in (2.5, 4.0):
+            shares[edges, slope] = np.mean([
+                _edge_share(PREPROCESS_STEPS["ffp"](
+                    power_law_gaussian_field((128, 128), slope, seed=[1, number])[:64, :64],
+                    edges=edges)) for number in range(20)])
+    assert shares["periodic", 4.0] - shares["periodic", 2.5] > 0.1
+    assert abs(shares["mirror", 4.0] - shares["mirror", 2.5]) < 0.03
+    with pytest.raises(PreprocessError, match="edges"):
+        PREPROCESS_STEPS["ffp"](np.ones((4, 4)), edges="wrap")
+
+
+def test_pipeline_scopes_select_map_and_tile_steps():
+    steps = [{"op": "log10", "scope": "map"}, {"op": "ffp", "scope": "map"},
+             {"op": "equalize_hist", "nbins": 16}]
+    image = np.random.default_rng(4).lognormal(size=(16, 16))
+    whole = build_pipeline(steps)(image)
+    map_part = build_pipeline(steps, scope="map")(image)
+    np.testing.assert_allclose(build_pipeline(steps, scope="tile")(map_part), whole, atol=1e-6)
+    np.testing.assert_allclose(map_part, PREPROCESS_STEPS["ffp"](np.log10(image)), atol=1e-6)
+    mirrored = build_pipeline(steps, scope="map", edges="mirror")(image)
+    np.testing.assert_allclose(mirrored, PREPROCESS_STEPS["ffp"](np.log10(image),
+                                                                 edges="mirror"), atol=1e-6)
+    assert "scope=map" in build_pipeline(steps).description
+
+
+@pytest.mark.parametrize("steps, message", [
+    ([{"op": "log10"}, {"op": "ffp", "scope": "map"}], "map steps come first"),
+    ([{"op": "log10", "scope": "everywhere"}], "has scope"),
+])
+def test_pipeline_refuses_badly_scoped_steps(steps, message):
+    with pytest.raises(PreprocessError, match=message):
+        build_pipeline(steps)
+    with pytest.raises(PreprocessError, match="scope must be"):
+        build_pipeline([{"op": "log10"}], scope="cube")

@@ -96,11 +96,16 @@ QUICK_CONFIG = AlfvenConfig(widths=(4, 8), hidden=8, max_epochs=3, patience=2, s
 
 
 def preprocess_steps(ffp):
-    """The card's preprocessing: ``log10 > [ffp >] equalize_hist`` (Peek & Burkhart 2019)."""
-    steps = [{"op": "log10"}]
+    """The card's preprocessing: ``log10 > [ffp >] equalize_hist`` (Peek & Burkhart 2019).
+
+    With FFP, ``log10`` and ``ffp`` act on the whole map before tiling (``"scope": "map"``):
+    the runtime gives a user's map fixed power whole, as training gives each whole periodic
+    slice, never tile by tile (cut tiles would leak the spectrum through their borders).
+    """
     if ffp:
-        steps.append({"op": "ffp"})
-    return steps + [{"op": "equalize_hist", "nbins": 256}]
+        return [{"op": "log10", "scope": "map"}, {"op": "ffp", "scope": "map"},
+                {"op": "equalize_hist", "nbins": 256}]
+    return [{"op": "log10"}, {"op": "equalize_hist", "nbins": 256}]
 
 
 def split_runs(data, *, test_seeds=None, validation_seeds=None):
