@@ -140,6 +140,7 @@ def _cmd_classify(args):
                 break
         target = out_dir / f"{stem}_{runner.card['name']}.fits"
         result.write(target, overwrite=args.overwrite)
+        _warn_outside_domain(result, path)
         line = f"{result}  ->  {target}"
         if args.png and hasattr(result, "probability_map"):
             from .inputs import parse_input, reduce_to_image
@@ -151,6 +152,21 @@ def _cmd_classify(args):
     if failures:
         raise CommandError(f"{failures} of {len(files)} files failed (see above)")
     return 0
+
+
+def _warn_outside_domain(result, path):
+    """One warning line on stderr when a map (or cube planes) lie outside the training domain."""
+    from tqdm.auto import tqdm
+
+    slices = getattr(result, "slices", [result])
+    checked = [entry.domain for entry in slices if entry.domain is not None]
+    outside = sum(domain.n_outside for domain in checked)
+    if not outside or all(domain.verdict == "inside" for domain in checked):
+        return
+    analysed = sum(domain.n_analysed for domain in checked)
+    tqdm.write(f"turbml: warning: {path}: {outside} of {analysed} tiles lie outside the training "
+               f"domain of {slices[0].model_card['name']}; its answer there is not a "
+               "measurement (see the DOMAIN extension)", file=sys.stderr)
 
 
 def _output_stem(path):

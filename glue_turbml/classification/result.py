@@ -41,6 +41,9 @@ class ClassificationResult:
     session_info : glue_turbml.models.SessionInfo
     preprocessing : str
     input_name : str
+    domain : glue_turbml.domain.DomainResult or None
+        Whether each tile (and the map) looks like the model's training data; None when the
+        card records no training domain.
     """
 
     class_names: list
@@ -58,6 +61,7 @@ class ClassificationResult:
     session_info: object = None
     preprocessing: str = ""
     input_name: str = "image"
+    domain: object = None
 
     @property
     def predicted_class(self):
@@ -88,19 +92,25 @@ class ClassificationResult:
             "n_tiles_used": self.n_tiles_used,
             "tile_size": int(self.tile_size),
             "n_filled_pixels": self.n_filled_pixels,
+            "domain": None if self.domain is None else self.domain.summary(),
         }
 
     def __str__(self):
         parts = ", ".join(f"P({name}) = {p:.3f} ± {s:.3f}" for name, p, s in
                           zip(self.class_names, self.probability, self.probability_std))
-        return (f"{self.input_name}: {self.predicted_class} ({parts}; {self.n_tiles_used}/"
+        text = (f"{self.input_name}: {self.predicted_class} ({parts}; {self.n_tiles_used}/"
                 f"{len(self.tile_probabilities)} tiles, model {self.model_card['name']} "
                 f"{self.model_card['version']}, {self.session_info.provider})")
+        if self.domain is not None and self.domain.verdict != "inside":
+            text += f"; {self.domain.describe()}: not a measurement there"
+        return text
 
     def to_hdulist(self):
         """FITS form: a header-only primary HDU with provenance and the whole-map result, one
         ``PROB_<CLASS>`` image per class with the input's celestial WCS, ``FILLED`` (pixels
-        filled for the network) and a ``TILES`` table of per-tile probabilities.
+        filled for the network), a ``TILES`` table of per-tile probabilities and, when the
+        card records a training domain, a ``DOMAIN`` table of per-tile domain scores and flags
+        (the verdict is in the primary header: ``TM_DOM``, ``TM_DOUT``).
 
         Returns
         -------
@@ -135,6 +145,17 @@ class ClassificationResult:
         for index, name in enumerate(self.class_names):
             table[f"p_{name}"] = self.tile_probabilities[:, index]
         hdus.append(fits.BinTableHDU(table, name="TILES"))
+        if self.domain is not None:
+            primary.header["TM_DOM"] = (self.domain.verdict, "training domain verdict")
+            primary.header["TM_DOUT"] = (self.domain.n_outside, "tiles outside the domain")
+            primary.header["TM_DFAR"] = (self.domain.false_alarm_rate,
+                                         "in-domain tiles flagged (calibrated)")
+            domain = Table()
+            domain["y0"] = self.tile_origins[:, 0]
+            domain["x0"] = self.tile_origins[:, 1]
+            domain["score"] = self.domain.tile_scores
+            domain["in_domain"] = self.domain.tile_in_domain
+            hdus.append(fits.BinTableHDU(domain, name="DOMAIN"))
         return fits.HDUList(hdus)
 
     def write(self, path, *, overwrite=False):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..core import stitch_tiles
+from ..domain import check_map
 from ..tiled_input import prepare_tiled_input, tile_progress
 from .result import ClassificationResult
 
@@ -95,4 +96,5 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
         session_info=runner.info,
         preprocessing=tiled.pipeline.description,
         input_name=input_name,
+        domain=check_map(card, image, grid, used),
     )

@@ -1,0 +1,188 @@
+"""The domain check of a model card: how far each tile's input statistics lie from the
+training tiles', and whether that is farther than the card's calibrated threshold."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .statistics import FEATURE_NAMES, input_statistics
+
+__all__ = ["DomainCheck", "DomainError", "DomainResult", "check_map", "map_verdict"]
+
+
+class DomainError(ValueError):
+    """A card's ``domain`` record cannot be used."""
+
+
+@dataclass(frozen=True)
+class DomainCheck:
+    """The ``domain.input_statistics`` record of a card, ready to score tiles.
+
+    Attributes
+    ----------
+    mean : numpy.ndarray
+        ``(d,)`` mean statistics of the training tiles.
+    inverse_covariance : numpy.ndarray
+        ``(d, d)`` inverse of their covariance, regularised by the card's per-feature floors.
+    threshold : float
+        Squared Mahalanobis distance above which a tile is outside the domain: the
+        ``1 - false_alarm_rate`` quantile over held-out training-domain tiles.
+    false_alarm_rate : float
+    k_range : tuple of float
+        Wavenumbers (cycles per tile) of the slope statistic.
+    """
+
+    mean: np.ndarray
+    inverse_covariance: np.ndarray
+    threshold: float
+    false_alarm_rate: float
+    k_range: tuple
+
+    @classmethod
+    def from_card(cls, card):
+        """The check a card records, or None when it records none.
+
+        Raises
+        ------
+        DomainError
+            For a record of other statistics, or with matrices of the wrong shape.
+        """
+        record = card.get("domain", {}).get("input_statistics")
+        if record is None:
+            return None
+        if tuple(record["features"]) != FEATURE_NAMES:
+            raise DomainError(f"model {card['name']!r}: its domain record uses the statistics "
+                              f"{record['features']}, this glue-turbml computes "
+                              f"{list(FEATURE_NAMES)}; update glue-turbml or re-record it")
+        mean = np.asarray(record["mean"], dtype=np.float64)
+        covariance = np.asarray(record["covariance"], dtype=np.float64)
+        floor = np.asarray(record["scale_floor"], dtype=np.float64)
+        dimension = len(FEATURE_NAMES)
+        if mean.shape != (dimension,) or covariance.shape != (dimension, dimension) \
+                or floor.shape != (dimension,):
+            raise DomainError(f"model {card['name']!r}: domain record of the wrong shape")
+        return cls(mean=mean, inverse_covariance=np.linalg.inv(covariance + np.diag(floor ** 2)),
+                   threshold=float(record["threshold"]),
+                   false_alarm_rate=float(record["false_alarm_rate"]),
+                   k_range=tuple(record["k_range"]))
+
+    def distances(self, statistics):
+        """Squared Mahalanobis distances of ``(n, d)`` statistics from the training mean."""
+        offset = np.asarray(statistics, dtype=np.float64) - self.mean
+        return np.einsum("ni,ij,nj->n", offset, self.inverse_covariance, offset)
+
+    def score_tiles(self, tiles):
+        """``(scores, in_domain)`` of raw ``(n, T, T)`` tiles: the squared distance over the
+        threshold (above 1: outside) and the flag."""
+        scores = self.distances(input_statistics(tiles, k_range=self.k_range)) / self.threshold
+        return scores, scores <= 1.0
+
+
+def map_verdict(in_domain, false_alarm_rate):
+    """Whole-map verdict from the per-tile flags.
+
+    ``"inside"`` when no more tiles are flagged than false alarms explain (the binomial
+    99.9% bound at the card's rate), ``"outside"`` when most tiles are flagged, ``"partly
+    outside"`` between.
+
+    Parameters
+    ----------
+    in_domain : array_like of bool
+        Per analysed tile.
+    false_alarm_rate : float
+
+    Returns
+    -------
+    str
+    """
+    from scipy.stats import binom
+
+    flags = np.asarray(in_domain, dtype=bool)
+    flagged = int(np.sum(~flags))
+    if flagged * 2 > flags.size:
+        return "outside"
+    if flagged > binom.ppf(0.999, flags.size, false_alarm_rate):
+        return "partly outside"
+    return "inside"
+
+
+@dataclass
+class DomainResult:
+    """The domain check of one analysed map.
+
+    Attributes
+    ----------
+    tile_scores : numpy.ndarray
+        ``(n_tiles,)`` squared distance over the threshold (above 1: outside); NaN for tiles
+        that were not analysed.
+    verdict : str
+        ``"inside"``, ``"partly outside"`` or ``"outside"`` (see `map_verdict`).
+    false_alarm_rate : float
+        The card's calibrated rate of in-domain tiles flagged.
+    """
+
+    tile_scores: np.ndarray
+    verdict: str
+    false_alarm_rate: float
+
+    @property
+    def tile_in_domain(self):
+        """``(n_tiles,)`` bool; False for tiles outside the domain and for unanalysed tiles."""
+        with np.errstate(invalid="ignore"):
+            return self.tile_scores <= 1.0
+
+    @property
+    def n_outside(self):
+        """Analysed tiles outside the training domain."""
+        return int(np.sum(self.tile_scores > 1.0))
+
+    @property
+    def n_analysed(self):
+        return int(np.sum(np.isfinite(self.tile_scores)))
+
+    def describe(self):
+        """``"inside the training domain"``, or how many tiles lie outside it."""
+        if self.verdict == "inside":
+            return "inside the training domain"
+        return (f"{self.verdict.upper()} the training domain ({self.n_outside} of "
+                f"{self.n_analysed} tiles)")
+
+    def summary(self):
+        """JSON-friendly dict."""
+        return {"verdict": self.verdict, "n_tiles_outside": self.n_outside,
+                "n_tiles_analysed": self.n_analysed,
+                "false_alarm_rate": self.false_alarm_rate,
+                "tile_scores": [None if not np.isfinite(score) else round(float(score), 4)
+                                for score in self.tile_scores]}
+
+
+def check_map(card, image, grid, used):
+    """Score the analysed tiles of a map against the card's domain record.
+
+    Parameters
+    ----------
+    card : dict
+    image : numpy.ndarray
+        The raw 2D map as given (before NaN filling or preprocessing).
+    grid : glue_turbml.core.TileGrid
+    used : numpy.ndarray of int
+        The analysed tiles.
+
+    Returns
+    -------
+    DomainResult or None
+        None when the card records no domain.
+    """
+    from ..core import extract_tiles
+
+    check = DomainCheck.from_card(card)
+    if check is None:
+        return None
+    scores = np.full(grid.n_tiles, np.nan)
+    if used.size:
+        scores[used], flags = check.score_tiles(extract_tiles(np.asarray(image, np.float64),
+                                                              grid, indices=used))
+    else:
+        flags = np.zeros(0, dtype=bool)
+    return DomainResult(tile_scores=scores, verdict=map_verdict(flags, check.false_alarm_rate),
+                        false_alarm_rate=check.false_alarm_rate)

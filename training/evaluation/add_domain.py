@@ -1,0 +1,177 @@
+"""Record the training domain of an exported model in its card, without retraining, and measure
+the check: the false-alarm rate on held-out training-domain tiles and the flag rate on real
+images that are not turbulence.
+
+Run as::
+
+    python -m training.evaluation.add_domain onnx_models/kolmogorov-burgers.onnx \\
+        --report docs/results/kolmogorov_burgers_domain.json
+
+Training-like tiles are drawn again from the model's own generator with seeds no training
+stream uses, in three independent sets: one fits the statistics' mean and covariance, one
+calibrates the threshold to the false-alarm rate, one measures it. Tiles are cut as the runtime
+cuts a user's map (the card's tile size and stride, reflected edges), so edge tiles are in the
+domain too. The weights are not touched: ``weights_sha256`` stays the same.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from .domain_record import fit_domain_record
+
+__all__ = ["GENERATORS", "lognormal_classifier_tiles", "real_image_tiles", "add_domain",
+           "main"]
+
+#: Seed roots of the fit, calibration and test sets (no training stream starts with these).
+SET_SEEDS = {"fit": 7101, "calibration": 7102, "test": 7103}
+
+
+def _cut(field, card):
+    from glue_turbml.core import extract_tiles, make_tile_grid
+
+    grid = make_tile_grid(field.shape, card["input"]["tile_size"],
+                          stride=card["tiling"]["stride"], boundary="reflect")
+    return extract_tiles(field, grid)
+
+
+def lognormal_classifier_tiles(card, *, seed, n_maps):
+    """Raw tiles of lognormal maps like a lognormal-trained classifier's training data.
+
+    The card's provenance gives the slopes, ``sigma_ln`` and map size; maps alternate between
+    the classes' slopes.
+    """
+    from ..common.random_fields import lognormal_field
+
+    data = card["provenance"]["training_data"]
+    slopes = list(data["slopes"].values())
+    size = data["map_size_px"]
+    return np.concatenate([
+        _cut(lognormal_field((size, size), slopes[number % len(slopes)],
+                             sigma_ln=data["sigma_ln"], seed=[seed, number]), card)
+        for number in range(n_maps)])
+
+
+#: Model name -> generator of raw training-domain tiles ``(card, *, seed, n_maps)``.
+GENERATORS = {"kolmogorov-burgers": lognormal_classifier_tiles}
+
+
+def real_image_tiles(card):
+    """Raw tiles of real images that are not turbulence maps: ``{name: tiles}``.
+
+    The Hubble Deep Field and the Moon of scikit-image's data (photographs, averaged over the
+    colour channels), and the white-light image (sum over wavelength) of the MUSE cube of
+    Abell 478 in the ``mpdaf`` wheel when it is large enough for a tile.
+    """
+    from skimage import data
+
+    images = {"hubble_deep_field": data.hubble_deep_field().astype(np.float64).mean(axis=2),
+              "moon": data.moon().astype(np.float64)}
+    try:
+        from astropy.io import fits
+
+        from ..emission_lines.muse_check import muse_cube_path
+
+        cube = fits.getdata(muse_cube_path(), ext=1)
+        white = np.nansum(cube, axis=0)
+        if min(white.shape) >= card["input"]["tile_size"]:
+            images["muse_abell478_white_light"] = white
+    except (FileNotFoundError, ImportError, OSError):
+        pass
+    return {name: _cut(image, card) for name, image in images.items()}
+
+
+def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""):
+    """Fit, calibrate and measure the domain record of a model file; optionally store it.
+
+    Parameters
+    ----------
+    path : str or path
+        The exported model; its card gets ``domain.input_statistics`` when ``write``.
+    n_maps : int
+        Maps per set (fit, calibration, test).
+    false_alarm_rate : float
+    write : bool
+    command : str
+
+    Returns
+    -------
+    dict
+        The report: the record, the measured false-alarm rate on the test set, flag rates and
+        verdicts on the real images.
+    """
+    import onnx
+
+    from glue_turbml.domain import DomainCheck, map_verdict
+    from glue_turbml.models import load_model_file, write_card
+
+    from ..common.provenance import code_version, utc_timestamp
+
+    start = time.perf_counter()
+    loaded = load_model_file(path)
+    card = loaded.card
+    if card["name"] not in GENERATORS:
+        raise ValueError(f"no training-domain generator for model {card['name']!r} (known: "
+                         f"{sorted(GENERATORS)}); record its domain from its training script")
+    generate = GENERATORS[card["name"]]
+    tiles = {name: generate(card, seed=seed, n_maps=n_maps) for name, seed in SET_SEEDS.items()}
+    tile_size = card["input"]["tile_size"]
+    record = fit_domain_record(
+        tiles["fit"], tiles["calibration"], k_range=(2.0, tile_size / 4.0),
+        false_alarm_rate=false_alarm_rate,
+        description=f"raw tiles of maps from {generate.__name__} (seed roots {SET_SEEDS}), cut "
+                    "as the runtime cuts a map")
+    record.update({"command": command, "date": utc_timestamp(), "code_version": code_version()})
+    check = DomainCheck.from_card({"name": card["name"], "domain": {"input_statistics": record}})
+    _, test_in = check.score_tiles(tiles["test"])
+    measured = {"held_out_training_domain": {
+        "n_tiles": int(test_in.size), "flagged_fraction": float(1 - test_in.mean()),
+        "target": "<= 0.02"}}
+    for name, image_tiles in real_image_tiles(card).items():
+        _, inside = check.score_tiles(image_tiles)
+        measured[name] = {"n_tiles": int(inside.size), "flagged_fraction": float(1 - inside.mean()),
+                          "verdict": map_verdict(inside, false_alarm_rate), "target": ">= 0.95"}
+    record["measured"] = measured
+    if write:
+        model = onnx.load(os.fspath(path))
+        updated = json.loads(json.dumps(card))
+        updated.setdefault("domain", {})["input_statistics"] = record
+        write_card(model, updated)
+        onnx.save(model, os.fspath(path))
+    return {"model": card["name"], "file": os.fspath(path),
+            "weights_sha256": card["weights_sha256"], "record": record,
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def main(argv=None):
+    """``python -m training.evaluation.add_domain MODEL [--report JSON] [--dry-run]``."""
+    from ..common.provenance import command_line, write_json_report
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="python -m training.evaluation.add_domain",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="exported .onnx file (its card is updated)")
+    parser.add_argument("--report", help="write the JSON report here")
+    parser.add_argument("--maps", type=int, default=12, help="maps per set (default 12)")
+    parser.add_argument("--false-alarm-rate", type=float, default=0.01)
+    parser.add_argument("--dry-run", action="store_true", help="measure, do not write the card")
+    arguments = parser.parse_args(argv)
+    report = add_domain(arguments.model, n_maps=arguments.maps,
+                        false_alarm_rate=arguments.false_alarm_rate,
+                        write=not arguments.dry_run,
+                        command=command_line("training.evaluation.add_domain", argv))
+    for name, entry in report["record"]["measured"].items():
+        print(f"{name}: {entry['flagged_fraction']:.1%} of {entry['n_tiles']} tiles flagged "
+              f"(target {entry['target']})")
+    if arguments.report:
+        write_json_report(arguments.report, report)
+        print(f"wrote {arguments.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
