@@ -264,6 +264,7 @@ def _cmd_map(args):
                        batch_size=args.batch_size, progress=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.write(out, overwrite=args.overwrite)
+    _warn_outside_domain(result, args.input)
     print(f"{result}  ->  {out}")
     return 0
 

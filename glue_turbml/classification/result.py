@@ -146,16 +146,7 @@ class ClassificationResult:
             table[f"p_{name}"] = self.tile_probabilities[:, index]
         hdus.append(fits.BinTableHDU(table, name="TILES"))
         if self.domain is not None:
-            primary.header["TM_DOM"] = (self.domain.verdict, "training domain verdict")
-            primary.header["TM_DOUT"] = (self.domain.n_outside, "tiles outside the domain")
-            primary.header["TM_DFAR"] = (self.domain.false_alarm_rate,
-                                         "in-domain tiles flagged (calibrated)")
-            domain = Table()
-            domain["y0"] = self.tile_origins[:, 0]
-            domain["x0"] = self.tile_origins[:, 1]
-            domain["score"] = self.domain.tile_scores
-            domain["in_domain"] = self.domain.tile_in_domain
-            hdus.append(fits.BinTableHDU(domain, name="DOMAIN"))
+            hdus.append(self.domain.fits_table(self.tile_origins, primary.header))
         return fits.HDUList(hdus)
 
     def write(self, path, *, overwrite=False):

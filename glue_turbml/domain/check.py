@@ -147,6 +147,27 @@ class DomainResult:
         return (f"{self.verdict.upper()} the training domain ({self.n_outside} of "
                 f"{self.n_analysed} tiles)")
 
+    def fits_table(self, tile_origins, header):
+        """The ``DOMAIN`` table (per tile: origin, score, flag); sets the verdict keys
+        ``TM_DOM``, ``TM_DOUT`` and ``TM_DFAR`` in ``header`` (the result's primary header).
+
+        Returns
+        -------
+        astropy.io.fits.BinTableHDU
+        """
+        from astropy.io import fits
+        from astropy.table import Table
+
+        header["TM_DOM"] = (self.verdict, "training domain verdict")
+        header["TM_DOUT"] = (self.n_outside, "tiles outside the domain")
+        header["TM_DFAR"] = (self.false_alarm_rate, "in-domain tiles flagged (calibrated)")
+        table = Table()
+        table["y0"] = np.asarray(tile_origins)[:, 0]
+        table["x0"] = np.asarray(tile_origins)[:, 1]
+        table["score"] = self.tile_scores
+        table["in_domain"] = self.tile_in_domain
+        return fits.BinTableHDU(table, name="DOMAIN")
+
     def summary(self):
         """JSON-friendly dict."""
         return {"verdict": self.verdict, "n_tiles_outside": self.n_outside,

@@ -37,6 +37,11 @@ class MappingResult:
     preprocessing : str
     input_name : str
     depth : astropy.units.Quantity or None
+    tile_origins : numpy.ndarray or None
+        ``(n_tiles, 2)`` pixel ``(y0, x0)`` of each tile.
+    domain : glue_turbml.domain.DomainResult or None
+        Whether each tile (and the map) looks like the model's training data; None when the
+        card records no training domain.
     """
 
     log_density_ratio: np.ndarray
@@ -55,6 +60,8 @@ class MappingResult:
     preprocessing: str
     input_name: str
     depth: object = None
+    tile_origins: object = None
+    domain: object = None
 
     def summary(self):
         """JSON-friendly dict of the result and its provenance."""
@@ -73,6 +80,7 @@ class MappingResult:
             "stride": int(self.stride),
             "n_filled_pixels": int(self.filled_mask.sum()),
             "n_nan_pixels": int((~finite).sum()),
+            "domain": None if self.domain is None else self.domain.summary(),
         }
 
     def __str__(self):
@@ -83,9 +91,12 @@ class MappingResult:
                 f"{summary['median_sigma_dex'] or float('nan'):.3f} dex")
         if self.density is not None:
             text += f", median <n>_m = {np.nanmedian(self.density.value):.3g} {self.density.unit}"
-        return (text + f" ({self.n_tiles_used}/{self.n_tiles} tiles, model "
-                f"{self.model_card['name']} {self.model_card['version']}, "
-                f"{self.session_info.provider})")
+        text += (f" ({self.n_tiles_used}/{self.n_tiles} tiles, model "
+                 f"{self.model_card['name']} {self.model_card['version']}, "
+                 f"{self.session_info.provider})")
+        if self.domain is not None and self.domain.verdict != "inside":
+            text += f"; {self.domain.describe()}: not a measurement there"
+        return text
 
     def to_hdulist(self):
         """FITS form: primary HDU ``log10(<n>_m/n0)`` (BUNIT ``dex``) with the input WCS and the
@@ -129,6 +140,8 @@ class MappingResult:
                                   self.density.unit.to_string("fits"),
                                   "mass-weighted mean density <n>_m"))
         hdus.append(wcs_image_hdu(self.filled_mask, name="FILLED", wcs=self.wcs, dtype=np.uint8))
+        if self.domain is not None and self.tile_origins is not None:
+            hdus.append(self.domain.fits_table(self.tile_origins, primary.header))
         return fits.HDUList(hdus)
 
     def write(self, path, *, overwrite=False):

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core import stitch_tiles
 from ..core.tiling import TileGrid, TilingError
+from ..domain import check_map
 from ..inputs import InputError, parse_input, reduce_to_image
 from ..models import open_model
 from ..tiled_input import tile_progress, tiled_input_on_grid
@@ -230,7 +231,8 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
         n_tiles_used=int(tiled.used.size), tile_size=tile_size, stride=stride, window_margin=margin,
         wcs=wcs, model_card=card, session_info=runner.info,
         preprocessing="divide by map mean > " + tiled.pipeline.description,
-        input_name=input_name, depth=depth)
+        input_name=input_name, depth=depth, tile_origins=grid.origins,
+        domain=check_map(card, image, grid, tiled.used))
 
 
 def map_image(data, *, model, device="auto", depth=None, hdu=None, component=None, axis=None,

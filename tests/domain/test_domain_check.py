@@ -76,3 +76,20 @@ def test_a_record_of_other_statistics_is_refused():
         DomainCheck.from_card(card)
     del card["domain"]
     assert DomainCheck.from_card(card) is None
+
+
+def test_the_unet_mapping_says_when_a_map_is_not_a_column_density(hubble_path, tmp_path, capsys):
+    record = resolve_model("mass-weighted-density").card["domain"]["input_statistics"]
+    assert record["measured"]["held_out_training_domain"]["flagged_fraction"] <= 0.02
+    out = tmp_path / "hubble_density.fits"
+    assert turbml(["map", str(hubble_path), "--model", "mass-weighted-density",
+                   "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "outside the training domain of mass-weighted-density" in captured.err
+    assert "OUTSIDE the training domain" in captured.out
+    with fits.open(out) as hdul:
+        assert hdul[0].header["TM_DOM"] == "outside"
+        assert (~hdul["DOMAIN"].data["in_domain"]).mean() >= 0.95
+    demo = glue_turbml.map_image(REPOSITORY / "glue_turbml" / "data" / "demo_two_regimes.fits",
+                                 model="mass-weighted-density")
+    assert demo.domain.verdict == "inside"

@@ -114,7 +114,8 @@ def test_fits_in_fits_out_keeps_wcs_bunit_and_provenance(column_fits, tmp_path):
     out = tmp_path / "mapped.fits"
     result.write(out)
     with fits.open(out) as hdulist:
-        assert [hdu.name for hdu in hdulist] == ["PRIMARY", "SIGMA", "DENSITY", "FILLED"]
+        assert [hdu.name for hdu in hdulist] == ["PRIMARY", "SIGMA", "DENSITY", "FILLED",
+                                                 "DOMAIN"]
         primary = hdulist[0].header
         assert primary["BUNIT"] == "dex" and primary["TM_MODEL"] == MODEL
         assert primary["TM_SHA"] == resolve_model(MODEL).card["weights_sha256"]

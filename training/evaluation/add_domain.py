@@ -24,18 +24,25 @@ import numpy as np
 
 from .domain_record import fit_domain_record
 
-__all__ = ["GENERATORS", "lognormal_classifier_tiles", "real_image_tiles", "add_domain",
-           "main"]
+__all__ = ["GENERATORS", "lognormal_classifier_tiles", "lognormal_column_tiles",
+           "real_image_tiles", "add_domain", "main"]
 
 #: Seed roots of the fit, calibration and test sets (no training stream starts with these).
 SET_SEEDS = {"fit": 7101, "calibration": 7102, "test": 7103}
 
 
 def _cut(field, card):
+    """The raw tiles the runtime would analyse in this map (the mapping's grid for U-Nets)."""
     from glue_turbml.core import extract_tiles, make_tile_grid
+    from glue_turbml.mapping import mapping_grid
 
-    grid = make_tile_grid(field.shape, card["input"]["tile_size"],
-                          stride=card["tiling"]["stride"], boundary="reflect")
+    tile_size, tiling = card["input"]["tile_size"], card["tiling"]
+    if card["task"] == "image_to_image":
+        grid = mapping_grid(field.shape, tile_size, margin=tiling["window_margin"],
+                            stride=tiling["stride"])
+    else:
+        grid = make_tile_grid(field.shape, tile_size, stride=tiling["stride"],
+                              boundary="reflect")
     return extract_tiles(field, grid)
 
 
@@ -56,8 +63,41 @@ def lognormal_classifier_tiles(card, *, seed, n_maps):
         for number in range(n_maps)])
 
 
+def lognormal_column_tiles(card, *, seed, n_maps):
+    """Raw tiles of column-density maps of lognormal cubes like a U-Net's training data.
+
+    Each map projects a new cube (size, slope and width ranges from the card's provenance)
+    along its first axis, over the full depth, and is divided by its mean, as in training.
+    """
+    from ..common.random_fields import lognormal_field
+
+    data = card["provenance"]["training_data"]
+    size = data["cube_size_cells"]
+    slopes = _range_of(data["summary"], "slope")
+    widths = _range_of(data["summary"], "sigma_ln")
+    rng = np.random.default_rng([seed, 0])
+    maps = []
+    for number in range(n_maps):
+        cube = lognormal_field((size, size, size), rng.uniform(*slopes),
+                               sigma_ln=rng.uniform(*widths), seed=[seed, number])
+        column = cube.sum(axis=0)
+        maps.append(_cut(column / column.mean(), card))
+    return np.concatenate(maps)
+
+
+def _range_of(summary, name):
+    """``(low, high)`` of ``"<name> uniform in [low, high]"`` in a training-data summary."""
+    import re
+
+    match = re.search(rf"{name} uniform in \[([\d.]+), ([\d.]+)\]", summary)
+    if match is None:
+        raise ValueError(f"the card's training-data summary gives no range of {name}")
+    return float(match.group(1)), float(match.group(2))
+
+
 #: Model name -> generator of raw training-domain tiles ``(card, *, seed, n_maps)``.
-GENERATORS = {"kolmogorov-burgers": lognormal_classifier_tiles}
+GENERATORS = {"kolmogorov-burgers": lognormal_classifier_tiles,
+              "mass-weighted-density": lognormal_column_tiles}
 
 
 def real_image_tiles(card):
