@@ -4,9 +4,22 @@ from qtpy import QtCore, QtWidgets
 
 from .glue_data import result_summary
 
-__all__ = ["ResultPanel", "result_panel_for"]
+__all__ = ["ResultPanel", "result_panel_for", "domain_text"]
 
 _PANEL_ATTRIBUTE = "_glue_turbml_result_panel"
+
+
+def domain_text(domain):
+    """Rich text of a result's training-domain verdict ("" when the card records none)."""
+    if not domain:
+        return ""
+    if domain["verdict"] == "inside":
+        return (f"inside the model's training domain ({domain['n_tiles_analysed']} tiles "
+                "checked)")
+    return (f"<b style='color:#b00000'>{domain['verdict'].upper()} the training domain</b>: "
+            f"{domain['n_tiles_outside']} of {domain['n_tiles_analysed']} tiles (hatched in the "
+            "Turbulence viewer) do not look like the maps the model was trained on; its "
+            "probabilities there are not a measurement")
 
 
 class ResultPanel(QtWidgets.QWidget):
@@ -24,6 +37,9 @@ class ResultPanel(QtWidgets.QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         layout.addWidget(self.table)
+        self.domain_label = QtWidgets.QLabel("")
+        self.domain_label.setWordWrap(True)
+        layout.addWidget(self.domain_label)
         self.details_label = QtWidgets.QLabel("")
         self.details_label.setWordWrap(True)
         self.details_label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
@@ -49,6 +65,8 @@ class ResultPanel(QtWidgets.QWidget):
                 item.setToolTip(meanings.get(name, name))
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        self.domain_label.setText(domain_text(summary.get("domain")))
+        self.domain_label.setVisible(bool(summary.get("domain")))
         self.details_label.setText(
             f"model {summary['model']} {summary['model_version']} on "
             f"{summary['provider']}; {summary['n_tiles_used']}/{summary['n_tiles']} tiles of "

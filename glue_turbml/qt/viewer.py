@@ -147,6 +147,7 @@ class TurbulenceViewer(ImageViewer):
         QtWidgets.QMainWindow.addToolBar(self, QtCore.Qt.BottomToolBarArea, bar)
         self.follow_slices = True
         self.tile_grid_artist = None
+        self.domain_artist = None
         self.region_results = {}
         self.region_jobs = {}
         self._running_region_jobs = set()
@@ -208,6 +209,9 @@ class TurbulenceViewer(ImageViewer):
         if self.tile_grid_artist is not None:
             self.tile_grid_artist.remove()
             self.tile_grid_artist = None
+        if self.domain_artist is not None:
+            self.domain_artist.remove()
+            self.domain_artist = None
         if classification is None:
             return
         info = classification.meta[META_KEY]
@@ -226,7 +230,38 @@ class TurbulenceViewer(ImageViewer):
         self.tile_grid_artist = LineCollection(segments, colors="white", linewidths=0.6,
                                                alpha=0.6, zorder=10)
         self.axes.add_collection(self.tile_grid_artist)
+        self._hatch_outside_domain(info, origins, (ny, nx), transposed=(
+            self.state.x_att is not None and self.state.x_att.axis == plane_axes[0]))
         self.axes.figure.canvas.draw_idle()
+
+    def _hatch_outside_domain(self, info, origins, shape, *, transposed):
+        """Grey hatching over the tiles the domain check flagged (none without a record)."""
+        from matplotlib.collections import PatchCollection
+        from matplotlib.patches import Rectangle
+
+        domain = info["summary"].get("domain") or {}
+        scores = np.array([np.nan if score is None else score
+                           for score in domain.get("tile_scores", [])], dtype=float)
+        size = info["summary"]["tile_size"]
+        with np.errstate(invalid="ignore"):
+            outside = np.flatnonzero(scores > 1.0)
+        if outside.size == 0:
+            return
+        ny, nx = shape
+        boxes = []
+        for y0, x0 in origins[outside]:
+            # tiles reach past the map edges (reflected pixels): hatch only the map part
+            y_start, y_stop = max(y0, 0), min(y0 + size, ny)
+            x_start, x_stop = max(x0, 0), min(x0 + size, nx)
+            corner, width, height = (x_start - 0.5, y_start - 0.5), x_stop - x_start, \
+                y_stop - y_start
+            if transposed:
+                corner, width, height = (corner[1], corner[0]), height, width
+            boxes.append(Rectangle(corner, width, height))
+        self.domain_artist = PatchCollection(boxes, facecolor=(0.5, 0.5, 0.5, 0.25),
+                                             edgecolor=(0.3, 0.3, 0.3, 0.8), hatch="//",
+                                             linewidth=0.0, zorder=9)
+        self.axes.add_collection(self.domain_artist)
 
     def _update_readout(self):
         classification, _ = self._results()
@@ -235,6 +270,11 @@ class TurbulenceViewer(ImageViewer):
             summary = classification.meta[META_KEY]["summary"]
             lines.append(f"{summary['input']}: {summary['predicted_class']} "
                          f"({_format_probabilities(summary)})")
+            domain = summary.get("domain") or {}
+            if domain and domain["verdict"] != "inside":
+                lines.append(f"{domain['verdict'].upper()} the training domain: "
+                             f"{domain['n_tiles_outside']} of {domain['n_tiles_analysed']} "
+                             "tiles (hatched)")
         for label, entry in self.region_results.items():
             if entry["state"] == "done":
                 summary = entry["summary"]
