@@ -105,12 +105,30 @@ def prepare_tiled_input(image, card, *, stride=None, boundary=None, input_name="
     if not finite.any():
         raise TilingError(f"{input_name}: the map is entirely NaN (no data to {purpose})")
     return tiled_input_on_grid(
-        image, finite, grid, card,
+        image, finite, grid, card, input_name=input_name,
         nothing_left=(f"{input_name}: every {tile_size}x{tile_size} tile is more than "
                       f"{1 - tiling['min_valid_fraction']:.0%} NaN; nothing left to {purpose}"))
 
 
-def tiled_input_on_grid(values, finite, grid, card, *, nothing_left):
+def _takes_log(card):
+    """Whether the card's first preprocessing step is log10 (it then reads positive values)."""
+    steps = card.get("preprocess", [])
+    return bool(steps) and steps[0]["op"] == "log10"
+
+
+def _refuse_degenerate(values, finite, card, input_name):
+    """Refuse maps no model can read: constant, or without one positive pixel for log10."""
+    finite_values = values[finite]
+    if finite_values.size and finite_values.min() == finite_values.max():
+        raise TilingError(f"{input_name}: every finite pixel has the same value; a constant map "
+                          "has no structure to measure")
+    if _takes_log(card) and not np.any(finite_values > 0):
+        raise TilingError(f"{input_name}: no pixel is positive, and the model's first step is "
+                          "log10 of an intensity or column density; check the data's sign, "
+                          "units and scaling")
+
+
+def tiled_input_on_grid(values, finite, grid, card, *, nothing_left, input_name="image"):
     """Choose the tiles of a grid to analyse and fill the map's NaN pixels.
 
     The step shared by the classifier's tiling (`prepare_tiled_input`) and the U-Net mapping's
@@ -130,6 +148,8 @@ def tiled_input_on_grid(values, finite, grid, card, *, nothing_left):
         The model card (``tiling.min_valid_fraction``, ``preprocess``).
     nothing_left : str
         Message of the error raised when every tile is mostly NaN.
+    input_name : str
+        What to call the map in the errors about degenerate maps.
 
     Returns
     -------
@@ -139,11 +159,18 @@ def tiled_input_on_grid(values, finite, grid, card, *, nothing_left):
     Raises
     ------
     glue_turbml.core.TilingError
-        If no tile has at least the card's ``min_valid_fraction`` of finite pixels.
+        For a constant map, a map without positive pixels for a model that takes log10, or
+        when no tile has at least the card's ``min_valid_fraction`` of usable pixels (finite,
+        and positive for such a model).
     """
-    valid_fraction = extract_tiles(finite.astype(np.float32), grid).mean(axis=(1, 2))
+    _refuse_degenerate(values, finite, card, input_name)
+    usable = finite & (values > 0) if _takes_log(card) else finite
+    valid_fraction = extract_tiles(usable.astype(np.float32), grid).mean(axis=(1, 2))
     used = np.flatnonzero(valid_fraction >= card["tiling"]["min_valid_fraction"])
     if used.size == 0:
+        if _takes_log(card):  # the callers' "mostly NaN" is only half of it here
+            nothing_left = nothing_left.replace(
+                "NaN", "NaN or not positive (the model takes log10)", 1)
         raise TilingError(nothing_left)
     filled, filled_mask = fill_nan_nearest(values)
     pipeline = build_pipeline(card["preprocess"], scope="tile")

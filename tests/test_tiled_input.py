@@ -46,3 +46,34 @@ def test_a_card_with_a_map_step_after_a_tile_step_is_refused(ffp_card):
     ffp_card["preprocess"] = [{"op": "log10"}, {"op": "ffp", "scope": "map"}]
     with pytest.raises(ModelCardError, match="map steps come first"):
         validate_card(ffp_card)
+
+
+@pytest.mark.parametrize("values, message", [
+    (np.zeros((256, 256)), "every finite pixel has the same value; a constant map"),
+    (np.full((256, 256), 7.5), "every finite pixel has the same value"),
+    (-np.random.default_rng(1).lognormal(size=(256, 256)), "no pixel is positive"),
+    (np.where(np.random.default_rng(2).random((256, 256)) > 0.8, 1.0, -1.0),
+     "more than 50% NaN or not positive (the model takes log10)"),
+])
+def test_degenerate_maps_are_refused_in_every_command(values, message, tmp_path, capsys):
+    from astropy.io import fits
+
+    from glue_turbml.cli import main as turbml
+
+    path = tmp_path / "degenerate.fits"
+    fits.PrimaryHDU(values.astype(np.float32)).writeto(path)
+    out = tmp_path / "out"
+    commands = {
+        "classify": ["classify", str(path), "--model", "kolmogorov-burgers", "--out", str(out)],
+        "saliency": ["saliency", str(path), "--model", "kolmogorov-burgers", "--out", str(out)],
+        "map": ["map", str(path), "--model", "mass-weighted-density", "--out",
+                str(out / "mapped.fits")],
+    }
+    for name, command in commands.items():
+        assert turbml(command) == 2, name
+        error = capsys.readouterr().err
+        if name == "map" and values.mean() <= 0:  # refused earlier: no mean column density
+            assert "must be positive on average" in error
+        else:
+            assert message in error, (name, error)
+    assert not list(out.glob("*.fits"))

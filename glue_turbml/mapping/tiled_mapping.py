@@ -198,7 +198,7 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
     divisor = mean_value if card["input"].get("normalization", "none") == "map_mean" else 1.0
     ratio = image.astype(np.float64) / divisor
     grid = mapping_grid(image.shape, tile_size, margin=margin, stride=stride)
-    tiled = tiled_input_on_grid(ratio, finite, grid, card,
+    tiled = tiled_input_on_grid(ratio, finite, grid, card, input_name=input_name,
                                 nothing_left=(f"{input_name}: every {tile_size}x{tile_size} tile "
                                               "is mostly NaN; nothing left to map"))
     # Mean and variance per tile pixel; skipped tiles stay NaN and get no weight.

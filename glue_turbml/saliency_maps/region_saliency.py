@@ -94,7 +94,7 @@ def _mapping_tiles(image, card, *, stride, input_name):
         values = values / mean_value
         divided = "divide by map mean > "
     grid = mapping_grid(image.shape, tile_size, margin=margin, stride=stride)
-    tiled = tiled_input_on_grid(values, finite, grid, card,
+    tiled = tiled_input_on_grid(values, finite, grid, card, input_name=input_name,
                                 nothing_left=(f"{input_name}: every {tile_size}x{tile_size} tile "
                                               "is mostly NaN; nothing left to explain"))
     return tiled, margin_window(tile_size, margin), divided
