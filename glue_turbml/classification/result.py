@@ -102,7 +102,7 @@ class ClassificationResult:
                 f"{len(self.tile_probabilities)} tiles, model {self.model_card['name']} "
                 f"{self.model_card['version']}, {self.session_info.provider})")
         if self.domain is not None and self.domain.verdict != "inside":
-            text += f"; {self.domain.describe()}: not a measurement there"
+            text += f"; {self.domain.describe()}"
         return text
 
     def to_hdulist(self):

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..core import stitch_tiles
 from ..domain import check_map
+from ..domain.embedding import EMBEDDING_OUTPUT
 from ..tiled_input import prepare_tiled_input, tile_progress
 from .result import ClassificationResult
 
@@ -68,10 +69,19 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
     tile_size = grid.tile_size
     n_classes = len(card["classes"])
     tile_probabilities = np.full((grid.n_tiles, n_classes), np.nan)
+    # the domain check's embedding part reads the pooled features in the same pass
+    with_embedding = "embedding" in card.get("domain", {})
+    names = (card["outputs"][0]["name"], EMBEDDING_OUTPUT) if with_embedding else None
+    embeddings = np.full((grid.n_tiles, 0), np.nan)
     advance, close = tile_progress(progress, int(used.size))
     try:
         for chunk, tiles in tiled.chunks():
-            scores = runner.run(tiles, batch_size=batch_size, on_batch=advance)
+            scores = runner.run(tiles, batch_size=batch_size, on_batch=advance, outputs=names)
+            if with_embedding:
+                scores, features = scores
+                if embeddings.shape[1] != features.shape[1]:
+                    embeddings = np.full((grid.n_tiles, features.shape[1]), np.nan)
+                embeddings[chunk] = features
             if card["outputs"][0].get("activation", "none") == "softmax":
                 scores = softmax(scores.astype(np.float64))
             tile_probabilities[chunk] = scores
@@ -96,5 +106,6 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
         session_info=runner.info,
         preprocessing=tiled.pipeline.description,
         input_name=input_name,
-        domain=check_map(card, image, grid, used),
+        domain=check_map(card, image, grid, used,
+                         embeddings=embeddings[used] if with_embedding else None),
     )

@@ -113,17 +113,21 @@ class DomainResult:
     Attributes
     ----------
     tile_scores : numpy.ndarray
-        ``(n_tiles,)`` squared distance over the threshold (above 1: outside); NaN for tiles
-        that were not analysed.
+        ``(n_tiles,)`` the larger of the input-statistics and embedding scores, each a squared
+        distance over its threshold (above 1: outside); NaN for tiles not analysed.
     verdict : str
         ``"inside"``, ``"partly outside"`` or ``"outside"`` (see `map_verdict`).
     false_alarm_rate : float
-        The card's calibrated rate of in-domain tiles flagged.
+        The card's calibrated rate of in-domain tiles flagged (both parts together).
+    input_scores, embedding_scores : numpy.ndarray or None
+        The two parts (embedding: None when the card records no embedding part).
     """
 
     tile_scores: np.ndarray
     verdict: str
     false_alarm_rate: float
+    input_scores: object = None
+    embedding_scores: object = None
 
     @property
     def tile_in_domain(self):
@@ -144,8 +148,11 @@ class DomainResult:
         """``"inside the training domain"``, or how many tiles lie outside it."""
         if self.verdict == "inside":
             return "inside the training domain"
-        return (f"{self.verdict.upper()} the training domain ({self.n_outside} of "
-                f"{self.n_analysed} tiles)")
+        if self.verdict == "outside":
+            return (f"OUTSIDE the training domain ({self.n_outside} of {self.n_analysed} "
+                    "tiles): not a measurement")
+        return (f"PARTLY OUTSIDE the training domain: {self.n_outside} of {self.n_analysed} "
+                "tiles, whose answers are not measurements")
 
     def fits_table(self, tile_origins, header):
         """The ``DOMAIN`` table (per tile: origin, score, flag); sets the verdict keys
@@ -173,11 +180,13 @@ class DomainResult:
         return {"verdict": self.verdict, "n_tiles_outside": self.n_outside,
                 "n_tiles_analysed": self.n_analysed,
                 "false_alarm_rate": self.false_alarm_rate,
+                "parts": (["input statistics"] if self.embedding_scores is None
+                          else ["input statistics", "network embedding"]),
                 "tile_scores": [None if not np.isfinite(score) else round(float(score), 4)
                                 for score in self.tile_scores]}
 
 
-def check_map(card, image, grid, used):
+def check_map(card, image, grid, used, *, embeddings=None):
     """Score the analysed tiles of a map against the card's domain record.
 
     Parameters
@@ -188,6 +197,8 @@ def check_map(card, image, grid, used):
     grid : glue_turbml.core.TileGrid
     used : numpy.ndarray of int
         The analysed tiles.
+    embeddings : numpy.ndarray, optional
+        ``(len(used), d)`` pooled features of the analysed tiles, for the embedding part.
 
     Returns
     -------
@@ -195,15 +206,22 @@ def check_map(card, image, grid, used):
         None when the card records no domain.
     """
     from ..core import extract_tiles
+    from .embedding import EmbeddingCheck
 
     check = DomainCheck.from_card(card)
     if check is None:
         return None
-    scores = np.full(grid.n_tiles, np.nan)
+    input_scores = np.full(grid.n_tiles, np.nan)
     if used.size:
-        scores[used], flags = check.score_tiles(extract_tiles(np.asarray(image, np.float64),
-                                                              grid, indices=used))
-    else:
-        flags = np.zeros(0, dtype=bool)
-    return DomainResult(tile_scores=scores, verdict=map_verdict(flags, check.false_alarm_rate),
-                        false_alarm_rate=check.false_alarm_rate)
+        input_scores[used], _ = check.score_tiles(
+            extract_tiles(np.asarray(image, np.float64), grid, indices=used))
+    combined, embedding_scores = input_scores.copy(), None
+    embedding_check = EmbeddingCheck.from_card(card)
+    if embedding_check is not None and embeddings is not None and used.size:
+        embedding_scores = np.full(grid.n_tiles, np.nan)
+        embedding_scores[used] = embedding_check.scores(embeddings)
+        combined = np.fmax(input_scores, embedding_scores)
+    flags = combined[used] <= 1.0
+    return DomainResult(tile_scores=combined, verdict=map_verdict(flags, check.false_alarm_rate),
+                        false_alarm_rate=check.false_alarm_rate, input_scores=input_scores,
+                        embedding_scores=embedding_scores)

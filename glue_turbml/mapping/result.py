@@ -95,7 +95,7 @@ class MappingResult:
                  f"{self.model_card['name']} {self.model_card['version']}, "
                  f"{self.session_info.provider})")
         if self.domain is not None and self.domain.verdict != "inside":
-            text += f"; {self.domain.describe()}: not a measurement there"
+            text += f"; {self.domain.describe()}"
         return text
 
     def to_hdulist(self):

@@ -31,8 +31,8 @@ class ModelRunner:
         """The model card."""
         return self.loaded.card
 
-    def run(self, tiles, *, batch_size=64, on_batch=None):
-        """Run the first output of the model on ``(n, C, T, T)`` tiles.
+    def run(self, tiles, *, batch_size=64, on_batch=None, outputs=None):
+        """Run the first output (or the named outputs) of the model on ``(n, C, T, T)`` tiles.
 
         Parameters
         ----------
@@ -42,23 +42,28 @@ class ModelRunner:
             Tiles per onnxruntime call (bounds memory on large maps).
         on_batch : callable, optional
             Called with the number of tiles done after each batch (progress bars, cancel checks).
+        outputs : tuple of str, optional
+            Graph outputs to return (e.g. ``("logits", "embedding")``), in one pass.
 
         Returns
         -------
-        numpy.ndarray
-            The first output, concatenated over batches.
+        numpy.ndarray or tuple of numpy.ndarray
+            The first output concatenated over batches, or one array per named output.
         """
         tiles = np.ascontiguousarray(tiles, dtype=np.float32)
-        outputs = []
+        names = [self.loaded.output_names[0]] if outputs is None else list(outputs)
+        batches = []
         for start in range(0, len(tiles), batch_size):
             batch = tiles[start:start + batch_size]
-            outputs.append(self.session.run([self.loaded.output_names[0]],
-                                            {self.loaded.input_name: batch})[0])
+            batches.append(self.session.run(names, {self.loaded.input_name: batch}))
             if on_batch is not None:
                 on_batch(len(batch))
-        if not outputs:
-            return np.empty((0,))
-        return np.concatenate(outputs, axis=0)
+        if not batches:
+            empty = np.empty((0,))
+            return empty if outputs is None else tuple(empty for _ in names)
+        joined = tuple(np.concatenate([batch[index] for batch in batches], axis=0)
+                       for index in range(len(names)))
+        return joined[0] if outputs is None else joined
 
 
 def open_model(model, *, device="auto"):

@@ -30,8 +30,11 @@ def test_the_card_records_a_calibrated_domain_measured_in_the_report():
     record = resolve_model(MODEL).card["domain"]["input_statistics"]
     report = json.loads((REPOSITORY / "docs" / "results" /
                          "kolmogorov_burgers_domain.json").read_text())
-    assert report["record"]["threshold"] == record["threshold"]
-    measured = record["measured"]
+    assert report["domain"]["input_statistics"]["threshold"] == record["threshold"]
+    card = resolve_model(MODEL).card
+    assert card["domain"]["embedding"]["threshold_rate"] == 0.005  # half the budget each
+    assert card["outputs"][1]["name"] == "embedding"
+    measured = card["domain"]["measured"]
     assert measured["held_out_training_domain"]["flagged_fraction"] <= 0.02
     assert measured["hubble_deep_field"]["flagged_fraction"] >= 0.95
     assert record["false_alarm_rate"] == 0.01 and record["n_calibration_tiles"] > 100
@@ -44,6 +47,7 @@ def test_its_own_kind_of_map_is_inside_and_galaxies_are_outside(hubble_path):
     outside = glue_turbml.classify(hubble_path, model=MODEL)
     assert outside.domain.verdict == "outside"
     assert outside.domain.n_outside >= 0.95 * outside.domain.n_analysed
+    assert outside.domain.summary()["parts"] == ["input statistics", "network embedding"]
     assert "OUTSIDE the training domain" in str(outside)
     assert outside.summary()["domain"]["verdict"] == "outside"
 
@@ -56,8 +60,10 @@ def test_fits_output_and_command_line_warning(hubble_path, tmp_path, capsys):
         assert hdul[0].header["TM_DOM"] == "outside"
         assert hdul[0].header["TM_DOUT"] == len(hdul["DOMAIN"].data)
         assert not hdul["DOMAIN"].data["in_domain"].any()
-    demo = REPOSITORY / "glue_turbml" / "data" / "demo_two_regimes.fits"
-    assert turbml(["classify", str(demo), "--model", MODEL, "--out", str(tmp_path)]) == 0
+    own_kind = tmp_path / "lognormal.fits"
+    fits.PrimaryHDU(lognormal_field((512, 512), 3.7, sigma_ln=1.0, seed=[4711])
+                    .astype(np.float32)).writeto(own_kind)
+    assert turbml(["classify", str(own_kind), "--model", MODEL, "--out", str(tmp_path)]) == 0
     assert "training domain" not in capsys.readouterr().err
 
 
@@ -79,8 +85,9 @@ def test_a_record_of_other_statistics_is_refused():
 
 
 def test_the_unet_mapping_says_when_a_map_is_not_a_column_density(hubble_path, tmp_path, capsys):
-    record = resolve_model("mass-weighted-density").card["domain"]["input_statistics"]
-    assert record["measured"]["held_out_training_domain"]["flagged_fraction"] <= 0.02
+    domain = resolve_model("mass-weighted-density").card["domain"]
+    assert domain["measured"]["held_out_training_domain"]["flagged_fraction"] <= 0.02
+    assert "embedding" not in domain  # a U-Net has no pooled head: input statistics only
     out = tmp_path / "hubble_density.fits"
     assert turbml(["map", str(hubble_path), "--model", "mass-weighted-density",
                    "--out", str(out)]) == 0

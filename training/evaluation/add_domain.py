@@ -25,7 +25,7 @@ import numpy as np
 from .domain_record import fit_domain_record
 
 __all__ = ["GENERATORS", "lognormal_classifier_tiles", "lognormal_column_tiles",
-           "real_image_tiles", "add_domain", "main"]
+           "real_image_tiles", "add_embedding_output", "add_domain", "main"]
 
 #: Seed roots of the fit, calibration and test sets (no training stream starts with these).
 SET_SEEDS = {"fit": 7101, "calibration": 7102, "test": 7103}
@@ -47,7 +47,8 @@ def _cut(field, card):
 
 
 def lognormal_classifier_tiles(card, *, seed, n_maps):
-    """Raw tiles of lognormal maps like a lognormal-trained classifier's training data.
+    """Raw tiles of lognormal maps like a lognormal-trained classifier's training data, and
+    their class indices.
 
     The card's provenance gives the slopes, ``sigma_ln`` and map size; maps alternate between
     the classes' slopes.
@@ -57,14 +58,19 @@ def lognormal_classifier_tiles(card, *, seed, n_maps):
     data = card["provenance"]["training_data"]
     slopes = list(data["slopes"].values())
     size = data["map_size_px"]
-    return np.concatenate([
-        _cut(lognormal_field((size, size), slopes[number % len(slopes)],
-                             sigma_ln=data["sigma_ln"], seed=[seed, number]), card)
-        for number in range(n_maps)])
+    tiles, labels = [], []
+    for number in range(n_maps):
+        label = number % len(slopes)
+        cut = _cut(lognormal_field((size, size), slopes[label], sigma_ln=data["sigma_ln"],
+                                   seed=[seed, number]), card)
+        tiles.append(cut)
+        labels.append(np.full(len(cut), label))
+    return np.concatenate(tiles), np.concatenate(labels)
 
 
 def lognormal_column_tiles(card, *, seed, n_maps):
-    """Raw tiles of column-density maps of lognormal cubes like a U-Net's training data.
+    """Raw tiles of column-density maps of lognormal cubes like a U-Net's training data (and
+    no labels: None).
 
     Each map projects a new cube (size, slope and width ranges from the card's provenance)
     along its first axis, over the full depth, and is divided by its mean, as in training.
@@ -82,7 +88,7 @@ def lognormal_column_tiles(card, *, seed, n_maps):
                                sigma_ln=rng.uniform(*widths), seed=[seed, number])
         column = cube.sum(axis=0)
         maps.append(_cut(column / column.mean(), card))
-    return np.concatenate(maps)
+    return np.concatenate(maps), None
 
 
 def _range_of(summary, name):
@@ -125,13 +131,75 @@ def real_image_tiles(card):
     return {name: _cut(image, card) for name, image in images.items()}
 
 
+def add_embedding_output(model):
+    """Expose the pooled features the classifier's head reads as the graph output
+    ``embedding`` (an Identity of them); the weights are untouched.
+
+    Parameters
+    ----------
+    model : onnx.ModelProto
+        Changed in place; a model that already has the output is left as it is.
+
+    Returns
+    -------
+    int
+        The embedding's width.
+
+    Raises
+    ------
+    ValueError
+        When no Gemm/MatMul reads a global mean (ReduceMean or GlobalAveragePool) output.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    from glue_turbml.domain.embedding import EMBEDDING_OUTPUT
+
+    producers = {output: node for node in model.graph.node for output in node.output}
+    weights = {tensor.name: numpy_helper.to_array(tensor) for tensor in model.graph.initializer}
+    for node in model.graph.node:
+        source = producers.get(node.input[0]) if node.input else None
+        if node.op_type in ("Gemm", "MatMul") and source is not None \
+                and source.op_type in ("ReduceMean", "GlobalAveragePool"):
+            weight = weights[node.input[1]]
+            transposed = any(attribute.name == "transB" and attribute.i
+                             for attribute in node.attribute)
+            width = int(weight.shape[1] if transposed else weight.shape[0])
+            if EMBEDDING_OUTPUT not in [output.name for output in model.graph.output]:
+                model.graph.node.append(helper.make_node("Identity", [node.input[0]],
+                                                         [EMBEDDING_OUTPUT]))
+                model.graph.output.append(helper.make_tensor_value_info(
+                    EMBEDDING_OUTPUT, TensorProto.FLOAT, ["batch", width]))
+            return width
+    raise ValueError("no dense layer reads a global mean in this graph: cannot expose an "
+                     "embedding")
+
+
+def _embeddings(model, card, tiles):
+    """Pooled features of raw tiles, preprocessed as the card says, through onnxruntime."""
+    import onnxruntime
+
+    from glue_turbml.core import build_pipeline
+    from glue_turbml.domain.embedding import EMBEDDING_OUTPUT
+
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    inputs = build_pipeline(card["preprocess"])(tiles)[:, np.newaxis].astype(np.float32)
+    name = session.get_inputs()[0].name
+    return np.concatenate([session.run([EMBEDDING_OUTPUT], {name: inputs[start:start + 64]})[0]
+                           for start in range(0, len(inputs), 64)])
+
+
 def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""):
     """Fit, calibrate and measure the domain record of a model file; optionally store it.
+
+    Classifiers get both parts (input statistics and network embedding, each calibrated to half
+    the false-alarm budget, so the two together stay within it) and the ``embedding`` graph
+    output; other models get the input-statistics part.
 
     Parameters
     ----------
     path : str or path
-        The exported model; its card gets ``domain.input_statistics`` when ``write``.
+        The exported model; its card gets ``domain`` when ``write``.
     n_maps : int
         Maps per set (fit, calibration, test).
     false_alarm_rate : float
@@ -141,49 +209,71 @@ def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""
     Returns
     -------
     dict
-        The report: the record, the measured false-alarm rate on the test set, flag rates and
+        The report: the records, the measured false-alarm rate on the test set, flag rates and
         verdicts on the real images.
     """
     import onnx
 
     from glue_turbml.domain import DomainCheck, map_verdict
+    from glue_turbml.domain.embedding import EMBEDDING_OUTPUT, EmbeddingCheck
     from glue_turbml.models import load_model_file, write_card
 
     from ..common.provenance import code_version, utc_timestamp
+    from .domain_record import fit_embedding_record
 
     start = time.perf_counter()
-    loaded = load_model_file(path)
-    card = loaded.card
+    card = load_model_file(path).card
     if card["name"] not in GENERATORS:
         raise ValueError(f"no training-domain generator for model {card['name']!r} (known: "
                          f"{sorted(GENERATORS)}); record its domain from its training script")
     generate = GENERATORS[card["name"]]
-    tiles = {name: generate(card, seed=seed, n_maps=n_maps) for name, seed in SET_SEEDS.items()}
+    sets = {name: generate(card, seed=seed, n_maps=n_maps) for name, seed in SET_SEEDS.items()}
+    classifier = card["task"] == "classification"
+    threshold_rate = false_alarm_rate / 2 if classifier else false_alarm_rate
     tile_size = card["input"]["tile_size"]
-    record = fit_domain_record(
-        tiles["fit"], tiles["calibration"], k_range=(2.0, tile_size / 4.0),
-        false_alarm_rate=false_alarm_rate,
+    domain = {"input_statistics": fit_domain_record(
+        sets["fit"][0], sets["calibration"][0], k_range=(2.0, tile_size / 4.0),
+        false_alarm_rate=false_alarm_rate, threshold_rate=threshold_rate,
         description=f"raw tiles of maps from {generate.__name__} (seed roots {SET_SEEDS}), cut "
-                    "as the runtime cuts a map")
-    record.update({"command": command, "date": utc_timestamp(), "code_version": code_version()})
-    check = DomainCheck.from_card({"name": card["name"], "domain": {"input_statistics": record}})
-    _, test_in = check.score_tiles(tiles["test"])
+                    "as the runtime cuts a map")}
+    model = onnx.load(os.fspath(path))
+    if classifier:
+        add_embedding_output(model)
+        domain["embedding"] = fit_embedding_record(
+            _embeddings(model, card, sets["fit"][0]), sets["fit"][1],
+            _embeddings(model, card, sets["calibration"][0]), threshold_rate=threshold_rate)
+    provenance = {"command": command, "date": utc_timestamp(), "code_version": code_version()}
+    domain["input_statistics"].update(provenance)
+    check = DomainCheck.from_card({"name": card["name"], "domain": domain})
+    embedding_check = EmbeddingCheck.from_card({"domain": domain})
+
+    def inside(tiles):
+        scores, _ = check.score_tiles(tiles)
+        if embedding_check is not None:
+            scores = np.maximum(scores, embedding_check.scores(_embeddings(model, card, tiles)))
+        return scores <= 1.0
+
+    test_in = inside(sets["test"][0])
     measured = {"held_out_training_domain": {
         "n_tiles": int(test_in.size), "flagged_fraction": float(1 - test_in.mean()),
         "target": "<= 0.02"}}
     for name, image_tiles in real_image_tiles(card).items():
-        _, inside = check.score_tiles(image_tiles)
-        measured[name] = {"n_tiles": int(inside.size), "flagged_fraction": float(1 - inside.mean()),
-                          "verdict": map_verdict(inside, false_alarm_rate), "target": ">= 0.95"}
-    record["measured"] = measured
+        flags = inside(image_tiles)
+        measured[name] = {"n_tiles": int(flags.size), "flagged_fraction": float(1 - flags.mean()),
+                          "verdict": map_verdict(flags, false_alarm_rate), "target": ">= 0.95"}
+    domain["measured"] = measured
     if write:
-        model = onnx.load(os.fspath(path))
         updated = json.loads(json.dumps(card))
-        updated.setdefault("domain", {})["input_statistics"] = record
+        updated["domain"] = domain
+        if classifier and EMBEDDING_OUTPUT not in [out["name"] for out in updated["outputs"]]:
+            updated["outputs"].append({
+                "name": EMBEDDING_OUTPUT, "units": "", "activation": "none",
+                "description": "the globally pooled features the head reads (the domain "
+                               "check's feature-space part)"})
         write_card(model, updated)
         onnx.save(model, os.fspath(path))
     return {"model": card["name"], "file": os.fspath(path),
-            "weights_sha256": card["weights_sha256"], "record": record,
+            "weights_sha256": card["weights_sha256"], "domain": domain,
             "seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -204,7 +294,7 @@ def main(argv=None):
                         false_alarm_rate=arguments.false_alarm_rate,
                         write=not arguments.dry_run,
                         command=command_line("training.evaluation.add_domain", argv))
-    for name, entry in report["record"]["measured"].items():
+    for name, entry in report["domain"]["measured"].items():
         print(f"{name}: {entry['flagged_fraction']:.1%} of {entry['n_tiles']} tiles flagged "
               f"(target {entry['target']})")
     if arguments.report:
