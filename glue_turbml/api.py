@@ -192,20 +192,10 @@ def evaluate(classes, *, model, device="auto", hdu=None, axis=None, slices=False
     model : str or path
         A classifier's name or ``.onnx`` path.
     device : {"auto", "cpu", "cuda"}
-    hdu : int or str, optional
-    axis : int, optional
-        Cube axis to slice or project along (numpy order).
-    slices : bool
-        Every ``slice_step``-th plane of each cube along ``axis`` is one map.
-    projection : {"sum", "mean", "moment0"}, optional
-        Each cube projected along ``axis`` is one map.
-    slice_step : int
-    stride : int, optional
-        Tile stride in pixels; the card's by default.
-    boundary : {"reflect", "periodic"}, optional
-        ``"periodic"`` for slices of periodic simulation boxes.
-    batch_size : int
-    progress : bool
+    hdu, axis, slices, projection, slice_step, stride, boundary, batch_size, progress
+        How maps are made of each file and tiled, as for
+        `glue_turbml.evaluation.evaluate_labelled` (``boundary="periodic"`` for slices of
+        periodic simulation boxes).
 
     Returns
     -------

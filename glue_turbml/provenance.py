@@ -1,6 +1,6 @@
 """Provenance of a result: FITS header cards and a summary naming its model, weights and device."""
 
-__all__ = ["provenance_header", "provenance_summary", "provenance_primary_hdu"]
+__all__ = ["provenance_header", "provenance_summary", "provenance_primary_hdu", "result_tail"]
 
 
 def provenance_header(card, session_info, *, preprocessing, input_name):
@@ -81,3 +81,25 @@ def provenance_primary_hdu(result):
     return fits.PrimaryHDU(header=provenance_header(
         result.model_card, result.session_info, preprocessing=result.preprocessing,
         input_name=result.input_name))
+
+
+def result_tail(card, session_info, domain, *, tiles):
+    """The end of a result's one-line text: tiles, model, provider, and the domain verdict
+    when the map is not inside the training domain.
+
+    Parameters
+    ----------
+    card : dict
+    session_info : glue_turbml.models.SessionInfo
+    domain : glue_turbml.domain.DomainResult or None
+    tiles : str
+        E.g. ``"105/105 tiles"``.
+
+    Returns
+    -------
+    str
+    """
+    text = f"{tiles}, model {card['name']} {card['version']}, {session_info.provider})"
+    if domain is not None and domain.verdict != "inside":
+        text += f"; {domain.describe()}"
+    return text

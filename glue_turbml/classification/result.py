@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..fits_images import wcs_image_hdu
-from ..provenance import provenance_primary_hdu, provenance_summary
+from ..provenance import provenance_primary_hdu, provenance_summary, result_tail
 
 __all__ = ["ClassificationResult", "CubeClassificationResult"]
 
@@ -98,12 +98,9 @@ class ClassificationResult:
     def __str__(self):
         parts = ", ".join(f"P({name}) = {p:.3f} ± {s:.3f}" for name, p, s in
                           zip(self.class_names, self.probability, self.probability_std))
-        text = (f"{self.input_name}: {self.predicted_class} ({parts}; {self.n_tiles_used}/"
-                f"{len(self.tile_probabilities)} tiles, model {self.model_card['name']} "
-                f"{self.model_card['version']}, {self.session_info.provider})")
-        if self.domain is not None and self.domain.verdict != "inside":
-            text += f"; {self.domain.describe()}"
-        return text
+        tiles = f"{self.n_tiles_used}/{len(self.tile_probabilities)} tiles"
+        return (f"{self.input_name}: {self.predicted_class} ({parts}; "
+                + result_tail(self.model_card, self.session_info, self.domain, tiles=tiles))
 
     def to_hdulist(self):
         """FITS form: a header-only primary HDU with provenance and the whole-map result, one
@@ -146,7 +143,7 @@ class ClassificationResult:
             table[f"p_{name}"] = self.tile_probabilities[:, index]
         hdus.append(fits.BinTableHDU(table, name="TILES"))
         if self.domain is not None:
-            hdus.append(self.domain.fits_table(self.tile_origins, primary.header))
+            hdus.append(self.domain.fits_table(primary.header))
         return fits.HDUList(hdus)
 
     def write(self, path, *, overwrite=False):

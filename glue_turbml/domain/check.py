@@ -10,10 +10,6 @@ from .statistics import FEATURE_NAMES, input_statistics
 __all__ = ["DomainCheck", "DomainError", "DomainResult", "check_map", "map_verdict"]
 
 
-class DomainError(ValueError):
-    """A card's ``domain`` record cannot be used."""
-
-
 @dataclass(frozen=True)
 class DomainCheck:
     """The ``domain.input_statistics`` record of a card, ready to score tiles.
@@ -121,11 +117,14 @@ class DomainResult:
         The card's calibrated rate of in-domain tiles flagged (both parts together).
     input_scores, embedding_scores : numpy.ndarray or None
         The two parts (embedding: None when the card records no embedding part).
+    tile_origins : numpy.ndarray or None
+        ``(n_tiles, 2)`` pixel ``(y0, x0)`` of each tile.
     """
 
     tile_scores: np.ndarray
     verdict: str
     false_alarm_rate: float
+    tile_origins: object = None
     input_scores: object = None
     embedding_scores: object = None
 
@@ -154,7 +153,7 @@ class DomainResult:
         return (f"PARTLY OUTSIDE the training domain: {self.n_outside} of {self.n_analysed} "
                 "tiles, whose answers are not measurements")
 
-    def fits_table(self, tile_origins, header):
+    def fits_table(self, header):
         """The ``DOMAIN`` table (per tile: origin, score, flag); sets the verdict keys
         ``TM_DOM``, ``TM_DOUT`` and ``TM_DFAR`` in ``header`` (the result's primary header).
 
@@ -169,8 +168,8 @@ class DomainResult:
         header["TM_DOUT"] = (self.n_outside, "tiles outside the domain")
         header["TM_DFAR"] = (self.false_alarm_rate, "in-domain tiles flagged (calibrated)")
         table = Table()
-        table["y0"] = np.asarray(tile_origins)[:, 0]
-        table["x0"] = np.asarray(tile_origins)[:, 1]
+        table["y0"] = np.asarray(self.tile_origins)[:, 0]
+        table["x0"] = np.asarray(self.tile_origins)[:, 1]
         table["score"] = self.tile_scores
         table["in_domain"] = self.tile_in_domain
         return fits.BinTableHDU(table, name="DOMAIN")
@@ -223,5 +222,10 @@ def check_map(card, image, grid, used, *, embeddings=None):
         combined = np.fmax(input_scores, embedding_scores)
     flags = combined[used] <= 1.0
     return DomainResult(tile_scores=combined, verdict=map_verdict(flags, check.false_alarm_rate),
-                        false_alarm_rate=check.false_alarm_rate, input_scores=input_scores,
+                        false_alarm_rate=check.false_alarm_rate, tile_origins=grid.origins,
+                        input_scores=input_scores,
                         embedding_scores=embedding_scores)
+
+
+class DomainError(ValueError):
+    """A card's ``domain`` record cannot be used."""

@@ -129,7 +129,7 @@ def evaluate_labelled(labelled_files, runner, *, hdu=None, axis=None, slices=Fal
                "hdu": hdu}
     return EvaluationResult(
         class_names=class_names, samples=samples, skipped=skipped,
-        tile_scores=classification_scores(np.concatenate(tile_labels),
-                                          np.concatenate(tile_probabilities), class_names),
-        map_scores=classification_scores(map_labels, map_probabilities, class_names),
+        scores={"tiles": classification_scores(np.concatenate(tile_labels),
+                                               np.concatenate(tile_probabilities), class_names),
+                "maps": classification_scores(map_labels, map_probabilities, class_names)},
         model_card=card, session_info=runner.info, options=options)

@@ -51,8 +51,9 @@ class EvaluationResult:
         ``correct`` and ``tile_accuracy``.
     skipped : list of dict
         Files that could not be read or classified: ``file``, ``label``, ``reason``.
-    tile_scores, map_scores : dict
-        `glue_turbml.evaluation.classification_scores` over every tile and over every map.
+    scores : dict
+        ``{"tiles": ..., "maps": ...}``: `glue_turbml.evaluation.classification_scores` over
+        every tile and over every map (also as `tile_scores` and `map_scores`).
     model_card : dict
     session_info : glue_turbml.models.SessionInfo
     options : dict
@@ -62,11 +63,20 @@ class EvaluationResult:
     class_names: list
     samples: list
     skipped: list
-    tile_scores: dict
-    map_scores: dict
+    scores: dict
     model_card: dict = field(repr=False)
     session_info: object = None
     options: dict = field(default_factory=dict)
+
+    @property
+    def tile_scores(self):
+        """Scores over every tile (one network input each)."""
+        return self.scores["tiles"]
+
+    @property
+    def map_scores(self):
+        """Scores over every map (its probability: the mean over its tiles)."""
+        return self.scores["maps"]
 
     def summary(self):
         """JSON-friendly dict of everything (the content of ``evaluation.json``)."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fits_images import wcs_image_hdu
-from ..provenance import provenance_header, provenance_summary
+from ..provenance import provenance_header, provenance_summary, result_tail
 
 __all__ = ["MappingResult"]
 
@@ -37,8 +37,6 @@ class MappingResult:
     preprocessing : str
     input_name : str
     depth : astropy.units.Quantity or None
-    tile_origins : numpy.ndarray or None
-        ``(n_tiles, 2)`` pixel ``(y0, x0)`` of each tile.
     domain : glue_turbml.domain.DomainResult or None
         Whether each tile (and the map) looks like the model's training data; None when the
         card records no training domain.
@@ -60,7 +58,6 @@ class MappingResult:
     preprocessing: str
     input_name: str
     depth: object = None
-    tile_origins: object = None
     domain: object = None
 
     def summary(self):
@@ -91,12 +88,8 @@ class MappingResult:
                 f"{summary['median_sigma_dex'] or float('nan'):.3f} dex")
         if self.density is not None:
             text += f", median <n>_m = {np.nanmedian(self.density.value):.3g} {self.density.unit}"
-        text += (f" ({self.n_tiles_used}/{self.n_tiles} tiles, model "
-                 f"{self.model_card['name']} {self.model_card['version']}, "
-                 f"{self.session_info.provider})")
-        if self.domain is not None and self.domain.verdict != "inside":
-            text += f"; {self.domain.describe()}"
-        return text
+        return text + " (" + result_tail(self.model_card, self.session_info, self.domain,
+                                         tiles=f"{self.n_tiles_used}/{self.n_tiles} tiles")
 
     def to_hdulist(self):
         """FITS form: primary HDU ``log10(<n>_m/n0)`` (BUNIT ``dex``) with the input WCS and the
@@ -140,8 +133,8 @@ class MappingResult:
                                   self.density.unit.to_string("fits"),
                                   "mass-weighted mean density <n>_m"))
         hdus.append(wcs_image_hdu(self.filled_mask, name="FILLED", wcs=self.wcs, dtype=np.uint8))
-        if self.domain is not None and self.tile_origins is not None:
-            hdus.append(self.domain.fits_table(self.tile_origins, primary.header))
+        if self.domain is not None:
+            hdus.append(self.domain.fits_table(primary.header))
         return fits.HDUList(hdus)
 
     def write(self, path, *, overwrite=False):

@@ -231,8 +231,7 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
         n_tiles_used=int(tiled.used.size), tile_size=tile_size, stride=stride, window_margin=margin,
         wcs=wcs, model_card=card, session_info=runner.info,
         preprocessing="divide by map mean > " + tiled.pipeline.description,
-        input_name=input_name, depth=depth, tile_origins=grid.origins,
-        domain=check_map(card, image, grid, tiled.used))
+        input_name=input_name, depth=depth, domain=check_map(card, image, grid, tiled.used))
 
 
 def map_image(data, *, model, device="auto", depth=None, hdu=None, component=None, axis=None,

@@ -28,6 +28,8 @@ class SaliencyResult:
         target logit (output) per unit of the preprocessed input. Image-to-image models: the
         gradient of the sum of the blended output channel over the region, summed over the
         tiles that read each pixel (see `glue_turbml.saliency_maps.region_saliency`).
+    wcs : astropy.wcs.WCS or None
+        The input's celestial WCS.
     method : str
         ``"guided"``, ``"vanilla"`` or ``"occlusion"``.
     target_index : int
@@ -42,7 +44,6 @@ class SaliencyResult:
     tile_used : numpy.ndarray of bool
     tile_size : int
     filled_mask : numpy.ndarray of bool
-    wcs : astropy.wcs.WCS or None
     model_card : dict
     session_info : glue_turbml.models.SessionInfo
     preprocessing : str
@@ -56,6 +57,7 @@ class SaliencyResult:
     """
 
     saliency_map: np.ndarray
+    wcs: object
     method: str
     target_index: int
     class_names: list
@@ -64,7 +66,6 @@ class SaliencyResult:
     tile_used: np.ndarray
     tile_size: int
     filled_mask: np.ndarray
-    wcs: object
     model_card: dict = field(repr=False)
     session_info: object = None
     preprocessing: str = ""

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ..common.provenance import code_version, command_line, utc_timestamp
-from ..common.script_options import add_run_options, configure_torch_threads, torch_thread_count
+from ..common.script_options import parse_run_arguments, run_config, torch_thread_count
 
 __all__ = ["CLASSES", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG", "preprocess_steps",
            "split_runs", "tile_dataset", "run_identity_control", "run_training", "main"]
@@ -430,7 +430,7 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     return report
 
 
-def _parse_arguments(argv):
+def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m training.classifiers.alfven",
         description="Train and export a sub- vs super-Alfvenic classifier from labelled cubes.")
@@ -452,8 +452,7 @@ def _parse_arguments(argv):
     parser.add_argument("--identity-control", type=float, default=None, metavar="GAP",
                         help="also train a net to tell two runs of one class apart, scored on "
                              "snapshots GAP turnovers after its training ones (must be ~0.5)")
-    add_run_options(parser, quick_help="tiny net and few epochs, for tests")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv=None):
@@ -462,11 +461,10 @@ def main(argv=None):
 
     from .alfven_data import load_labelled_maps
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    arguments = _parse_arguments(argv)
-    configure_torch_threads(arguments.threads)
-    config = replace(QUICK_CONFIG if arguments.quick else FULL_CONFIG, seed=arguments.seed,
-                     kind=arguments.kind, ffp=arguments.ffp)
+    argv, arguments = parse_run_arguments(_parser(), argv,
+                                          quick_help="tiny net and few epochs, for tests")
+    config = run_config(arguments, quick=QUICK_CONFIG, full=FULL_CONFIG, kind=arguments.kind,
+                        ffp=arguments.ffp)
     if arguments.slice_step is not None:
         config = replace(config, slice_step=arguments.slice_step)
     class_names = [name for name, _ in CLASSES]

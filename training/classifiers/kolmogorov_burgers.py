@@ -36,14 +36,14 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ..common.datasets import build_tile_dataset, split_realizations
 from ..common.random_fields import BURGERS_SLOPE, KOLMOGOROV_SLOPE, lognormal_field
 from ..common.provenance import code_version, command_line, utc_timestamp
-from ..common.script_options import add_run_options, configure_torch_threads, torch_thread_count
+from ..common.script_options import parse_run_arguments, run_config, torch_thread_count
 
 __all__ = [
     "MODEL_NAME",
@@ -634,23 +634,21 @@ def _findings(metrics):
     return findings
 
 
-def _parse_arguments(argv):
+def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m training.classifiers.kolmogorov_burgers",
         description="Train and export the kolmogorov-burgers classifier with its FFP controls.")
     parser.add_argument("--out", required=True, help="ONNX file to write")
     parser.add_argument("--report", required=True, help="JSON report to write")
-    add_run_options(parser,
-                    quick_help="small version for tests (64 px tiles, fewer fields and epochs)")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv=None):
     """Command-line entry point; returns the process exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    arguments = _parse_arguments(argv)
-    configure_torch_threads(arguments.threads)
-    config = replace(QUICK_CONFIG if arguments.quick else FULL_CONFIG, seed=arguments.seed)
+    argv, arguments = parse_run_arguments(
+        _parser(), argv, quick_help="small version for tests (64 px tiles, fewer fields and "
+        "epochs)")
+    config = run_config(arguments, quick=QUICK_CONFIG, full=FULL_CONFIG)
     run_experiment(config, out=arguments.out, report_path=arguments.report,
                    command=command_line("training.classifiers.kolmogorov_burgers", argv),
                    progress=not arguments.no_progress)

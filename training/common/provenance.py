@@ -6,7 +6,8 @@ import os
 import shlex
 import subprocess
 
-__all__ = ["code_version", "command_line", "utc_timestamp", "write_json_report"]
+__all__ = ["code_version", "command_line", "utc_timestamp", "write_json_report",
+           "write_report_if_asked"]
 
 
 def _git(*arguments, cwd):
@@ -62,3 +63,11 @@ def write_json_report(path, payload):
     with open(path, "w", encoding="utf-8") as stream:
         json.dump(payload, stream, indent=1, sort_keys=True)
         stream.write("\n")
+
+
+def write_report_if_asked(path, payload):
+    """`write_json_report` and a ``wrote PATH`` line when ``path`` is given (the scripts'
+    optional ``--report``); nothing otherwise."""
+    if path:
+        write_json_report(path, payload)
+        print(f"wrote {path}")

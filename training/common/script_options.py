@@ -2,7 +2,8 @@
 
 import os
 
-__all__ = ["add_run_options", "configure_torch_threads", "torch_thread_count"]
+__all__ = ["add_run_options", "configure_torch_threads", "torch_thread_count", "run_config",
+           "parse_run_arguments"]
 
 
 def add_run_options(parser, *, quick_help):
@@ -53,3 +54,29 @@ def torch_thread_count():
     import torch
 
     return torch.get_num_threads()
+
+
+def run_config(arguments, *, quick, full, **changes):
+    """The run's configuration: ``quick`` with ``--quick``, else ``full``, with ``--seed`` and
+    any other ``changes`` applied (a frozen dataclass, through `dataclasses.replace`)."""
+    from dataclasses import replace
+
+    return replace(quick if arguments.quick else full, seed=arguments.seed, **changes)
+
+
+def parse_run_arguments(parser, argv, *, quick_help):
+    """Add the run options to a training script's parser, parse ``argv`` (``sys.argv[1:]``
+    when None) and set up torch's threads, first thing, as `configure_torch_threads` needs.
+
+    Returns
+    -------
+    argv : list of str
+        The arguments parsed (recorded in the card's command line).
+    arguments : argparse.Namespace
+    """
+    import sys
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    arguments = add_run_options(parser, quick_help=quick_help).parse_args(argv)
+    configure_torch_threads(arguments.threads)
+    return argv, arguments

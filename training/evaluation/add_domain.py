@@ -279,7 +279,7 @@ def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""
 
 def main(argv=None):
     """``python -m training.evaluation.add_domain MODEL [--report JSON] [--dry-run]``."""
-    from ..common.provenance import command_line, write_json_report
+    from ..common.provenance import command_line, write_report_if_asked
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m training.evaluation.add_domain",
@@ -297,9 +297,7 @@ def main(argv=None):
     for name, entry in report["domain"]["measured"].items():
         print(f"{name}: {entry['flagged_fraction']:.1%} of {entry['n_tiles']} tiles flagged "
               f"(target {entry['target']})")
-    if arguments.report:
-        write_json_report(arguments.report, report)
-        print(f"wrote {arguments.report}")
+    write_report_if_asked(arguments.report, report)
     return 0
 
 

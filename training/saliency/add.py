@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.provenance import command_line, write_json_report
+from ..common.provenance import command_line, write_report_if_asked
 
 __all__ = ["realistic_tiles", "held_out_colours", "held_out_inputs",
            "torch_emission_line_net_from_onnx", "rebuild_torch_net", "add_saliency_to_file",
@@ -270,9 +270,7 @@ def main(argv=None):
           f"{report['forward_max_abs_logit_diff']:.1e}; "
           f"saliency graphs {sorted(report['graphs'])} match torch autograd to {worst:.1e} "
           f"relative over {len(report['saliency_parity'])} checks; {report['seconds']} s")
-    if args.report:
-        write_json_report(args.report, report)
-        print(f"wrote {args.report}")
+    write_report_if_asked(args.report, report)
     return report
 
 

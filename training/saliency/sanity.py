@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.provenance import command_line, write_json_report
+from ..common.provenance import command_line, write_report_if_asked
 
 __all__ = ["randomization_test", "sanity_check_file", "describe", "main", "PASS_THRESHOLD",
            "DEFAULT_TILES", "DEFAULT_SPECTRA", "OCCLUSION_STRIDE_FRACTION",
@@ -294,9 +294,7 @@ def main(argv=None):
     print(describe(result))
     if args.write_card:
         print(f"recorded in the card of {args.model}")
-    if args.report:
-        write_json_report(args.report, result)
-        print(f"wrote {args.report}")
+    write_report_if_asked(args.report, result)
     return result
 
 

@@ -17,10 +17,10 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from ..common.provenance import code_version, command_line, utc_timestamp
-from ..common.script_options import add_run_options, configure_torch_threads, torch_thread_count
+from ..common.script_options import parse_run_arguments, run_config, torch_thread_count
 
 __all__ = ["UNetExperimentConfig", "FULL_CONFIG", "QUICK_CONFIG", "build_unet_card",
            "run_experiment", "main"]
@@ -348,22 +348,19 @@ def run_experiment(config, *, out, report_path=None, log_path=None, command="", 
     return report
 
 
-def _parse_arguments(argv):
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m training.unet.mass_weighted_density",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="ONNX file to write")
     parser.add_argument("--report", help="JSON report to write")
     parser.add_argument("--log", help="text log to write")
-    add_run_options(parser, quick_help="tiny version for tests")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv=None):
     """Command-line entry point; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    arguments = _parse_arguments(argv)
-    configure_torch_threads(arguments.threads)
-    config = replace(QUICK_CONFIG if arguments.quick else FULL_CONFIG, seed=arguments.seed)
+    argv, arguments = parse_run_arguments(_parser(), argv, quick_help="tiny version for tests")
+    config = run_config(arguments, quick=QUICK_CONFIG, full=FULL_CONFIG)
     run_experiment(config, out=arguments.out, report_path=arguments.report,
                    log_path=arguments.log,
                    command=command_line("training.unet.mass_weighted_density", argv),

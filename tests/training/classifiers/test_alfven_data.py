@@ -2,35 +2,19 @@
 
 import numpy as np
 import pytest
-import torch
 from astropy.io import fits
 
 from glue_turbml.evaluation import expand_class_specs
+from tests.training.classifiers.alfven_runs import CLASSES, simulate_alfven_runs
 from training.classifiers.alfven_data import load_labelled_maps, maps_of_cube
 from training.common.lattice_projection import LATTICE_DIRECTIONS, lattice_projection
-from training.sim.config import RunConfig
-from training.sim.run import run_simulation
-
-CLASSES = ["sub_alfvenic", "super_alfvenic"]
 
 
 @pytest.fixture(scope="module")
 def snapshot_folders(tmp_path_factory):
     """Two seeds per class of real 8^3 driven MHD runs (B0 = 1 and 0.1), two snapshots each."""
-    root = tmp_path_factory.mktemp("alfven")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for label, mean_field in zip(CLASSES, (1.0, 0.1)):
-            for seed in (1, 2):
-                run_simulation(RunConfig(cells=8, sound_speed=0.1, mean_field=mean_field,
-                                         target_mach=2.0, seed=seed, end_turnovers=0.1,
-                                         snapshot_turnovers=[0.05, 0.1], checkpoint_every=1000,
-                                         output_dir=str(root / label / f"seed{seed}")),
-                               progress=False, log=lambda message: None)
-    finally:
-        torch.set_num_threads(threads)
-    return root
+    return simulate_alfven_runs(tmp_path_factory.mktemp("alfven"), seeds=(1, 2),
+                                snapshot_turnovers=(0.05, 0.1))
 
 
 def _labelled(root):

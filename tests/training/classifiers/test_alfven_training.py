@@ -5,35 +5,19 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from glue_turbml.evaluation import expand_class_specs
 from glue_turbml.models import load_model_file
+from tests.training.classifiers.alfven_runs import CLASSES, simulate_alfven_runs
 from training.classifiers.alfven import main, split_runs
 from training.classifiers.alfven_data import load_labelled_maps
-from training.sim.config import RunConfig
-from training.sim.run import run_simulation
-
-CLASSES = ["sub_alfvenic", "super_alfvenic"]
 
 
 @pytest.fixture(scope="module")
 def runs_folder(tmp_path_factory):
     """Three seeds per class of 8^3 driven MHD runs (B0 = 1 and 0.1), two snapshots each."""
-    root = tmp_path_factory.mktemp("alfven_runs")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for label, mean_field in zip(CLASSES, (1.0, 0.1)):
-            for seed in (1, 2, 3):
-                run_simulation(RunConfig(cells=8, sound_speed=0.1, mean_field=mean_field,
-                                         target_mach=2.0, seed=seed, end_turnovers=0.2,
-                                         snapshot_turnovers=[0.1, 0.2], checkpoint_every=1000,
-                                         output_dir=str(root / label / f"seed{seed}")),
-                               progress=False, log=lambda message: None)
-    finally:
-        torch.set_num_threads(threads)
-    return root
+    return simulate_alfven_runs(tmp_path_factory.mktemp("alfven_runs"), seeds=(1, 2, 3),
+                                snapshot_turnovers=(0.1, 0.2))
 
 
 def _specs(root):
