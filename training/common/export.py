@@ -179,7 +179,8 @@ def check_parity(model, onnx_path, *, images=None, batch_sizes=(1, 5, 16),
                     images[chosen, :, y0:y0 + tile_size, x0:x0 + tile_size])
             with torch.no_grad():
                 expected = model(torch.from_numpy(batch)).numpy()
-            (actual,) = session.run(None, {input_name: batch})
+            # the first output: a card may add others later (the domain check's embedding)
+            actual = session.run([session.get_outputs()[0].name], {input_name: batch})[0]
             if actual.shape != expected.shape:
                 raise ParityError(f"output shape {actual.shape} from onnxruntime, "
                                   f"{expected.shape} from torch, for input {batch.shape}")

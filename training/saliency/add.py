@@ -205,7 +205,7 @@ def add_saliency_to_file(path, *, command="", logit_tolerance=None, relative_tol
         logit_tolerance = FORWARD_TOLERANCE[card["task"]]
     images = held_out_inputs(card)
     session = onnxruntime.InferenceSession(loaded.model_bytes, providers=["CPUExecutionProvider"])
-    (onnx_logits,) = session.run(None, {loaded.input_name: images})
+    onnx_logits = session.run([loaded.output_names[0]], {loaded.input_name: images})[0]
     with torch.no_grad():
         torch_logits = net(torch.from_numpy(images)).numpy()
     logit_diff = float(np.abs(onnx_logits - torch_logits).max())

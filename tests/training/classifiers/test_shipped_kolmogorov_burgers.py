@@ -60,9 +60,15 @@ def test_card_metrics_meet_targets_and_match_the_report(shipped):
     report = json.loads(REPORT_PATH.read_text())
     assert report["weights_sha256"] == card["weights_sha256"]
     assert report["metrics"] == metrics
+    # The domain record and the embedding output were added after training and saliency
+    # (training.evaluation.add_domain, its own report).
+    trained_card = json.loads(json.dumps(card))
+    domain_report = json.loads((REPOSITORY / "docs" / "results" /
+                                "kolmogorov_burgers_domain.json").read_text())
+    assert trained_card.pop("domain") == domain_report["domain"]
+    assert trained_card["outputs"].pop()["name"] == "embedding"
     # Saliency graphs were added after training (training.saliency.add, its own report): the
     # card differs from the training report's only in ``saliency`` and that provenance note.
-    trained_card = json.loads(json.dumps(card))
     saliency_report = json.loads(SALIENCY_REPORT_PATH.read_text())
     # ... and the sanity check (training.saliency.sanity) then recorded its result.
     sanity = trained_card["saliency"].pop("sanity_checks")
@@ -122,7 +128,7 @@ def test_shipped_model_tells_the_demo_map_halves_apart(shipped):
     valid = 1.0 - extract_tiles(was_nan.astype(float), grid).mean(axis=(1, 2))
     tiles = build_pipeline(card["preprocess"])(extract_tiles(filled, grid))
     session = onnxruntime.InferenceSession(str(MODEL_PATH), providers=["CPUExecutionProvider"])
-    (logits,) = session.run(None, {"image": tiles[:, None]})
+    logits = session.run(["logits"], {"image": tiles[:, None]})[0]
     p_burgers = _softmax(logits)[:, 1]
     centers_x = grid.origins[:, 1] + grid.tile_size / 2
     keep = valid >= card["tiling"]["min_valid_fraction"]
