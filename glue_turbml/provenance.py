@@ -32,8 +32,8 @@ def provenance_header(card, session_info, *, preprocessing, input_name):
     header["TM_VERS"] = (__version__, "glue-turbml version")
     header["TM_INPUT"] = (input_name[:60], "analysed data")
     header["HISTORY"] = f"glue-turbml preprocessing: {preprocessing}"
-    if session_info.note:
-        header["HISTORY"] = f"device note: {session_info.note}"
+    # TM_PROV records the provider; why CUDA was not used on "auto" is library detail, not
+    # provenance of the result (and on CPU-only machines it is noise)
     return header
 
 

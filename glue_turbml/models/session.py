@@ -47,11 +47,11 @@ class SessionInfo:
         return "cuda" if self.provider == _CUDA else "cpu"
 
     def describe(self):
-        """One line for people, e.g. ``CPUExecutionProvider (auto: CUDA unavailable: ...)``."""
-        text = self.provider
-        if self.note:
-            text += f" ({self.requested}: {self.note})"
-        return text
+        """One line for people: the provider, and on ``auto`` a short word that CUDA was not
+        used (the library-level reason stays in `note`; ``device="cuda"`` raises with it)."""
+        if self.note and self.requested == "auto":
+            return f"{self.provider} (no CUDA here; --device cuda says why)"
+        return self.provider
 
 
 @contextmanager

@@ -61,3 +61,25 @@ def test_runner_matches_numpy_reference(carded_classifier_path, carded_classifie
     logits = runner.run(images, batch_size=3)
     np.testing.assert_allclose(logits, classifier_reference(carded_classifier, images),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_a_cpu_fallback_on_auto_is_quiet_but_recorded(carded_classifier_path, tmp_path, capfd):
+    """On a machine without CUDA, `auto` says in a few words that it runs on the CPU; no
+    library message reaches the user or the FITS header, and the provider is recorded."""
+    from astropy.io import fits
+
+    import glue_turbml
+
+    loaded = load_model_file(carded_classifier_path)
+    _, info = get_session(loaded, device="auto")
+    if info.provider != "CPUExecutionProvider":
+        pytest.skip("this machine runs CUDA: nothing falls back")  # the GPU machine's case
+    assert info.describe() == "CPUExecutionProvider (no CUDA here; --device cuda says why)"
+    image = np.random.default_rng(0).lognormal(size=(128, 128))
+    result = glue_turbml.classify(image, model=carded_classifier_path)
+    result.write(tmp_path / "out.fits")
+    header = fits.getheader(tmp_path / "out.fits")
+    assert header["TM_PROV"] == "CPUExecutionProvider"
+    assert not any(".so" in line or "CUDA" in line for line in header["HISTORY"])
+    captured = capfd.readouterr()
+    assert ".so" not in captured.out + captured.err
