@@ -10,4 +10,4 @@ __all__ = ["Grid", "MHDSolver", "MHDState", "NonPhysicalStateError", "SolverOpti
            "__version__"]
 
 # the simulator's own version, written into every snapshot and checkpoint
-__version__ = "0.3.1"
+__version__ = "0.4.0"  # minmod limiter, forcing shape and solenoidal fraction options

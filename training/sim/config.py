@@ -4,7 +4,7 @@ import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 
-from .forcing import forcing_modes
+from .forcing import check_forcing_shape, check_solenoidal_fraction, forcing_modes
 from .grid import Grid
 from .solver import SolverOptions
 
@@ -62,6 +62,16 @@ class RunConfig:
     forcing_slope : float or None
         Give the OU forcing modes a power spectrum ~ |k|^-slope over [k_min, k_max] (continuous
         driving with that slope; widen k_max to make it matter); None: all modes equal.
+        With ``forcing_shape='flat'`` only.
+    forcing_shape : {'flat', 'parabola'}
+        Spectral shape of the forcing over [k_min, k_max]: 'flat' (all modes equal, or the
+        ``forcing_slope`` power law), or 'parabola', amplitude 1 - ((|k| - k_c) / (k_max - k_c))^2
+        with k_c = (k_min + k_max) / 2, zero at the edges (peaks at k = 2 for the 1-3 band, as
+        in Federrath-style drivers). See :class:`~training.sim.forcing.OUForcing`.
+    solenoidal_fraction : float
+        Fraction in [0, 1] of the forcing pattern's power in its solenoidal part, held exactly
+        every step; 1 (default) is purely solenoidal driving, 0.9 mixes in 10% compressive power
+        (Helmholtz decomposition of the OU pattern). The injection rate is honoured either way.
     initial_mach : float or None
         v_rms / c_s of the initial velocity field; None: ``target_mach`` (which also sets the
         time unit T, so a recipe can tune the start amplitude without moving the snapshot times).
@@ -98,6 +108,8 @@ class RunConfig:
     driving: str = "ou"
     initial_velocity_slope: object = None
     forcing_slope: object = None
+    forcing_shape: str = "flat"
+    solenoidal_fraction: float = 1.0
     compile: bool = False
     initial_mach: object = None
 
@@ -180,6 +192,8 @@ class RunConfig:
                                           and not isinstance(value, bool)
                                           and math.isfinite(value)):
                 raise ValueError(f"{name} must be a finite number or unset, got {value!r}")
+        check_solenoidal_fraction(self.solenoidal_fraction)
+        check_forcing_shape(self.forcing_shape, self.forcing_slope)
         if self.driving == "none" and self.initial_velocity_slope is None:
             raise ValueError("driving='none' (decaying turbulence) needs an "
                              "initial_velocity_slope, or nothing would ever move")
@@ -188,6 +202,9 @@ class RunConfig:
         grid = self.grid()                 # checks the cell counts
         self.solver_options()              # checks solver names, cfl, floor, dtype
         forcing_modes(grid, self.k_min, self.k_max)   # checks the grid resolves the driving
+        if self.forcing_shape == "parabola" and not self.k_max > self.k_min:
+            raise ValueError(f"forcing_shape='parabola' needs k_max > k_min, got {self.k_min}, "
+                             f"{self.k_max}")
 
     def as_dict(self):
         return asdict(self)

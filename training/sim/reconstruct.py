@@ -7,7 +7,9 @@ from .state import shift
 __all__ = ["LIMITERS", "donor_cell", "piecewise_linear", "limited_slope",
            "density_stencil_extremes"]
 
-LIMITERS = ("van_leer", "mc")
+# from sharpest to most diffusive: mc, van_leer, minmod (minmod is RAMSES's default slope limiter;
+# it is here to bracket the dissipation range of other codes, issue 13)
+LIMITERS = ("van_leer", "mc", "minmod")
 
 
 def limited_slope(backward, forward, limiter):
@@ -17,8 +19,9 @@ def limited_slope(backward, forward, limiter):
     ----------
     backward, forward : torch.Tensor
         ``q[i] - q[i-1]`` and ``q[i+1] - q[i]``.
-    limiter : {'van_leer', 'mc'}
-        van Leer's harmonic mean, or the monotonized-central limiter (sharper, less diffusive).
+    limiter : {'van_leer', 'mc', 'minmod'}
+        van Leer's harmonic mean, the monotonized-central limiter (sharper, less diffusive), or
+        minmod, the smaller of the two one-sided differences (the most diffusive of the three).
 
     Returns
     -------
@@ -36,6 +39,9 @@ def limited_slope(backward, forward, limiter):
         bound = 2.0 * torch.minimum(backward.abs(), forward.abs())
         magnitude = torch.minimum(central.abs(), bound)
         return torch.where(same_sign, torch.sign(central) * magnitude, torch.zeros_like(product))
+    if limiter == "minmod":
+        magnitude = torch.minimum(backward.abs(), forward.abs())
+        return torch.where(same_sign, torch.sign(backward) * magnitude, torch.zeros_like(product))
     raise ValueError(f"unknown limiter {limiter!r}; choose one of {LIMITERS}")
 
 
@@ -62,7 +68,7 @@ def piecewise_linear(primitive, axis, limiter, *, log_density_contrast=None,
         Cell-centred primitives, shape (n_variables, nx, ny, nz); row 0 is the density.
     axis : int
         Direction of the faces.
-    limiter : {'van_leer', 'mc'}
+    limiter : {'van_leer', 'mc', 'minmod'}
         Slope limiter.
     log_density_contrast : float, optional
         Reconstruct ln(rho) instead of rho in cells whose 3-cell stencil along ``axis`` spans

@@ -64,7 +64,9 @@ class Simulation:
                             * config.turnover_time,
                             seed=config.seed, k_min=config.k_min, k_max=config.k_max,
                             device=config.device, dtype=solver.dtype,
-                            slope=config.forcing_slope)
+                            slope=config.forcing_slope,
+                            solenoidal_fraction=config.solenoidal_fraction,
+                            shape=config.forcing_shape)
         controller = MachController(
             config.target_mach, CONTROL_INTERVAL_TURNOVERS * config.turnover_time,
             enabled=config.mach_controlled)

@@ -41,7 +41,7 @@ class SolverOptions:
         Isothermal sound speed, positive.
     riemann : {'hlld', 'hlle'}
         Riemann solver.
-    limiter : {'van_leer', 'mc'}
+    limiter : {'van_leer', 'mc', 'minmod'}
         PLM slope limiter.
     density_reconstruction : {'log_where_steep', 'linear'}
         'log_where_steep' (default) reconstructs ln(rho) in cells whose 3-cell stencil spans

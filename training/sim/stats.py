@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from .correlations import autocorrelation, structure_function_along_axes
+
 __all__ = ["snapshot_statistics", "shell_power_spectrum", "fit_slope", "autocorrelation",
            "structure_function_along_axes", "half_correlation_length", "format_statistics",
            "SOLENOIDAL_B", "read_snapshot_statistics", "alfven_ordering"]
@@ -66,34 +68,6 @@ def fit_slope(wavenumber, power, k_range):
     if keep.sum() < 2:
         return math.nan
     return float(np.polyfit(np.log(k[keep]), np.log(p[keep]), 1)[0])
-
-
-def autocorrelation(field):
-    """Periodic autocorrelation C(r) = <f(x) f(x + r)> of the fluctuation (summed over vector
-    components), shape (nz, ny, nx), lag 0 at index 0."""
-    values = np.asarray(field, dtype=np.float64)
-    components = values if values.ndim == 4 else values[None]
-    total = np.zeros(components.shape[1:])
-    for component in components:
-        spectrum = np.fft.fftn(component - component.mean())
-        total += np.fft.ifftn(np.abs(spectrum) ** 2).real
-    return total / float(np.prod(components.shape[1:]))
-
-
-def structure_function_along_axes(field):
-    """Second-order structure functions SF2(l) = <|f(x + l e) - f(x)|^2> for lags along z
-    (parallel to the mean field) and across it (x and y averaged), l = 0 .. min(shape) // 2 cells.
-
-    Returns
-    -------
-    parallel, perpendicular : numpy.ndarray
-    """
-    correlation = autocorrelation(field)
-    lags = min(correlation.shape) // 2 + 1
-    zero = correlation[0, 0, 0]
-    along_z = correlation[:lags, 0, 0]
-    across = 0.5 * (correlation[0, :lags, 0] + correlation[0, 0, :lags])
-    return 2.0 * (zero - along_z), 2.0 * (zero - across)
 
 
 def half_correlation_length(correlation_line):
@@ -255,7 +229,23 @@ def snapshot_statistics(density, velocity, magnetic_field, *, sound_speed, fit_r
         "log_density_correlation_length_par": ld_parallel,
         "log_density_correlation_length_perp": ld_perpendicular,
         "log_density_correlation_length_ratio": _ratio(ld_parallel, ld_perpendicular),
+        # the numerics-sensitive statistics of issue 13 (training.sim.density_spectrum)
+        **_numerics_statistics(density),
     }
+
+
+def _numerics_statistics(density):
+    from .density_spectrum import ANISOTROPY_LAGS, density_numerics_statistics
+
+    lags = [lag for lag in ANISOTROPY_LAGS if lag <= min(density.shape) // 2]
+    found = density_numerics_statistics(density, lags=lags)
+    return {"density_energy_slope": found["density_slope"],
+            "density_energy_slope_range": found["slope_range"],
+            "density_small_scale_fraction": found["small_scale_fraction"],
+            "density_small_scale_k": found["k_cut"],
+            # string keys: JSON has no integer keys
+            "log_density_sf2_par_to_perp": {str(lag): ratio
+                                            for lag, ratio in found["sf_anisotropy"].items()}}
 
 
 def read_snapshot_statistics(path, *, sound_speed=None, **options):
@@ -314,6 +304,15 @@ def format_statistics(found):
              f"{found['log_density_correlation_length_par']:.3g}/"
              f"{found['log_density_correlation_length_perp']:.3g} "
              f"(ratio {found['log_density_correlation_length_ratio']:.3g})"]
+    if "density_energy_slope" in found:     # absent from statistics saved by older code
+        low, high = found["density_energy_slope_range"]
+        lines.append(f"  density E(k) (shell-summed) slope over k = {low}..{high} "
+                     f"{found['density_energy_slope']:.3f}; share of var(rho) at |k| >= "
+                     f"{found['density_small_scale_k']:g}: "
+                     f"{found['density_small_scale_fraction']:.3f}; ln rho SF2 along/across z "
+                     "(lag: ratio) " + ", ".join(
+                         f"{lag}: {ratio:.3g}"
+                         for lag, ratio in found["log_density_sf2_par_to_perp"].items()))
     return "\n".join(lines)
 
 
