@@ -20,10 +20,11 @@ class CommandError(Exception):
 def _expected_errors():
     from .core import PreprocessError, TilingError
     from .inputs import InputError
+    from .domain import DomainError
     from .models import DeviceError, ModelCardError, ModelLoadError, ModelNotFoundError
 
     return (CommandError, InputError, TilingError, PreprocessError, ModelLoadError,
-            ModelNotFoundError, ModelCardError, DeviceError, OSError)
+            ModelNotFoundError, ModelCardError, DeviceError, DomainError, OSError)
 
 
 def _is_fits(path):

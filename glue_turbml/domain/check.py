@@ -21,9 +21,11 @@ class DomainCheck:
     inverse_covariance : numpy.ndarray
         ``(d, d)`` inverse of their covariance, regularised by the card's per-feature floors.
     threshold : float
-        Squared Mahalanobis distance above which a tile is outside the domain: the
-        ``1 - false_alarm_rate`` quantile over held-out training-domain tiles.
+        Squared Mahalanobis distance above which a tile is outside the domain: a quantile over
+        held-out training-domain tiles (``1 - threshold_rate`` in the record; half the budget
+        when an embedding part shares it).
     false_alarm_rate : float
+        The rate the whole check (both parts) is calibrated to.
     k_range : tuple of float
         Wavenumbers (cycles per tile) of the slope statistic.
     """
