@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
+from .inputs import FITS_SUFFIXES
 
 __all__ = ["main", "build_parser"]
-
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz")
 
 
 class CommandError(Exception):

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["InputError", "ParsedInput", "parse_input", "reduce_to_image", "PROJECTIONS"]
+__all__ = ["InputError", "ParsedInput", "parse_input", "reduce_to_image", "PROJECTIONS",
+           "FITS_SUFFIXES"]
+
+#: File endings read as FITS when a folder is given for its files.
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz")
 
 #: Ways to turn a 3D cube into one map.
 PROJECTIONS = ("sum", "mean", "moment0")

@@ -31,7 +31,8 @@ class TiledInput:
     finite : numpy.ndarray of bool
         ``(ny, nx)`` pixels that were finite in the input.
     valid_fraction : numpy.ndarray
-        ``(n_tiles,)`` fraction of finite pixels in each tile.
+        ``(n_tiles,)`` fraction of usable pixels in each tile: finite, and positive when the
+        card's first step is log10.
     used : numpy.ndarray of int
         Tiles analysed (valid fraction at least the card's ``min_valid_fraction``).
     filled : numpy.ndarray

@@ -28,7 +28,8 @@ class ClassificationResult:
     tile_origins : numpy.ndarray
         ``(n_tiles, 2)`` pixel ``(y0, x0)`` of each tile (may be negative at the edges).
     tile_valid_fraction : numpy.ndarray
-        ``(n_tiles,)`` fraction of finite input pixels in each tile.
+        ``(n_tiles,)`` fraction of usable input pixels in each tile (finite, and positive for
+        a model that takes log10).
     tile_size : int
     probability_map : numpy.ndarray
         ``(n_classes, ny, nx)`` float32 per-pixel probabilities blended from overlapping tiles with

@@ -72,16 +72,14 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
     # the domain check's embedding part reads the pooled features in the same pass
     with_embedding = "embedding" in card.get("domain", {})
     names = (card["outputs"][0]["name"], EMBEDDING_OUTPUT) if with_embedding else None
-    embeddings = np.full((grid.n_tiles, 0), np.nan)
+    embeddings = []  # per chunk, in the order of `used`
     advance, close = tile_progress(progress, int(used.size))
     try:
         for chunk, tiles in tiled.chunks():
             scores = runner.run(tiles, batch_size=batch_size, on_batch=advance, outputs=names)
             if with_embedding:
                 scores, features = scores
-                if embeddings.shape[1] != features.shape[1]:
-                    embeddings = np.full((grid.n_tiles, features.shape[1]), np.nan)
-                embeddings[chunk] = features
+                embeddings.append(features)
             if card["outputs"][0].get("activation", "none") == "softmax":
                 scores = softmax(scores.astype(np.float64))
             tile_probabilities[chunk] = scores
@@ -107,5 +105,5 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
         preprocessing=tiled.pipeline.description,
         input_name=input_name,
         domain=check_map(card, image, grid, used,
-                         embeddings=embeddings[used] if with_embedding else None),
+                         embeddings=np.concatenate(embeddings) if with_embedding else None),
     )

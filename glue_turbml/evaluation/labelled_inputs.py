@@ -4,12 +4,9 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..inputs import InputError
+from ..inputs import FITS_SUFFIXES, InputError
 
 __all__ = ["LabelledFile", "parse_class_spec", "expand_class_specs"]
-
-#: File endings taken from a folder named in a specification.
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz")
 
 
 @dataclass(frozen=True)

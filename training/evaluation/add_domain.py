@@ -72,33 +72,23 @@ def lognormal_column_tiles(card, *, seed, n_maps):
     """Raw tiles of column-density maps of lognormal cubes like a U-Net's training data (and
     no labels: None).
 
-    Each map projects a new cube (size, slope and width ranges from the card's provenance)
-    along its first axis, over the full depth, and is divided by its mean, as in training.
+    Cubes are drawn as training drew them (`training.unet.data.random_cube_parameters` with
+    the slope and width ranges of the card's recorded experiment), divided by their mean and
+    projected along the first axis over the full depth.
     """
     from ..common.random_fields import lognormal_field
+    from ..unet.data import column_and_mass_weighted_density, random_cube_parameters
 
-    data = card["provenance"]["training_data"]
-    size = data["cube_size_cells"]
-    slopes = _range_of(data["summary"], "slope")
-    widths = _range_of(data["summary"], "sigma_ln")
-    rng = np.random.default_rng([seed, 0])
+    experiment = card["provenance"]["training"]["experiment"]
+    size = experiment["cube_size"]
     maps = []
-    for number in range(n_maps):
-        cube = lognormal_field((size, size, size), rng.uniform(*slopes),
-                               sigma_ln=rng.uniform(*widths), seed=[seed, number])
-        column = cube.sum(axis=0)
+    for cube in random_cube_parameters(n_maps, slope_range=experiment["slope_range"],
+                                       sigma_ln_range=experiment["sigma_ln_range"], seed=seed):
+        density = lognormal_field((size,) * 3, cube["slope"], sigma_ln=cube["sigma_ln"],
+                                  seed=cube["seed"])
+        column = column_and_mass_weighted_density(density / density.mean(), axis=0)[0][0]
         maps.append(_cut(column / column.mean(), card))
     return np.concatenate(maps), None
-
-
-def _range_of(summary, name):
-    """``(low, high)`` of ``"<name> uniform in [low, high]"`` in a training-data summary."""
-    import re
-
-    match = re.search(rf"{name} uniform in \[([\d.]+), ([\d.]+)\]", summary)
-    if match is None:
-        raise ValueError(f"the card's training-data summary gives no range of {name}")
-    return float(match.group(1)), float(match.group(2))
 
 
 #: Model name -> generator of raw training-domain tiles ``(card, *, seed, n_maps)``.
@@ -174,15 +164,12 @@ def add_embedding_output(model):
                      "embedding")
 
 
-def _embeddings(model, card, tiles):
-    """Pooled features of raw tiles, preprocessed as the card says, through onnxruntime."""
-    import onnxruntime
-
+def _embeddings(session, card, tiles):
+    """Pooled features of raw tiles, preprocessed as the card says, through an onnxruntime
+    session of the model with its ``embedding`` output."""
     from glue_turbml.core import build_pipeline
     from glue_turbml.domain.embedding import EMBEDDING_OUTPUT
 
-    session = onnxruntime.InferenceSession(model.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
     inputs = build_pipeline(card["preprocess"])(tiles)[:, np.newaxis].astype(np.float32)
     name = session.get_inputs()[0].name
     return np.concatenate([session.run([EMBEDDING_OUTPUT], {name: inputs[start:start + 64]})[0]
@@ -237,11 +224,16 @@ def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""
         description=f"raw tiles of maps from {generate.__name__} (seed roots {SET_SEEDS}), cut "
                     "as the runtime cuts a map")}
     model = onnx.load(os.fspath(path))
+    session = None
     if classifier:
+        import onnxruntime
+
         add_embedding_output(model)
+        session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                               providers=["CPUExecutionProvider"])
         domain["embedding"] = fit_embedding_record(
-            _embeddings(model, card, sets["fit"][0]), sets["fit"][1],
-            _embeddings(model, card, sets["calibration"][0]), threshold_rate=threshold_rate)
+            _embeddings(session, card, sets["fit"][0]), sets["fit"][1],
+            _embeddings(session, card, sets["calibration"][0]), threshold_rate=threshold_rate)
     provenance = {"command": command, "date": utc_timestamp(), "code_version": code_version()}
     domain["input_statistics"].update(provenance)
     check = DomainCheck.from_card({"name": card["name"], "domain": domain})
@@ -250,7 +242,7 @@ def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""
     def inside(tiles):
         scores, _ = check.score_tiles(tiles)
         if embedding_check is not None:
-            scores = np.maximum(scores, embedding_check.scores(_embeddings(model, card, tiles)))
+            scores = np.maximum(scores, embedding_check.scores(_embeddings(session, card, tiles)))
         return scores <= 1.0
 
     test_in = inside(sets["test"][0])
