@@ -35,11 +35,16 @@ import numpy as np
 from ..common.provenance import code_version, command_line, utc_timestamp
 from ..common.script_options import parse_run_arguments, run_config, torch_thread_count
 
-__all__ = ["CLASSES", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG", "preprocess_steps",
-           "split_runs", "tile_dataset", "run_identity_control", "run_training", "main"]
+__all__ = ["CLASSES", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG",
+           "preprocess_steps", "split_runs", "setting_of", "map_settings", "setting_difference",
+           "tile_dataset", "run_identity_control", "run_setting_controls", "run_training",
+           "main"]
 
 #: Half-width of the window around 0.5 the run-identity control must fall in.
 CHANCE_TOLERANCE = 0.05
+
+#: A control setting may score at most this many points below the same-setting accuracy.
+CONTROL_TOLERANCE_POINTS = 3.0
 
 #: Class name -> physical meaning (the recipe's B0 = 1.0 and 0.1 at M_s ~ 7).
 CLASSES = (("sub_alfvenic", "sub-Alfvenic: strong mean field (M_A ~ 0.7 on the total field)"),
@@ -115,9 +120,10 @@ def split_runs(data, *, test_seeds=None, validation_seeds=None):
     ----------
     data : training.classifiers.alfven_data.LabelledMaps
     test_seeds, validation_seeds : list of int, optional
-        Seeds whose runs (in every class) are held out. Test: the largest seed of each class
-        by default. Validation: none by default, and the last snapshot time of each training
-        run serves for early stopping.
+        Seeds whose runs (in every class) are held out. Test: by default the largest seed of
+        each class in each setting (`setting_of`), so every setting is tested. Validation:
+        none by default, and the last snapshot time of each training run serves for early
+        stopping.
 
     Returns
     -------
@@ -134,8 +140,12 @@ def split_runs(data, *, test_seeds=None, validation_seeds=None):
                       else -1 - run for run in data.runs])
     if test_seeds is None:
         test_mask = np.zeros(len(data), dtype=bool)
+        settings = map_settings(data)
         for label in np.unique(data.labels):
-            test_mask |= (data.labels == label) & (seeds == seeds[data.labels == label].max())
+            for setting in np.unique(settings):
+                rows = (data.labels == label) & (settings == setting)
+                if rows.any():
+                    test_mask |= rows & (seeds == seeds[rows].max())
     else:
         test_mask = np.isin(seeds, list(test_seeds))
     validation_mask = (np.isin(seeds, list(validation_seeds)) & ~test_mask
@@ -160,6 +170,26 @@ def split_runs(data, *, test_seeds=None, validation_seeds=None):
     return {"train": train_mask, "validation": validation_mask, "test": test_mask,
             "runs": {name: [{"run": run, "seed": seed, "label": label}
                             for run, seed, label in members] for name, members in runs.items()}}
+
+
+def setting_of(record):
+    """A run's setting: its numerics and driving as one text (see `alfven_data`)."""
+    return f"{record.get('numerics', '?')} | {record.get('driving', '?')}"
+
+
+def map_settings(data):
+    """``(n,)`` array of the setting of each map's run."""
+    return np.array([setting_of(data.records[run]) for run in data.runs], dtype=object)
+
+
+def setting_difference(reference, other):
+    """What separates two settings: ``"numerics"``, ``"driving"``, ``"numerics and driving"``
+    or ``"none"``."""
+    (numerics_a, driving_a), (numerics_b, driving_b) = (reference.split(" | "),
+                                                        other.split(" | "))
+    parts = [name for name, same in (("numerics", numerics_a == numerics_b),
+                                     ("driving", driving_a == driving_b)) if not same]
+    return " and ".join(parts) or "none"
 
 
 def tile_dataset(data, mask, *, config, shifts):
@@ -274,6 +304,66 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, progres
     return result
 
 
+def run_setting_controls(data, split, *, config, reference=None, progress=False):
+    """Numerics and driving controls: does a network trained on one setting carry over?
+
+    A fresh network is trained on the training runs of the ``reference`` setting only
+    (validation as in the main split), then scored on that setting's held-out test runs (the
+    same-setting accuracy) and on every run of every other setting (none was seen in its
+    training). A model that read the physics scores within `CONTROL_TOLERANCE_POINTS` of
+    the same-setting accuracy on the other settings; one that read the solver or the driving
+    does not.
+
+    Parameters
+    ----------
+    data : training.classifiers.alfven_data.LabelledMaps
+    split : dict
+        From `split_runs`.
+    config : AlfvenConfig
+    reference : str, optional
+        Setting to train on (`setting_of`); default the one with the most training maps.
+    progress : bool
+
+    Returns
+    -------
+    dict
+        ``reference``, ``same_setting_accuracy`` and per other setting its ``difference``
+        from the reference (numerics / driving), ``accuracy``, ``n_maps``, ``n_runs``,
+        ``points_below_same_setting`` and ``within_target``; None when there is one setting.
+    """
+    from ..evaluation.classifier_metrics import evaluate_classifier
+
+    settings = map_settings(data)
+    names = sorted(set(settings.tolist()))
+    if len(names) < 2:
+        return None
+    if reference is None:
+        reference = max(names, key=lambda name: np.sum(split["train"] & (settings == name)))
+    home = settings == reference
+    train_set = tile_dataset(data, split["train"] & home, config=config, shifts=config.shift)
+    validation_set = tile_dataset(data, split["validation"] & home, config=config, shifts=None)
+    model, _ = _train_cnn(train_set, validation_set, config, name="setting control",
+                          progress=progress)
+    same = tile_dataset(data, split["test"] & home, config=config, shifts=None)
+    same_accuracy = evaluate_classifier(model, same.images, same.labels)["accuracy"]
+    result = {"reference": reference, "same_setting_accuracy": float(same_accuracy),
+              "n_same_setting_maps": int(len(same)),
+              "tolerance_points": CONTROL_TOLERANCE_POINTS, "settings": {}}
+    for name in names:
+        if name == reference:
+            continue
+        rows = settings == name
+        other = tile_dataset(data, rows, config=config, shifts=None)
+        accuracy = evaluate_classifier(model, other.images, other.labels)["accuracy"]
+        points = 100.0 * (same_accuracy - accuracy)
+        result["settings"][name] = {
+            "difference": setting_difference(reference, name), "accuracy": float(accuracy),
+            "n_maps": int(len(other)), "n_runs": int(len(np.unique(data.runs[rows]))),
+            "points_below_same_setting": float(points),
+            "within_target": bool(points <= CONTROL_TOLERANCE_POINTS)}
+    return result
+
+
 def _accuracy_by(values, correct):
     """Accuracy for each distinct finite value (snapshot time, angle)."""
     values = np.asarray(values, dtype=float)
@@ -281,7 +371,8 @@ def _accuracy_by(values, correct):
             for value in np.unique(values[np.isfinite(values)])}
 
 
-def _build_card(name, config, *, map_size, metrics, split, data, training, command, date):
+def _build_card(name, config, *, map_size, metrics, split, data, training, command, date,
+                report_path):
     kind_text = ("density slices perpendicular to the mean field" if config.kind == "slices"
                  else "column-density maps along lines of sight at 0-90 deg to the mean field")
     return {
@@ -315,6 +406,7 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
             "seeds": {"torch": config.seed, "baselines": config.seed, "noise": config.seed},
             "training": training,
             "command": command,
+            "report": None if report_path is None else os.fspath(report_path),
             "code_version": code_version(),
             "date": date,
         },
@@ -323,7 +415,8 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
 
 
 def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
-                 validation_seeds=None, identity_gap=None, command="", progress=True):
+                 validation_seeds=None, identity_gap=None, setting_controls=False, command="",
+                 progress=True):
     """Train, evaluate, export and report one Alfven classifier.
 
     Parameters
@@ -340,6 +433,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         See `split_runs`.
     identity_gap : float, optional
         Run the run-identity control (`run_identity_control`) with this gap in turnovers.
+    setting_controls : bool
+        Run the numerics and driving controls (`run_setting_controls`).
     command : str
     progress : bool
 
@@ -383,6 +478,9 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         "n_test_maps": int(len(test_set)),
         "test_accuracy_by_time_turnovers": _accuracy_by(data.times[test_rows], correct),
         "test_accuracy_by_angle_degrees": _accuracy_by(data.angles[test_rows], correct),
+        "test_accuracy_by_setting": {
+            name: float(np.mean(correct[map_settings(data)[test_rows] == name]))
+            for name in sorted(set(map_settings(data)[test_rows].tolist()))},
         "baselines": {key: {"accuracy": value["accuracy"], "auc": value["auc"],
                             "description": value["description"]}
                       for key, value in baselines.items()},
@@ -390,6 +488,14 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
             value["accuracy"] for value in baselines.values()),
         "evaluation": "held-out runs (seeds never seen in training or validation)",
     }
+    if setting_controls:
+        controls = run_setting_controls(data, split, config=config, progress=progress)
+        metrics["setting_controls"] = controls
+        if controls is not None:
+            say(f"{name}: setting controls from {controls['reference']}: same-setting "
+                f"{controls['same_setting_accuracy']:.4f}; " + "; ".join(
+                    f"{entry['difference']} {entry['accuracy']:.4f}"
+                    for entry in controls["settings"].values()))
     if identity_gap is not None:
         control = run_identity_control(data, split["train"], config=config,
                                        gap_turnovers=identity_gap, progress=progress)
@@ -402,7 +508,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                 "config": config.to_dict()}
     date = utc_timestamp()
     card = _build_card(name, config, map_size=map_size, metrics=metrics, split=split,
-                       data=data, training=training, command=command, date=date)
+                       data=data, training=training, command=command, date=date,
+                       report_path=report_path)
     exported = export_classifier(model, out, card, tile_size=map_size,
                                  parity_images=test_set.images[:16],
                                  parity_tile_sizes=(map_size,), seed=config.seed)
@@ -410,6 +517,7 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     robustness = robustness_curves(
         runner, [data.maps[index] for index in test_rows], data.labels[test_rows],
         boundary="periodic", seed=config.seed,
+        tile_sizes=sorted({max(8, map_size // 2), max(8, 3 * map_size // 4), map_size}),
         groups={"time_turnovers": np.round(data.times[test_rows], 3)})
     saliency = add_saliency_end_step(out, report_path, command=command,
                                      script="training.classifiers.alfven", say=say)
@@ -417,6 +525,9 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
               "config": config.to_dict(), "split": split["runs"], "metrics": metrics,
               "baselines": baselines, "robustness": robustness, "history": result.history,
               "parity": exported.parity, "saliency": saliency,
+              "test_scores": {"labels": test_set.labels.tolist(),
+                              "logits": np.asarray(evaluation["logits"]).tolist(),
+                              "class_names": list(data.class_names)},
               "card": load_model_file(out).card,
               "seconds_total": round(time.perf_counter() - start, 1)}
     if report_path is not None:
@@ -452,7 +563,23 @@ def _parser():
     parser.add_argument("--identity-control", type=float, default=None, metavar="GAP",
                         help="also train a net to tell two runs of one class apart, scored on "
                              "snapshots GAP turnovers after its training ones (must be ~0.5)")
+    parser.add_argument("--map-size", type=int, default=None,
+                        help="resample every map to this size over the same extent (for cubes "
+                             "of several resolutions; default: the smallest map size found)")
+    parser.add_argument("--setting-controls", action="store_true",
+                        help="also train on one setting (numerics and driving) and score the "
+                             "others: the numerics and driving controls")
     return parser
+
+
+def _smallest_cube_side(labelled_files):
+    from astropy.io import fits
+
+    sides = []
+    for labelled in labelled_files:
+        with fits.open(labelled.path) as hdul:
+            sides.append(int(hdul[0].header.get("NAXIS1", 0)))
+    return min(sides) if sides else None
 
 
 def main(argv=None):
@@ -469,13 +596,16 @@ def main(argv=None):
         config = replace(config, slice_step=arguments.slice_step)
     class_names = [name for name, _ in CLASSES]
     labelled = expand_class_specs(arguments.classes, class_names)
+    map_size = arguments.map_size or _smallest_cube_side(labelled)
     data = load_labelled_maps(labelled, class_names, kind=config.kind,
                               slice_step=config.slice_step,
-                              directions=config.directions if config.kind == "columns" else None)
+                              directions=config.directions if config.kind == "columns" else None,
+                              map_size=map_size)
     run_training(data, config=config, name=arguments.name, out=arguments.out,
                  report_path=arguments.report, test_seeds=arguments.test_seeds,
                  validation_seeds=arguments.validation_seeds,
                  identity_gap=arguments.identity_control,
+                 setting_controls=arguments.setting_controls,
                  command=command_line("training.classifiers.alfven", argv),
                  progress=not arguments.no_progress)
     return 0

@@ -17,7 +17,15 @@ import numpy as np
 from ..common.datasets import map_slices
 from ..common.lattice_projection import direction_angle_degrees, lattice_projection
 
-__all__ = ["LabelledMaps", "snapshot_record", "maps_of_cube", "load_labelled_maps"]
+__all__ = ["NUMERICS_PARAMETERS", "DRIVING_PARAMETERS", "LabelledMaps", "snapshot_record",
+           "resample_periodic", "maps_of_cube", "load_labelled_maps"]
+
+#: Run parameters that make up a run's numerics (its "setting" with the driving below).
+NUMERICS_PARAMETERS = ("cells", "limiter", "riemann", "density_reconstruction",
+                       "flatten_density_contrast")
+#: Run parameters that make up its driving.
+DRIVING_PARAMETERS = ("forcing_shape", "correlation_time_turnovers", "solenoidal_fraction",
+                      "k_min", "k_max")
 
 
 @dataclass
@@ -67,8 +75,14 @@ def _header_number(header, key):
         return math.nan
 
 
+def _parameter_text(header, names):
+    # "?" where a file does not record a parameter: such files form one setting of their own
+    return " ".join(f"{name}={header.get(f'HIERARCH PAR {name}', '?')}" for name in names)
+
+
 def snapshot_record(path, header):
-    """What a FITS header says of its run: seed, time, measured Mach numbers, mean field.
+    """What a FITS header says of its run: seed, time, measured Mach numbers, mean field, and
+    its numerics and driving as text (``NUMERICS_PARAMETERS``, ``DRIVING_PARAMETERS``).
 
     ``training.sim`` snapshots carry ``SEED``, ``TTURN``, ``MS``, ``MATOTAL`` and the run
     parameters; other files may carry none of them (the file is then its own run).
@@ -78,7 +92,40 @@ def snapshot_record(path, header):
             "time_turnovers": _header_number(header, "TTURN"),
             "mach_sonic": _header_number(header, "MS"),
             "mach_alfven_total": _header_number(header, "MATOTAL"),
-            "mean_field": _header_number(header, "HIERARCH PAR mean_field")}
+            "mean_field": _header_number(header, "HIERARCH PAR mean_field"),
+            "numerics": _parameter_text(header, NUMERICS_PARAMETERS),
+            "driving": _parameter_text(header, DRIVING_PARAMETERS)}
+
+
+def resample_periodic(image, size):
+    """A positive periodic map resampled to ``size`` x ``size`` pixels over the same extent.
+
+    Fourier resampling of the logarithm: exact for the periodic band-limited part, it keeps
+    the map periodic, and working on log values keeps dense peaks from ringing into negative
+    densities. Downsampling drops the scales the smaller grid cannot hold (for a 64^3 run
+    sampled to 48, wavenumbers above 24), which are dissipation-range numerics anyway.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(n, n)`` positive values.
+    size : int
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(size, size)`` float32; the same array when it already has that size.
+    """
+    from scipy.signal import resample
+
+    image = np.asarray(image)
+    if image.shape == (size, size):
+        return image
+    if np.any(~(image > 0)):
+        raise ValueError("resampling works on positive finite maps (densities, columns)")
+    logged = np.log(image.astype(np.float64))
+    logged = resample(resample(logged, size, axis=0), size, axis=1)
+    return np.exp(logged).astype(np.float32)
 
 
 def maps_of_cube(cube, *, kind, slice_step=1, directions=None):
@@ -111,7 +158,7 @@ def maps_of_cube(cube, *, kind, slice_step=1, directions=None):
 
 
 def load_labelled_maps(labelled_files, class_names, *, kind="slices", slice_step=1,
-                       directions=None):
+                       directions=None, map_size=None):
     """Read labelled density cubes and cut them into maps.
 
     Parameters
@@ -122,12 +169,16 @@ def load_labelled_maps(labelled_files, class_names, *, kind="slices", slice_step
         Class order of the labels.
     kind, slice_step, directions
         As for `maps_of_cube`.
+    map_size : int, optional
+        Resample every map to this size (`resample_periodic`), so cubes of several
+        resolutions (48^3 and 64^3 runs) make one set over the same box.
 
     Returns
     -------
     LabelledMaps
-        Snapshots of one class with the same ``SEED`` form one run; a file without a seed is
-        its own run.
+        Snapshots of one class with the same ``SEED`` and setting (numerics and driving) form
+        one run; a file without a seed is its own run. Each record keeps its ``numerics`` and
+        ``driving``.
 
     Raises
     ------
@@ -145,16 +196,19 @@ def load_labelled_maps(labelled_files, class_names, *, kind="slices", slice_step
             raise ValueError(f"{labelled.path}: need a (z, y, x) density cube with z along the "
                              f"mean field, got shape {cube.shape}")
         record = snapshot_record(labelled.path, header)
-        key = (labelled.label, record["seed"] if record["seed"] is not None
+        key = (labelled.label, record["numerics"], record["driving"],
+               record["seed"] if record["seed"] is not None
                else str(Path(labelled.path).resolve()))
         if key not in run_of:
             run_of[key] = len(records)
-            records.append({"label": labelled.label, "seed": record["seed"], "files": []})
+            records.append({"label": labelled.label, "seed": record["seed"],
+                            "numerics": record["numerics"], "driving": record["driving"],
+                            "files": []})
         run = run_of[key]
         records[run]["files"].append(record)
         for image, angle in maps_of_cube(cube, kind=kind, slice_step=slice_step,
                                          directions=directions):
-            maps.append(image)
+            maps.append(image if map_size is None else resample_periodic(image, map_size))
             labels.append(class_names.index(labelled.label))
             runs.append(run)
             times.append(record["time_turnovers"])

@@ -67,3 +67,48 @@ def test_a_cube_without_a_seed_is_its_own_run_and_bad_cubes_are_refused(tmp_path
         load_labelled_maps(bad, CLASSES)
     with pytest.raises(ValueError, match="lattice directions"):
         maps_of_cube(cube, kind="columns")
+
+
+def test_records_say_the_runs_numerics_and_driving(snapshot_folders):
+    data = load_labelled_maps(_labelled(snapshot_folders), CLASSES, kind="slices")
+    record = data.records[0]
+    assert "cells=8" in record["numerics"] and "limiter=mc" in record["numerics"]
+    assert "forcing_shape=flat" in record["driving"]
+    assert record["files"][0]["numerics"] == record["numerics"]
+
+
+def test_periodic_resampling_keeps_the_field_and_its_periodicity():
+    from training.classifiers.alfven_data import resample_periodic
+    from training.common.random_fields import lognormal_field
+
+    # band-limited log density: its modes all fit the smaller grid, so 64 -> 48 -> 64 returns
+    # it to round-off of float32 storage
+    x = np.arange(64) * 2 * np.pi / 64
+    logged = 0.8 * np.sin(3 * x)[:, None] + 0.5 * np.cos(5 * x)[None, :] + 0.3 * np.sin(
+        2 * x[:, None] + 7 * x[None, :])
+    image = np.exp(logged)
+    smaller = resample_periodic(image, 48)
+    assert smaller.shape == (48, 48) and smaller.dtype == np.float32
+    x48 = np.arange(48) * 2 * np.pi / 48
+    expected = np.exp(0.8 * np.sin(3 * x48)[:, None] + 0.5 * np.cos(5 * x48)[None, :]
+                      + 0.3 * np.sin(2 * x48[:, None] + 7 * x48[None, :]))
+    np.testing.assert_allclose(smaller, expected, rtol=1e-5)
+    # a turbulent-looking field with its sharpest peaks: stays positive (resampled in log)
+    field = lognormal_field((64, 64), 2.0, sigma_ln=1.5, seed=3)
+    assert np.all(resample_periodic(field, 48) > 0)
+    assert resample_periodic(field, 64) is field
+    with pytest.raises(ValueError, match="positive"):
+        resample_periodic(field - field.mean(), 48)
+
+
+def test_cubes_of_two_resolutions_make_one_set_of_maps(snapshot_folders, tmp_path):
+    cube = fits.getdata(_labelled(snapshot_folders)[0].path).astype(np.float64)
+    fits.PrimaryHDU(np.kron(cube, np.ones((2, 2, 2)))).writeto(tmp_path / "fine.fits")
+    labelled = expand_class_specs({"sub_alfvenic": str(tmp_path / "fine.fits"),
+                                   "super_alfvenic": _labelled(snapshot_folders)[-1].path},
+                                  CLASSES)
+    data = load_labelled_maps(labelled, CLASSES, kind="slices", map_size=8)
+    assert {image.shape for image in data.maps} == {(8, 8)} and len(data) == 16 + 8
+    # the mean over a box survives resampling (a resampled block-replicated map keeps its mass
+    # up to the log-space smoothing: within 5%)
+    assert data.maps[0].mean() == pytest.approx(cube[0].mean(), rel=0.05)

@@ -54,6 +54,25 @@ def test_training_exports_a_model_with_held_out_metrics_and_baselines(runs_folde
     assert card["provenance"]["split"]["runs"]["test"][0]["seed"] == 3
     assert card["preprocess"][0]["op"] == "log10"
     assert card["provenance"]["command"].startswith("python -m training.classifiers.alfven")
+    assert card["provenance"]["report"] == str(report_path)
+    assert metrics["test_accuracy_by_setting"] and metrics.get("setting_controls") is None
+
+    # the report writer finds the training report through the card
+    from training.evaluation.report import main as report_main
+
+    assert report_main([str(out), "--out-dir", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "alfven-test_report.md").read_text()
+    assert "| CNN |" in markdown and "hog_svm" in markdown and "## Confusion matrix" in markdown
+    confusion_rows = [line for line in markdown.splitlines()
+                      if line.startswith(("| sub_alfvenic |", "| super_alfvenic |"))]
+    counts = [int(cell) for line in confusion_rows for cell in line.strip("| ").split(" | ")[1:]]
+    assert sum(counts) == metrics["n_test_maps"]
+    for png in ("alfven-test_report.png", "alfven-test_robustness.png"):
+        assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a report written before the writer existed is refused in one line
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"metrics": metrics}))
+    assert report_main([str(out), "--training-report", str(old)]) == 2
 
 
 def _identity_maps(persistent):
@@ -100,3 +119,70 @@ def test_run_identity_control_detects_a_learnable_run_pattern(persistent):
         assert entry["accuracy"] >= 0.75 and control["at_chance"] is False
     else:  # nothing persists from one snapshot to the next: within 3 sd of chance
         assert abs(entry["accuracy"] - 0.5) <= 0.22
+
+
+def _setting_maps(*, reversed_in_second):
+    """Two settings x two classes x three runs x two times x 16 maps of 16^2.
+
+    Classes differ by how smooth the field is (a stand-in for a feature of the solver). In
+    the second setting the classes swap smoothness when ``reversed_in_second`` (a network
+    that learned it fails there), else both settings share it (it carries over).
+    """
+    from scipy.ndimage import gaussian_filter
+
+    from training.classifiers.alfven_data import LabelledMaps
+
+    rng = np.random.default_rng(5)
+    maps, labels, runs, times, records = [], [], [], [], []
+    for setting in (0, 1):
+        for label in (0, 1):
+            for seed in (1, 2, 3):
+                smooth = (label == 0) != (setting == 1 and reversed_in_second)
+                records.append({"label": CLASSES[label], "seed": seed + 10 * setting,
+                                "numerics": f"cells={16 * (setting + 1)}",
+                                "driving": "forcing_shape=flat", "files": []})
+                for time in (2.0, 2.5):
+                    for _ in range(16):
+                        noise = rng.standard_normal((16, 16))
+                        field = gaussian_filter(noise, 2.0 if smooth else 0.6, mode="wrap")
+                        maps.append(np.exp(field / field.std()))
+                        labels.append(label)
+                        runs.append(len(records) - 1)
+                        times.append(time)
+    count = len(maps)
+    return LabelledMaps(maps, np.asarray(labels), np.asarray(runs), np.asarray(times),
+                        np.full(count, np.nan), CLASSES, records)
+
+
+def test_setting_difference_names_numerics_and_driving():
+    from training.classifiers.alfven import setting_difference
+
+    assert setting_difference("cells=48 | shape=flat", "cells=64 | shape=flat") == "numerics"
+    assert setting_difference("cells=48 | shape=flat", "cells=48 | shape=parabola") == "driving"
+    assert setting_difference("a | b", "c | d") == "numerics and driving"
+    assert setting_difference("a | b", "a | b") == "none"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reversed_in_second", [False, True])
+def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_second):
+    from dataclasses import replace
+
+    from training.classifiers.alfven import QUICK_CONFIG, run_setting_controls
+
+    data = _setting_maps(reversed_in_second=reversed_in_second)
+    split = split_runs(data)
+    # the default test runs: the largest seed of each class in each setting
+    assert sorted(entry["seed"] for entry in split["runs"]["test"]) == [3, 3, 13, 13]
+    config = replace(QUICK_CONFIG, max_epochs=6, patience=6)
+    controls = run_setting_controls(data, split, config=config,
+                                    reference="cells=16 | forcing_shape=flat")
+    other = controls["settings"]["cells=32 | forcing_shape=flat"]
+    assert other["difference"] == "numerics" and other["n_runs"] == 6
+    assert other["n_maps"] == 6 * 32
+    # smooth vs rough 16^2 fields are told apart easily by the same-setting net
+    assert controls["same_setting_accuracy"] >= 0.9
+    if reversed_in_second:  # swapped meaning: the net must be far below its own setting
+        assert other["accuracy"] <= 0.2 and not other["within_target"]
+    else:
+        assert other["accuracy"] >= 0.9

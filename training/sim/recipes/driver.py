@@ -4,8 +4,11 @@ sonic Mach number, then run each class for every seed and check the match over t
 A recipe TOML holds ``name``, ``[common]`` (RunConfig keys shared by all runs),
 ``[classes.<label>]`` (RunConfig keys of each class), ``seeds`` and ``[calibration]``:
 
-- ``parameter``: ``"energy_injection_rate"`` (driven runs; M_s ~ eps^(1/3)) or ``"initial_mach"``
-  (decaying runs; M_s ~ initial Mach);
+- ``parameter``: ``"energy_injection_rate"`` (driven runs; M_s ~ eps^(1/3)), ``"initial_mach"``
+  (decaying runs; M_s ~ initial Mach) or ``"none"``: no calibration runs at all; every production
+  run keeps its class's parameters as written, normally driven runs with the Mach control on,
+  started from an injection rate near the one the control settles at, so the classes' Mach
+  numbers match through the control (the match is still checked over the snapshots);
 - ``seed``: seed of the calibration runs (kept apart from the production seeds);
 - ``turnovers``: length of a calibration run (driven), and ``average_from``: the start of the
   time average of M_s in it (the mean of its half-turnover control windows that start after
@@ -15,6 +18,9 @@ A recipe TOML holds ``name``, ``[common]`` (RunConfig keys shared by all runs),
   (half the match tolerance is a good choice), after at most ``max_rounds`` rounds;
 - ``match_tolerance``: the largest allowed relative difference between the classes' mean M_s over
   all saved snapshots of the production runs (0.05 in issue 3).
+
+``test_seeds`` (optional, a subset of ``seeds``) names the seeds kept for testing only; the
+manifest repeats it so training code can hold them out.
 
 Driven calibration starts with the Mach control on (it finds the rate from any start), takes the
 time-averaged rate after ``average_from``, then checks it (and corrects it, by the cube of the
@@ -43,7 +49,8 @@ from ..snapshots import load_checkpoint, read_snapshot
 __all__ = ["load_recipe", "run_recipe", "calibrate_class"]
 
 _PARAMETERS = {"energy_injection_rate": 3.0, "initial_mach": 1.0}   # M_s ~ value^(1/exponent)
-_RECIPE_KEYS = {"name", "description", "common", "classes", "seeds", "calibration"}
+_RECIPE_KEYS = {"name", "description", "common", "classes", "seeds", "test_seeds", "calibration"}
+_NO_CALIBRATION = "none"
 _CALIBRATION_DEFAULTS = {"seed": 1000, "turnovers": 4.0, "average_from": 2.0,
                          "tolerance": 0.025, "max_rounds": 4, "match_tolerance": 0.05}
 
@@ -67,13 +74,16 @@ def load_recipe(path, *, overrides=None, seeds=None):
     recipe.setdefault("name", Path(path).stem)
     recipe["common"] = {**recipe.get("common", {}), **(overrides or {})}
     if seeds is not None:
+        # a call that runs some seeds keeps the recipe's test seeds among them
+        recipe["test_seeds"] = [seed for seed in recipe.get("test_seeds", []) if seed in seeds]
         recipe["seeds"] = list(seeds)
     if not recipe.get("seeds"):
         raise ValueError(f"{path}: no seeds")
     calibration = {**_CALIBRATION_DEFAULTS, **recipe.get("calibration", {})}
     calibration.setdefault("parameter", "energy_injection_rate")
-    if calibration["parameter"] not in _PARAMETERS:
-        raise ValueError(f"{path}: calibration parameter must be one of {sorted(_PARAMETERS)}, "
+    if calibration["parameter"] not in {*_PARAMETERS, _NO_CALIBRATION}:
+        raise ValueError(f"{path}: calibration parameter must be one of "
+                         f"{sorted({*_PARAMETERS, _NO_CALIBRATION})}, "
                          f"got {calibration['parameter']!r}")
     unknown = sorted(set(calibration) - set(_CALIBRATION_DEFAULTS) - {"parameter"})
     if unknown:
@@ -84,6 +94,12 @@ def load_recipe(path, *, overrides=None, seeds=None):
         raise ValueError(f"{path}: [calibration] turnovers must be at least average_from + "
                          f"{CONTROL_INTERVAL_TURNOVERS:g} (one control window to average)")
     recipe["calibration"] = calibration
+    recipe["test_seeds"] = list(recipe.get("test_seeds", []))
+    stray = sorted(set(recipe["test_seeds"]) - set(recipe["seeds"]))
+    if stray:
+        raise ValueError(f"{path}: test_seeds {stray} are not among the seeds {recipe['seeds']}")
+    if recipe["test_seeds"] and set(recipe["test_seeds"]) == set(recipe["seeds"]):
+        raise ValueError(f"{path}: every seed is a test seed; keep at least one for training")
     allowed = {spec.name for spec in fields(RunConfig)}
     for label, values in recipe["classes"].items():
         unknown = sorted(set(values) - allowed)
@@ -147,16 +163,25 @@ def _calibration_run(config, average_from_turnovers, *, log=None, label=""):
             _mean([entry["rate_before"] for entry in windows]))
 
 
-def _snapshot_machs(config, *, log=None, label=""):
+def _snapshot_headers(config, *, log=None, label=""):
     """Run ``config`` into its output directory (continuing from its checkpoint if one is
-    there) and return the snapshots' M_s and the simulation."""
+    there) and return the snapshots' FITS headers and the simulation."""
     output_dir = Path(config.output_dir)
     simulation = _resumable_run(config, log=log, label=label)
-    machs = []
-    for index in range(len(config.snapshot_turnovers)):
-        header = read_snapshot(output_dir / f"snapshot_{index:03d}.fits")[3]
-        machs.append(float(header["MS"]))
-    return machs, simulation
+    headers = [read_snapshot(output_dir / f"snapshot_{index:03d}.fits")[3]
+               for index in range(len(config.snapshot_turnovers))]
+    return headers, simulation
+
+
+def _snapshot_machs(config, *, log=None, label=""):
+    """The snapshots' M_s (and the simulation) of a run, run first if needed."""
+    headers, simulation = _snapshot_headers(config, log=log, label=label)
+    return [float(header["MS"]) for header in headers], simulation
+
+
+def _header_float(header, key):
+    # snapshots write non-finite diagnostics as text ("nan"), which float() reads back
+    return float(header[key]) if key in header else math.nan
 
 
 class _CalibrationRecord:
@@ -265,11 +290,13 @@ def run_recipe(path, *, output_dir, overrides=None, seeds=None, classes=None, lo
     """Calibrate every class, run every (class, seed), write ``manifest.json`` and return it.
 
     The manifest lists per class the calibrated value, the calibration rounds, and per seed the
-    snapshot paths and their measured M_s; ``mach_match`` holds each class's mean M_s over all
-    its snapshots, the largest relative difference between classes, and whether it is within
-    ``match_tolerance``. Seconds spent are recorded, to state the cost: per run and in all for
-    this call (``seconds``); ``resumed`` lists what an earlier call had already done.
-    Calling it again on the same ``output_dir`` continues where a stopped call left off.
+    snapshot paths, their times and their measured M_s and M_A (on the total field and on the
+    mean field), and whether the seed is kept for testing; ``mach_match`` holds each class's
+    mean M_s over all its snapshots, the largest relative difference between classes, and
+    whether it is within ``match_tolerance``. Seconds spent are recorded, to state the cost:
+    per run and in all for this call (``seconds``); ``resumed`` lists what an earlier call had
+    already done. Calling it again on the same ``output_dir`` continues where a stopped call
+    left off.
 
     ``classes`` (labels) limits the call to those classes, so that separate processes (or
     machines sharing the directory) can each take a class; such a call returns its part with
@@ -286,13 +313,18 @@ def run_recipe(path, *, output_dir, overrides=None, seeds=None, classes=None, lo
     _claim_output_dir(out, recipe, path)
     parameter = recipe["calibration"]["parameter"]
     manifest = {"recipe": recipe["name"], "source": str(path), "common": recipe["common"],
-                "seeds": recipe["seeds"], "calibration": recipe["calibration"], "classes": {},
-                "resumed": []}
+                "seeds": recipe["seeds"], "test_seeds": recipe["test_seeds"],
+                "calibration": recipe["calibration"], "classes": {}, "resumed": []}
     started = time.perf_counter()
     for label in recipe["classes"]:
         if classes and label not in classes:
             continue
         class_started = time.perf_counter()
+        if parameter == _NO_CALIBRATION:
+            manifest["classes"][label] = {
+                "parameters": recipe["classes"][label], "calibrated": {},
+                "calibration_rounds": [], "calibration_seconds": 0.0, "runs": []}
+            continue
         if (out / "calibration" / f"{label}.json").exists():
             manifest["resumed"].append(f"calibration of {label}")
         value, rounds = calibrate_class(recipe, label, work_dir=out / "calibration", log=log)
@@ -306,13 +338,19 @@ def run_recipe(path, *, output_dir, overrides=None, seeds=None, classes=None, lo
             run_dir = out / label / f"seed_{seed:04d}"
             if (run_dir / CHECKPOINT_NAME).exists():
                 manifest["resumed"].append(f"{label} seed {seed}")
-            changes = {parameter: entry["calibrated"][parameter], "seed": seed}
+            changes = {**entry["calibrated"], "seed": seed}
             if parameter == "energy_injection_rate":
                 changes["mach_control"] = False
             config = _class_config(recipe, label, output_dir=str(run_dir), **changes)
-            machs, simulation = _snapshot_machs(config, log=log, label=f"{label} seed {seed}")
+            headers, simulation = _snapshot_headers(config, log=log,
+                                                    label=f"{label} seed {seed}")
+            machs = [float(header["MS"]) for header in headers]
             entry["runs"].append({
-                "seed": seed, "output_dir": str(run_dir), "snapshot_mach": machs,
+                "seed": seed, "test": seed in recipe["test_seeds"],
+                "output_dir": str(run_dir), "snapshot_mach": machs,
+                "snapshot_alfven_mach_total": [_header_float(h, "MATOTAL") for h in headers],
+                "snapshot_alfven_mach_mean": [_header_float(h, "MAMEAN") for h in headers],
+                "snapshot_turnovers": [_header_float(h, "TTURN") for h in headers],
                 "steps": simulation.step, "seconds": time.perf_counter() - run_started,
                 "snapshots": [str(run_dir / f"snapshot_{i:03d}.fits")
                               for i in range(len(machs))]})
