@@ -60,11 +60,16 @@ class MachController:
         Control interval in code time.
     enabled : bool
         When False, the averages are still recorded (for the log) but the rate is never changed.
+    first_update : float, optional
+        Code time of the first update (its average covers the interval before it); two
+        intervals by default. Later for runs whose spin-up is slow: updates during the spin-up
+        raise the rate toward one the saturated flow does not need, and M_s overshoots.
     """
 
     target_mach: float
     interval: float
     enabled: bool = True
+    first_update: float = 0.0
     next_time: float = 0.0
     mach_time_integral: float = 0.0
     elapsed: float = 0.0
@@ -73,7 +78,7 @@ class MachController:
     def __post_init__(self):
         if not self.next_time:
             # the first half turnover is spin-up from rest: the first average starts after it
-            self.next_time = 2.0 * self.interval
+            self.next_time = self.first_update or 2.0 * self.interval
 
     def record(self, time, dt, mach):
         """Add a step of length ``dt`` that ended at ``time`` with sonic Mach number ``mach``;

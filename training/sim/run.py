@@ -69,7 +69,8 @@ class Simulation:
                             shape=config.forcing_shape)
         controller = MachController(
             config.target_mach, CONTROL_INTERVAL_TURNOVERS * config.turnover_time,
-            enabled=config.mach_controlled)
+            enabled=config.mach_controlled,
+            first_update=config.mach_control_start_turnovers * config.turnover_time)
         return cls(config, solver, forcing, state, controller=controller)
 
     @classmethod

@@ -20,10 +20,13 @@ __all__ = ["CheckResult", "run_suite", "format_table", "rms_l1_error",
 # B = (1, sqrt 2, 0.5), c_s = 1), as quoted in issue 3
 ATHENAK_ISOTHERMAL_THRESHOLDS = {"fast": 1.5e-8, "alfven": 1.7e-8, "slow": 2.5e-8}
 
-# Left- and right-going waves are mirror problems only up to round-off in the 1e-6 perturbation;
-# the kink of the MC limiter turns that round-off into slightly different slope choices
-# (measured up to 2.3e-4 relative; van Leer, which is smooth away from extrema, gives ~1e-8).
-LEFT_RIGHT_TOLERANCE = 1.0e-3
+# Left- and right-going waves are mirror problems: in exact arithmetic their errors are equal,
+# so the check is for a directional defect (one upwind side handled differently), which changes
+# the error by a factor of order unity, as does any loss of an order of accuracy (the 64:32 error
+# ratio is ~0.25). Round-off is not such a defect, but the kinks of the MC limiter turn it into
+# different slope choices: measured 2.3e-4 on one x86-64 CPU and 3.7e-3 on another (issue 14).
+# 5% sits an order of magnitude above both and far below a directional defect.
+LEFT_RIGHT_TOLERANCE = 0.05
 
 
 def rms_l1_error(state, reference):
@@ -68,7 +71,7 @@ def _check_linear_waves_1d(results, device):
         results.append(CheckResult(
             f"linear wave {wave} 1D: |err_R - err_L| / err_R at 64",
             abs(errors[1, 64] - errors[-1, 64]) / errors[1, 64], LEFT_RIGHT_TOLERANCE, "<",
-            "ours (issue: equal)"))
+            "mirror problems: a directional defect is O(1), limiter round-off < 1%"))
 
 
 def _check_oblique_wave(results, device, quick):

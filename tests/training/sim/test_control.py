@@ -63,3 +63,47 @@ def test_controller_state_round_trip():
     copy = MachController(1.0, 5.0)
     copy.load_state_dict(controller.state_dict())
     assert copy == controller
+
+
+def _lagged_model_run(controller, rate, *, lag_turnovers, sound_speed=0.1, turnovers=5.0):
+    """As `_model_run`, but the Mach number the run shows trails its energy budget by a
+    first-order lag (a slow spin-up: energy parked in field-line bending before it shows as
+    flow). Returns [(t/T, instantaneous M_s)] sampled at every step."""
+    turnover = 1.0 / (controller.target_mach * sound_speed)
+    dt = turnover / 200
+    energy = shown = time = 0.0
+    samples = []
+    while time < turnovers * turnover:
+        energy += dt * (rate - 1.5 * math.sqrt(2 * energy) ** 3)
+        shown += dt * (energy - shown) / (lag_turnovers * turnover)
+        time += dt
+        mach = math.sqrt(2 * shown) / sound_speed
+        samples.append((time / turnover, mach))
+        controller.record(time, dt, mach)
+        if controller.due(time):
+            rate = controller.update(time, rate)
+    return samples
+
+
+def test_a_later_first_update_avoids_the_spin_up_overshoot():
+    target, sound_speed = 3.0, 0.1
+    interval = 0.5 / (target * sound_speed)
+    steady_rate = 1.5 * (target * sound_speed) ** 3
+    early = MachController(target, interval)
+    samples = _lagged_model_run(early, steady_rate, lag_turnovers=0.7)
+    overshoot_early = max(mach for time, mach in samples if time >= 2.0) / target - 1
+    late = MachController(target, interval, first_update=1.5 / (target * sound_speed))
+    samples = _lagged_model_run(late, steady_rate, lag_turnovers=0.7)
+    overshoot_late = max(mach for time, mach in samples if time >= 2.0) / target - 1
+    assert late.history[0]["time"] == pytest.approx(1.5 / (target * sound_speed), rel=1e-6)
+    assert early.history[0]["time"] == pytest.approx(1.0 / (target * sound_speed), rel=1e-6)
+    # corrections while the lagging flow spins up push the rate past the steady one
+    assert overshoot_early > 2 * max(overshoot_late, 0.01)
+
+
+def test_run_config_refuses_a_control_start_before_one_interval():
+    from training.sim.config import RunConfig
+
+    assert RunConfig(mach_control_start_turnovers=1.5).mach_control_start_turnovers == 1.5
+    with pytest.raises(ValueError, match="mach_control_start_turnovers"):
+        RunConfig(mach_control_start_turnovers=0.25)

@@ -286,3 +286,5 @@ def test_test_seeds_must_be_some_of_the_seeds(tmp_path):
     path.write_text("seeds = [0, 1]\ntest_seeds = [1]\n" + base)
     assert load_recipe(path, seeds=[0])["test_seeds"] == []
     assert load_recipe(path, seeds=[1, 2])["test_seeds"] == [1]
+    # one process per seed: a call for the test seed alone is allowed
+    assert load_recipe(path, seeds=[1])["test_seeds"] == [1]

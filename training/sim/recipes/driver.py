@@ -73,12 +73,13 @@ def load_recipe(path, *, overrides=None, seeds=None):
         raise ValueError(f"{path}: a recipe needs at least two [classes.<label>] tables")
     recipe.setdefault("name", Path(path).stem)
     recipe["common"] = {**recipe.get("common", {}), **(overrides or {})}
+    if not recipe.get("seeds"):
+        raise ValueError(f"{path}: no seeds")
+    _check_test_seeds(path, recipe)
     if seeds is not None:
         # a call that runs some seeds keeps the recipe's test seeds among them
         recipe["test_seeds"] = [seed for seed in recipe.get("test_seeds", []) if seed in seeds]
         recipe["seeds"] = list(seeds)
-    if not recipe.get("seeds"):
-        raise ValueError(f"{path}: no seeds")
     calibration = {**_CALIBRATION_DEFAULTS, **recipe.get("calibration", {})}
     calibration.setdefault("parameter", "energy_injection_rate")
     if calibration["parameter"] not in {*_PARAMETERS, _NO_CALIBRATION}:
@@ -95,11 +96,6 @@ def load_recipe(path, *, overrides=None, seeds=None):
                          f"{CONTROL_INTERVAL_TURNOVERS:g} (one control window to average)")
     recipe["calibration"] = calibration
     recipe["test_seeds"] = list(recipe.get("test_seeds", []))
-    stray = sorted(set(recipe["test_seeds"]) - set(recipe["seeds"]))
-    if stray:
-        raise ValueError(f"{path}: test_seeds {stray} are not among the seeds {recipe['seeds']}")
-    if recipe["test_seeds"] and set(recipe["test_seeds"]) == set(recipe["seeds"]):
-        raise ValueError(f"{path}: every seed is a test seed; keep at least one for training")
     allowed = {spec.name for spec in fields(RunConfig)}
     for label, values in recipe["classes"].items():
         unknown = sorted(set(values) - allowed)
@@ -107,6 +103,16 @@ def load_recipe(path, *, overrides=None, seeds=None):
             raise ValueError(f"{path}: class {label}: unknown parameters {unknown}")
         _class_config(recipe, label, seed=recipe["seeds"][0], output_dir="unused")
     return recipe
+
+
+def _check_test_seeds(path, recipe):
+    """The recipe's own test seeds (before any --seeds) are some, not all, of its seeds."""
+    test_seeds = recipe.get("test_seeds", [])
+    stray = sorted(set(test_seeds) - set(recipe["seeds"]))
+    if stray:
+        raise ValueError(f"{path}: test_seeds {stray} are not among the seeds {recipe['seeds']}")
+    if test_seeds and set(test_seeds) == set(recipe["seeds"]):
+        raise ValueError(f"{path}: every seed is a test seed; keep at least one for training")
 
 
 def _class_config(recipe, label, **changes):
