@@ -92,11 +92,14 @@ def validate_card(card, *, source="model card"):
 
 
 def weights_sha256(model):
-    """SHA-256 of a model's weights, independent of the card and of node metadata.
+    """SHA-256 of every weight a model reads, independent of the card and of node metadata.
 
-    The hash runs over every initializer (sorted by name), then over the values of the graph's
-    ``Constant`` nodes (sorted by output name): name, data type, shape and little-endian bytes,
-    so editing any weight, or swapping weights between files, changes it.
+    The hash runs over the main graph's initializers (sorted by name), then over the values of
+    its ``Constant`` nodes (sorted by output name), then over every other tensor the model can
+    read (sorted by key, see `glue_turbml.models.graph_tensors.further_weight_arrays`): sparse
+    initializers, tensor-valued node attributes, and the initializers and constants of
+    subgraphs and function bodies. Each contributes its name, data type, shape and
+    little-endian bytes, so editing any weight, or swapping weights between files, changes it.
 
     Parameters
     ----------
@@ -106,38 +109,47 @@ def weights_sha256(model):
     -------
     str
         64 lowercase hex digits.
-    """
-    from onnx import numpy_helper
 
-    named_arrays = [(tensor.name, numpy_helper.to_array(tensor))
-                    for tensor in sorted(model.graph.initializer, key=lambda tensor: tensor.name)]
-    named_arrays += sorted(_constant_node_arrays(model), key=lambda pair: pair[0])
+    Raises
+    ------
+    ModelCardError
+        If a tensor is stored in external data: the hash reads no file besides the model.
+    """
+    from .graph_tensors import (ExternalDataError, constant_node_arrays, embedded_array,
+                                further_weight_arrays)
+
+    try:
+        initializers = sorted(model.graph.initializer, key=lambda tensor: tensor.name)
+        named_arrays = [(tensor.name, embedded_array(tensor)) for tensor in initializers]
+        named_arrays += sorted(constant_node_arrays(model.graph), key=lambda pair: pair[0])
+        # Appended after the two historical parts, and empty for graphs without such tensors, so
+        # the hashes recorded in existing cards (the shipped models' included) stay valid.
+        named_arrays += sorted(further_weight_arrays(model), key=lambda pair: pair[0])
+    except ExternalDataError as error:
+        raise ModelCardError(f"cannot hash the weights: {error}; glue-turbml reads single-file "
+                             "models only") from None
     digest = hashlib.sha256()
     for name, array in named_arrays:
         digest.update(name.encode("utf-8"))
         digest.update(str(array.dtype.newbyteorder("<")).encode("ascii"))
         digest.update(repr(tuple(array.shape)).encode("ascii"))
-        digest.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+        digest.update(_array_bytes(array))
     return digest.hexdigest()
 
 
-def _constant_node_arrays(model):
-    """``(key, array)`` pairs for the values held by the top-level graph's ``Constant`` nodes."""
-    from onnx import AttributeProto, helper, numpy_helper
+def _array_bytes(array):
+    """Little-endian bytes of an array; for string tensors, the strings themselves.
 
-    for node in model.graph.node:
-        if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
-            continue
-        for attribute in node.attribute:
-            key = f"Constant:{node.output[0]}:{attribute.name}"
-            if attribute.type == AttributeProto.TENSOR:
-                yield key, numpy_helper.to_array(attribute.t)
-            elif attribute.type == AttributeProto.SPARSE_TENSOR:
-                yield key + ":values", numpy_helper.to_array(attribute.sparse_tensor.values)
-                yield key + ":indices", numpy_helper.to_array(attribute.sparse_tensor.indices)
-                yield key + ":dims", np.asarray(attribute.sparse_tensor.dims, dtype=np.int64)
-            else:
-                yield key, np.asarray(helper.get_attribute_value(attribute))
+    ``tobytes`` of an object array (what string tensors become) gives memory addresses, which
+    differ between runs; hashing those made any model with string tensors fail its own hash.
+    """
+    if array.dtype != object:
+        return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    parts = []
+    for item in array.ravel():
+        data = item if isinstance(item, bytes) else str(item).encode("utf-8")
+        parts.append(len(data).to_bytes(8, "little") + data)
+    return b"".join(parts)
 
 
 def write_card(model, card):

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .card import ModelCardError, read_card, weights_sha256
+from .graph_tensors import find_external_data
 
 __all__ = [
     "ModelLoadError",
@@ -14,6 +15,7 @@ __all__ = [
     "load_model_file",
     "read_model_bytes",
     "check_structure",
+    "refuse_external_data",
 ]
 
 #: Only the standard ONNX operator set: a custom domain would need code we do not ship.
@@ -63,43 +65,68 @@ def _max_bytes(max_mb):
 def _iter_graphs(graph):
     yield graph
     for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.g.ByteSize():
-                yield from _iter_graphs(attribute.g)
-            for subgraph in attribute.graphs:
-                yield from _iter_graphs(subgraph)
+        yield from _iter_node_subgraphs(node)
 
 
-def _iter_tensors(graph):
-    import onnx
+def _iter_node_subgraphs(node):
+    for attribute in node.attribute:
+        if attribute.g.ByteSize():
+            yield from _iter_graphs(attribute.g)
+        for subgraph in attribute.graphs:
+            yield from _iter_graphs(subgraph)
 
-    for sub in _iter_graphs(graph):
-        yield from sub.initializer
-        for node in sub.node:
-            for attribute in node.attribute:
-                if attribute.type == onnx.AttributeProto.TENSOR:
-                    yield attribute.t
-                yield from attribute.tensors
+
+def _iter_node_lists(model):
+    """The node lists of the main graph, its subgraphs and model-local function bodies."""
+    for graph in _iter_graphs(model.graph):
+        yield graph.node
+    for function in model.functions:
+        yield function.node
+        for node in function.node:
+            for graph in _iter_node_subgraphs(node):
+                yield graph.node
+
+
+def refuse_external_data(model, source):
+    """Refuse a model that names any file for tensor bytes, wherever the tensor sits.
+
+    Called on the parsed protobuf before anything else reads the model: onnxruntime (and
+    `onnx.numpy_helper`) would open such a file relative to the working directory, so a model
+    could read, and leak through its outputs, a file of the user's.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the first such tensor and where it sits.
+    """
+    found = find_external_data(model)
+    if found:
+        where, name = found[0]
+        raise ModelLoadError(
+            f"{source}: weights are stored in external data files (tensor {name!r} at {where}"
+            f"{f', and {len(found) - 1} more' if len(found) > 1 else ''}); glue-turbml loads "
+            "single-file models only and opens no file a model names: re-export with the "
+            "weights inside the .onnx file"
+        )
 
 
 def check_structure(model, source):
-    """Refuse external data, non-standard operator domains and graphs failing the checker."""
+    """Refuse external data, non-standard operator domains (in the graph, its subgraphs and
+    function bodies) and graphs failing the checker."""
     import onnx
 
-    for tensor in _iter_tensors(model.graph):
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
-            raise ModelLoadError(
-                f"{source}: weights are stored in external data files ({tensor.name!r}); glue-turbml "
-                "loads single-file models only: re-export with the weights inside the .onnx file"
-            )
-    for opset in model.opset_import:
+    refuse_external_data(model, source)
+    opset_imports = list(model.opset_import)
+    for function in model.functions:
+        opset_imports += function.opset_import
+    for opset in opset_imports:
         if opset.domain not in ALLOWED_OP_DOMAINS:
             raise ModelLoadError(
                 f"{source}: imports the non-standard operator domain {opset.domain!r}; only the "
                 "standard ONNX operators are accepted (re-export without custom ops)"
             )
-    for sub in _iter_graphs(model.graph):
-        for node in sub.node:
+    for nodes in _iter_node_lists(model):
+        for node in nodes:
             if node.domain not in ALLOWED_OP_DOMAINS:
                 raise ModelLoadError(
                     f"{source}: node {node.name or node.op_type!r} uses the non-standard operator "
@@ -155,7 +182,8 @@ def _check_interface(model, card, source):
 
 
 def read_model_bytes(path, *, max_mb=None):
-    """Read an ONNX file under the size cap and parse it (no card or interface checks).
+    """Read an ONNX file under the size cap, parse it and refuse external data (no card or
+    interface checks).
 
     Returns
     -------
@@ -165,7 +193,8 @@ def read_model_bytes(path, *, max_mb=None):
     Raises
     ------
     ModelLoadError
-        If the file is missing, over the size cap, or not readable ONNX.
+        If the file is missing, over the size cap, not readable ONNX, or stores any tensor in
+        external data (see `refuse_external_data`).
     """
     import onnx
     from google.protobuf.message import DecodeError
@@ -190,6 +219,7 @@ def read_model_bytes(path, *, max_mb=None):
         ) from None
     if not model.graph.node:
         raise ModelLoadError(f"{source}: not a readable ONNX file (no graph inside; corrupt?)")
+    refuse_external_data(model, source)  # first, before a card is shown or a session built
     return model_bytes, model
 
 

@@ -10,9 +10,14 @@ import onnx
 import pytest
 from onnx import helper, numpy_helper
 
+from glue_turbml.models import shipped_models_dir
 from glue_turbml.models.card import (CARD_KEY, CARD_SCHEMA_VERSION, ModelCardError, card_schema,
                                      read_card, summarize_card, validate_card, weights_sha256,
                                      write_card)
+from glue_turbml.models.graph_tensors import further_weight_arrays
+from glue_turbml.models.saliency_graphs import is_saliency_graph_file
+
+from .bias_placements import PLACEMENTS, model_with_bias_in, sparse_bias
 
 
 def _card_entries(model):
@@ -371,7 +376,6 @@ def test_weights_hash_does_not_depend_on_how_a_tensor_is_stored(tiny_classifier_
     assert weights_sha256(tiny_classifier_model) == before
 
 
-
 def test_weights_hash_matches_an_independent_sha256_of_the_initializers(tiny_classifier_model):
     digest = hashlib.sha256()
     for tensor in sorted(tiny_classifier_model.graph.initializer, key=lambda tensor: tensor.name):
@@ -413,6 +417,111 @@ def test_weights_hash_covers_scalar_constant_nodes(classifier_factory):
     assert with_scale != before
     model.graph.node[0].attribute[0].f = 3.0
     assert weights_sha256(model) not in (before, with_scale)
+
+
+def _historical_weights_sha256(model):
+    """The hash as defined before sparse tensors, subgraphs and functions were covered: the main
+    graph's initializers, then its ``Constant`` nodes (independent of the package's code)."""
+    named_arrays = [(tensor.name, numpy_helper.to_array(tensor))
+                    for tensor in sorted(model.graph.initializer, key=lambda tensor: tensor.name)]
+    constants = []
+    for node in model.graph.node:
+        if node.op_type != "Constant":
+            continue
+        for attribute in node.attribute:
+            key = f"Constant:{node.output[0]}:{attribute.name}"
+            if attribute.type == onnx.AttributeProto.TENSOR:
+                constants.append((key, numpy_helper.to_array(attribute.t)))
+            elif attribute.type == onnx.AttributeProto.SPARSE_TENSOR:
+                sparse = attribute.sparse_tensor
+                constants += [(key + ":values", numpy_helper.to_array(sparse.values)),
+                              (key + ":indices", numpy_helper.to_array(sparse.indices)),
+                              (key + ":dims", np.asarray(sparse.dims, dtype=np.int64))]
+            else:
+                constants.append((key, np.asarray(helper.get_attribute_value(attribute))))
+    digest = hashlib.sha256()
+    for name, array in named_arrays + sorted(constants, key=lambda pair: pair[0]):
+        digest.update(name.encode())
+        digest.update(str(array.dtype.newbyteorder("<")).encode())
+        digest.update(repr(tuple(array.shape)).encode())
+        digest.update(array.astype(array.dtype.newbyteorder("<")).tobytes())
+    return digest.hexdigest()
+
+
+def test_weights_hash_is_unchanged_for_models_with_weights_in_initializers_and_constants():
+    """Recorded hashes stay valid: the new parts add nothing where there is nothing to add."""
+    model, _ = model_with_bias_in("constant_sparse_value")
+    model.graph.node.insert(0, helper.make_node("Constant", [], ["scale"], value_float=2.0))
+    model.graph.node.insert(0, helper.make_node(
+        "Constant", [], ["offset"], value=numpy_helper.from_array(np.float32([0.5]))))
+    assert weights_sha256(model) == _historical_weights_sha256(model)
+    model.graph.sparse_initializer.append(sparse_bias(np.float32([1.0, 2.0])))
+    assert weights_sha256(model) != _historical_weights_sha256(model)
+
+
+def test_shipped_models_keep_the_hash_their_cards_record():
+    paths = [path for path in sorted(shipped_models_dir().glob("*.onnx"))
+             if not is_saliency_graph_file(path)]
+    assert len(paths) >= 4
+    for path in paths:
+        model = onnx.load_model(str(path))
+        recorded = read_card(model, source=str(path))["weights_sha256"]
+        assert list(further_weight_arrays(model)) == [], path  # dense initializers only
+        assert weights_sha256(model) == _historical_weights_sha256(model) == recorded, path
+
+
+def _changed(array):
+    """The array with one value changed (floats) or its order reversed (indices)."""
+    changed = array.copy()
+    if changed.dtype.kind == "f":
+        changed.flat[0] += 1.0
+        return changed
+    return changed[::-1].copy()
+
+
+@pytest.mark.parametrize("placement", sorted(PLACEMENTS))
+def test_weights_hash_covers_every_place_a_weight_can_sit(placement):
+    model, held = model_with_bias_in(placement)
+    before = weights_sha256(model)
+    assert weights_sha256(model_with_bias_in(placement)[0]) == before
+    assert weights_sha256(model_with_bias_in(placement, seed=1)[0]) != before
+    held.CopyFrom(numpy_helper.from_array(_changed(numpy_helper.to_array(held)), held.name))
+    assert weights_sha256(model) != before
+
+
+def test_weights_hash_changes_with_a_sparse_initializer(classifier_factory):
+    model = classifier_factory()
+    dense_only = weights_sha256(model)
+    model.graph.sparse_initializer.append(sparse_bias(np.float32([0.25, -0.5])))
+    with_sparse = weights_sha256(model)
+    assert with_sparse != dense_only
+    sparse = model.graph.sparse_initializer[0]
+    sparse.values.CopyFrom(numpy_helper.from_array(np.float32([0.25, -0.75]), "head.bias"))
+    with_new_values = weights_sha256(model)
+    assert with_new_values not in (dense_only, with_sparse)
+    sparse.indices.CopyFrom(numpy_helper.from_array(np.int64([1, 0]), "head.bias.indices"))
+    assert weights_sha256(model) not in (dense_only, with_sparse, with_new_values)
+
+
+def test_weights_hash_covers_subgraph_initializers():
+    model, _ = model_with_bias_in("if_branch")
+    before = weights_sha256(model)
+    then_branch = model.graph.node[0].attribute[1].g
+    assert then_branch.name == "head.bias.then"
+    then_branch.initializer.append(numpy_helper.from_array(np.float32([3.0]), "unused"))
+    assert weights_sha256(model) != before
+
+
+def test_weights_hash_of_string_tensors_is_stable(classifier_factory):
+    """String tensors become object arrays, whose raw bytes are memory addresses."""
+    model = classifier_factory()
+    model.graph.initializer.append(numpy_helper.from_array(np.array([b"a", b"bc"], object),
+                                                           "labels"))
+    before = weights_sha256(model)
+    assert weights_sha256(copy.deepcopy(model)) == before
+    model.graph.initializer[-1].string_data[1] = b"bd"
+    assert weights_sha256(model) != before
+
 
 # --- summarize_card ----------------------------------------------------------------------------
 

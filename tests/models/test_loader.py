@@ -80,6 +80,20 @@ def test_custom_op_domain_is_refused(tmp_path, tiny_classifier_model, card_facto
         load_model_file(path)
 
 
+def test_custom_op_domain_inside_a_function_body_is_refused(tmp_path, tiny_classifier_model,
+                                                            card_factory):
+    """Function bodies import their own operator sets: those are checked like the graph's."""
+    body = [helper.make_node("Evil", ["x"], ["y"], domain="com.example.evil")]
+    tiny_classifier_model.functions.append(helper.make_function(
+        "local.helpers", "Unused", ["x"], ["y"], body,
+        [helper.make_opsetid("", 18), helper.make_opsetid("com.example.evil", 1)]))
+    write_card(tiny_classifier_model, card_factory(tiny_classifier_model))
+    path = _save(tiny_classifier_model, tmp_path / "function.onnx")
+    with pytest.raises(ModelLoadError, match="function.onnx: .*non-standard operator domain "
+                                             "'com.example.evil'"):
+        load_model_file(path)
+
+
 def test_inputs_differing_from_card(tmp_path, tiny_classifier_model, card_factory):
     card = card_factory(tiny_classifier_model)
     card["input"]["name"] = "density"
