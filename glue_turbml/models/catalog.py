@@ -1,8 +1,9 @@
-"""``onnx_models/MODELS.md``: the human-readable catalogue generated from the shipped cards."""
+"""``onnx_models/MODELS.md`` and ``docs/models.md``: the human-readable catalogue and the
+comparison with the seed papers, generated from the shipped cards."""
 
 import json
 
-__all__ = ["render_models_markdown"]
+__all__ = ["render_models_markdown", "render_comparison_markdown"]
 
 
 def _metric_lines(metrics):
@@ -79,3 +80,51 @@ def _sanity_lines(saliency):
              for method, record in checks.items()]
     return ["- saliency sanity check (Adebayo et al. 2018 model-parameter randomization; "
             "Spearman of trained vs randomized maps): " + ", ".join(parts)]
+
+
+def _metric_text(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "not recorded" if value is None else str(value)
+
+
+def render_comparison_markdown(entries):
+    """Render ``docs/models.md``: each model's held-out numbers beside the seed paper's.
+
+    Every number comes from a card: ours from ``metrics``, the paper's from ``published``
+    (written by ``python -m training.evaluation.published``), and the training data from
+    ``provenance.training_data``, so the reader sees what each number was measured on.
+
+    Parameters
+    ----------
+    entries : list of glue_turbml.models.ModelEntry
+
+    Returns
+    -------
+    str
+        Markdown; regenerate with ``turbml models markdown --published > docs/models.md``.
+    """
+    lines = ["# Models and the papers they reproduce", "",
+             "Generated from the model cards by `turbml models markdown --published`; do not "
+             "edit by hand. Ours: the card's held-out metric; published: the seed paper's "
+             "number as its card records it. The two are measured on different data (see "
+             "\"trained on\"): a number here is only as comparable as its data.", "",
+             "| model | quantity | ours | published | trained on | published on |",
+             "|---|---|---|---|---|---|"]
+    without = []
+    for entry in sorted(entries, key=lambda item: item.name):
+        card = entry.card
+        published = card.get("published")
+        if not published:
+            without.append(card["name"])
+            continue
+        data = card["provenance"]["training_data"].get("summary", "see card")
+        for result in published["results"]:
+            ours = card["metrics"].get(result["ours"])
+            lines.append(f"| {card['name']} {card['version']} | {result['quantity']} "
+                         f"(`{result['ours']}`) | {_metric_text(ours)} | "
+                         f"{_metric_text(result['value'])} | {data} | "
+                         f"{published['source']} |")
+    if without:
+        lines += ["", "Models no seed paper answers: " + ", ".join(without) + "."]
+    return "\n".join(lines) + "\n"

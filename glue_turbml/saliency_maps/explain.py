@@ -18,6 +18,7 @@ over the grey image)."""
 
 from .options import SALIENCY_METHODS
 from .region_saliency import image_to_image_saliency
+from .sanity import warn_if_insane
 from .tile_saliency import tile_model_saliency
 
 __all__ = ["saliency_image"]
@@ -53,6 +54,11 @@ def saliency_image(image, runner, *, method="guided", target=None, region=None, 
     -------
     SaliencyResult
 
+    Warns
+    -----
+    glue_turbml.saliency_maps.sanity.SaliencySanityWarning
+        Before any work, when ``method`` fails the sanity check recorded in the card.
+
     Raises
     ------
     ValueError
@@ -73,12 +79,15 @@ def saliency_image(image, runner, *, method="guided", target=None, region=None, 
     if card["input"].get("layout", "NCHW") != "NCHW":
         raise ValueError(f"model {card['name']!r} takes {card['input']['layout']} inputs (not "
                          "images); saliency maps explain image models")
+    # before the work: a failing method's map must not be read as the network's reasons
+    warn_if_insane(card, method, stacklevel=4)
     options = dict(method=method, target=target, wcs=wcs, input_name=input_name, stride=stride,
                    batch_size=batch_size, progress=progress, occlusion_window=occlusion_window,
                    occlusion_stride=occlusion_stride, occlusion_baseline=occlusion_baseline)
     if task == "image_to_image":
         return image_to_image_saliency(image, runner, region=region, **options)
     if region is not None:
-        raise ValueError(f"region applies to image_to_image models; model {card['name']!r} is "
-                         f"a {task} model (use target= to pick the explained output)")
+        raise ValueError(f"region applies to image_to_image models (--region-box, --region-mask; "
+                         f"region= in Python); model {card['name']!r} is a {task} model (use "
+                         "--target, target= in Python, to pick the explained output)")
     return tile_model_saliency(image, runner, boundary=boundary, **options)

@@ -54,7 +54,9 @@ def occlusion_saliency(forward, tiles, targets, *, window, stride, baseline="mea
     targets = np.asarray(targets, dtype=np.float64)
     count, channels, height, width = tiles.shape
     if not (0 < window <= min(height, width) and 0 < stride <= window):
-        raise ValueError(f"occlusion window {window} and stride {stride} must be positive, the "
+        raise ValueError(f"occlusion window {window} and stride {stride} (--occlusion-window, "
+                         "--occlusion-stride; occlusion_window=, occlusion_stride= in Python) "
+                         "must be positive, the "
                          f"stride at most the window and the window at most the tile size "
                          f"{min(height, width)}")
     if isinstance(baseline, str):

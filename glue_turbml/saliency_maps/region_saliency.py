@@ -24,12 +24,14 @@ import numpy as np
 
 from ..core import extract_tiles
 from ..core.tiling import TilingError
+from ..domain import check_map
 from ..inputs import InputError
 from ..mapping.tiled_mapping import mapping_grid, margin_window
 from ..tiled_input import tile_progress, tiled_input_on_grid
 from .occlusion import occlusion_saliency
 from .options import output_names, resolve_target, saliency_passes
 from .result import SaliencyResult
+from .sanity import recorded_sanity
 
 __all__ = ["image_to_image_saliency", "region_mask"]
 
@@ -201,4 +203,5 @@ def image_to_image_saliency(image, runner, *, method, target, region, wcs, input
         session_info=(graph_runner or runner).info,
         preprocessing=divided + tiled.pipeline.description, input_name=input_name,
         parameters=parameters, task="image_to_image",
-        region=None if region is None else mask)
+        region=None if region is None else mask, boundary=grid.boundary,
+        domain=check_map(card, image, grid, tiled.used), sanity=recorded_sanity(card, method))

@@ -7,13 +7,29 @@ import numpy as np
 from ..fits_images import wcs_image_hdu
 from ..provenance import provenance_primary_hdu, provenance_summary
 
-__all__ = ["SaliencyResult", "DEFAULT_CONTOUR_QUANTILE", "DEFAULT_SMOOTHING_SIGMA_PX"]
+__all__ = ["SaliencyResult", "DEFAULT_CONTOUR_QUANTILE", "DEFAULT_SMOOTHING_SIGMA_PX",
+           "BORDER_SIGMAS", "border_band"]
 
 #: The overlay contour encloses the top 2% of the smoothed positive saliency by default.
 DEFAULT_CONTOUR_QUANTILE = 0.98
 #: Gaussian smoothing (pixels) of the map before contouring: one contour of a raw gradient map
 #: is a speckle of single pixels.
 DEFAULT_SMOOTHING_SIGMA_PX = 3.0
+#: Width of the border band left out of the contour, in smoothing sigmas (non-periodic maps).
+#: Within it the smoothing kernel is cut by the edge, so the smoothed map averages fewer pixels,
+#: is noisier, and a quantile contour is drawn to it; the band also holds the pixels whose tiles
+#: read reflected (padding) copies of themselves. Measured on the Hubble Deep Field and the Moon
+#: (docs/results/saliency_border.txt): without the band nearly all of the contour lies along
+#: the border; with it, the next band holds its area's share.
+BORDER_SIGMAS = 3.0
+
+
+def border_band(shape, width):
+    """``(ny, nx)`` bool: pixels closer than ``width`` to the map's edge."""
+    ny, nx = shape
+    rows = np.minimum(np.arange(ny), np.arange(ny)[::-1])
+    columns = np.minimum(np.arange(nx), np.arange(nx)[::-1])
+    return np.minimum.outer(rows, columns) < width
 
 
 @dataclass
@@ -54,6 +70,13 @@ class SaliencyResult:
         The card's task: ``"classification"``, ``"regression"`` or ``"image_to_image"``.
     region : numpy.ndarray of bool or None
         ``(ny, nx)`` region of interest of an image-to-image explanation (None: whole map).
+    boundary : str
+        How tiles were filled past the map's edge: ``"reflect"`` (padding: the overlay leaves
+        a border band out of its contour, see `border_px`) or ``"periodic"`` (no edge).
+    domain : glue_turbml.domain.DomainResult or None
+        Whether the map's tiles look like the model's training inputs (as for `classify`).
+    sanity : dict or None
+        The card's saliency sanity check of this method (``passes``, its scores), if recorded.
     """
 
     saliency_map: np.ndarray
@@ -73,6 +96,9 @@ class SaliencyResult:
     parameters: dict = field(default_factory=dict)
     task: str = "classification"
     region: object = field(default=None, repr=False)
+    boundary: str = "reflect"
+    domain: object = field(default=None, repr=False)
+    sanity: object = None
 
     @property
     def target_class(self):
@@ -90,8 +116,25 @@ class SaliencyResult:
             f"a {int(np.count_nonzero(self.region))}-pixel region"
         return f"channel {self.target_class!r} summed over {where} (mean {value:.3g})"
 
+    def _smoothing_sigma(self, sigma_px=None):
+        settings = self.model_card.get("saliency", {}).get("overlay", {})
+        return (settings.get("smoothing_sigma_px", DEFAULT_SMOOTHING_SIGMA_PX)
+                if sigma_px is None else float(sigma_px))
+
+    def border_px(self, sigma_px=None):
+        """Width of the border band left out of the overlay's contour: 0 for periodic maps,
+        else `BORDER_SIGMAS` smoothing sigmas (at least one pixel)."""
+        if self.boundary == "periodic":
+            return 0
+        return max(1, int(np.ceil(BORDER_SIGMAS * self._smoothing_sigma(sigma_px))))
+
     def overlay(self, *, quantile=None, sigma_px=None):
         """The smoothed map and the contour level for a one-contour overlay.
+
+        On maps that are not periodic, a band of `border_px` pixels along the edge is NaN in
+        the smoothed map and takes no part in the level: there the map is smoothed over fewer
+        pixels and its tiles read padding, so a contour there follows the edge, not the
+        network.
 
         Parameters
         ----------
@@ -105,7 +148,7 @@ class SaliencyResult:
         Returns
         -------
         smoothed : numpy.ndarray
-            ``(ny, nx)`` float64, NaN where the saliency map is NaN.
+            ``(ny, nx)`` float64, NaN where the saliency map is NaN and in the border band.
         level : float
             Contour level in the map's units (NaN if the map has no positive value).
         """
@@ -114,18 +157,23 @@ class SaliencyResult:
         settings = self.model_card.get("saliency", {}).get("overlay", {})
         quantile = settings.get("contour_quantile", DEFAULT_CONTOUR_QUANTILE) \
             if quantile is None else float(quantile)
-        sigma_px = settings.get("smoothing_sigma_px", DEFAULT_SMOOTHING_SIGMA_PX) \
-            if sigma_px is None else float(sigma_px)
+        border = self.border_px(sigma_px)
+        sigma_px = self._smoothing_sigma(sigma_px)
         values = np.asarray(self.saliency_map, dtype=np.float64)
         finite = np.isfinite(values)
         smoothed = np.where(finite, values, 0.0)
         if sigma_px > 0:
-            # Normalised convolution: NaN pixels neither contribute nor dilute their neighbours.
-            weight = gaussian_filter(finite.astype(np.float64), sigma_px, mode="nearest")
-            smoothed = gaussian_filter(smoothed, sigma_px, mode="nearest")
+            # Normalised convolution: NaN pixels neither contribute nor dilute their neighbours,
+            # and past the edge there is nothing (periodic maps wrap): replicating edge pixels
+            # would weight them several times over
+            mode = "wrap" if self.boundary == "periodic" else "constant"
+            weight = gaussian_filter(finite.astype(np.float64), sigma_px, mode=mode)
+            smoothed = gaussian_filter(smoothed, sigma_px, mode=mode)
             with np.errstate(invalid="ignore", divide="ignore"):
                 smoothed = smoothed / weight
         smoothed[~finite] = np.nan
+        if border:
+            smoothed[border_band(smoothed.shape, border)] = np.nan
         positive = smoothed[np.isfinite(smoothed) & (smoothed > 0)]
         level = float(np.quantile(positive, quantile)) if positive.size else float("nan")
         return smoothed, level
@@ -141,7 +189,9 @@ class SaliencyResult:
             "region_pixels": None if self.region is None else int(np.count_nonzero(self.region)),
             "n_tiles_used": int(self.tile_used.sum()), "tile_size": int(self.tile_size),
             "contour_level": level, "parameters": dict(self.parameters),
-            "preprocessing": self.preprocessing,
+            "preprocessing": self.preprocessing, "boundary": self.boundary,
+            "border_band_px": self.border_px(), "sanity_check": self.sanity,
+            "domain": None if self.domain is None else self.domain.summary(),
         }
 
     def __str__(self):
@@ -150,13 +200,19 @@ class SaliencyResult:
                     f"(P = {self.probability[self.target_index]:.3f})")
         else:
             what = self.describe_target()
-        return (f"{self.input_name}: {self.method} saliency of {what} from "
+        text = (f"{self.input_name}: {self.method} saliency of {what} from "
                 f"{int(self.tile_used.sum())} tiles, model {self.model_card['name']} "
                 f"{self.model_card['version']}, {self.session_info.provider}")
+        if self.sanity is not None and not self.sanity["passes"]:
+            text += "; this method FAILS the model's saliency sanity check"
+        if self.domain is not None and self.domain.verdict != "inside":
+            text += f"; {self.domain.describe()}"
+        return text
 
     def to_hdulist(self):
         """FITS form: provenance primary header, ``SALIENCY`` (with the input's celestial WCS,
-        the method, the target class and the overlay contour level) and ``FILLED``.
+        the method, the target class, the overlay contour level, the border band and the
+        sanity check), ``FILLED`` and, when the card records a training domain, ``DOMAIN``.
 
         Returns
         -------
@@ -188,12 +244,19 @@ class SaliencyResult:
                                     "contour level quantile of positive saliency")
         image.header["TM_SMOO"] = (settings.get("smoothing_sigma_px", DEFAULT_SMOOTHING_SIGMA_PX),
                                    "overlay Gaussian smoothing sigma, pixels")
+        image.header["TM_SBORD"] = (self.border_px(), "border band (px) left out of the contour")
+        if self.sanity is not None:
+            image.header["TM_SANE"] = (bool(self.sanity.get("passes")),
+                                       "method passes the card's saliency sanity check")
         for key, value in sorted(self.parameters.items()):
             image.header["HISTORY"] = f"saliency parameter {key} = {value}"
         primary.header["TM_METH"] = (self.method, "saliency method")
         primary.header["TM_TARG"] = (self.target_class, "explained class")
         filled = wcs_image_hdu(self.filled_mask, name="FILLED", wcs=self.wcs, dtype=np.uint8)
-        return fits.HDUList([primary, image, filled])
+        hdus = [primary, image, filled]
+        if self.domain is not None:
+            hdus.append(self.domain.fits_table(primary.header))
+        return fits.HDUList(hdus)
 
     def write(self, path, *, overwrite=False):
         """Write `to_hdulist` to ``path``."""

@@ -5,10 +5,13 @@ import numpy as np
 
 from ..classification import softmax
 from ..core import stitch_tiles
+from ..domain import check_map
+from ..domain.embedding import EMBEDDING_OUTPUT
 from ..tiled_input import prepare_tiled_input, tile_progress
 from .occlusion import occlusion_saliency
 from .options import output_names, resolve_target, saliency_passes
 from .result import SaliencyResult
+from .sanity import recorded_sanity
 
 __all__ = ["tile_model_saliency"]
 
@@ -28,10 +31,18 @@ def tile_model_saliency(image, runner, *, method, target, wcs, input_name, strid
                                 input_name=input_name, purpose="explain")
     grid, used = tiled.grid, tiled.used
 
-    # Pass 1: outputs of every analysed tile: class probabilities choose the explained class.
+    # Pass 1: outputs of every analysed tile: class probabilities choose the explained class;
+    # the domain check's embedding part reads the pooled features in the same pass
+    with_embedding = "embedding" in card.get("domain", {})
+    names = (card["outputs"][0]["name"], EMBEDDING_OUTPUT) if with_embedding else None
+    embeddings = []
     tile_logits = None
     for chunk, tiles in tiled.chunks():
-        outputs = np.asarray(runner.run(tiles, batch_size=batch_size), dtype=np.float64)
+        outputs = runner.run(tiles, batch_size=batch_size, outputs=names)
+        if with_embedding:
+            outputs, features = outputs
+            embeddings.append(features)
+        outputs = np.asarray(outputs, dtype=np.float64)
         if tile_logits is None:
             tile_logits = np.full((grid.n_tiles, outputs.reshape(len(chunk), -1).shape[1]),
                                   np.nan)
@@ -80,4 +91,7 @@ def tile_model_saliency(image, runner, *, method, target, wcs, input_name, strid
         tile_used=tile_used, tile_size=size, filled_mask=tiled.filled_mask, wcs=wcs,
         model_card=card, session_info=(graph_runner or runner).info,
         preprocessing=tiled.pipeline.description, input_name=input_name,
-        parameters=parameters, task=card["task"])
+        parameters=parameters, task=card["task"], boundary=grid.boundary,
+        domain=check_map(card, image, grid, used,
+                         embeddings=np.concatenate(embeddings) if with_embedding else None),
+        sanity=recorded_sanity(card, method))

@@ -19,6 +19,7 @@ from glue_turbml.models import (ModelCardError, ModelLoadError, load_model_file,
                                 load_saliency_graph, read_card, scan_models, validate_card,
                                 write_card)
 from glue_turbml.models.session import clear_session_cache
+from glue_turbml.saliency_maps.result import border_band
 
 from tests.conftest import make_celestial_wcs
 
@@ -95,12 +96,24 @@ def test_overlay_contour_level_and_fits_keep_wcs_and_provenance(exported_nets, t
     result = glue_turbml.saliency(fits_path, model=path, method="guided")
     smoothed, level = result.overlay()
     finite = np.isfinite(smoothed)
-    np.testing.assert_array_equal(finite, np.isfinite(result.saliency_map))
+    # a reflecting (non-periodic) map: the border band, 3 smoothing sigmas wide, is left out
+    assert result.boundary == "reflect" and result.border_px() == 9
+    band = border_band(image.shape, 9)
+    assert band[8, 50] and not band[9, 50] and band[50, -9] and not band[50, -10]
+    np.testing.assert_array_equal(finite, np.isfinite(result.saliency_map) & ~band)
     above = (smoothed[finite] > level).sum() / (smoothed[finite] > 0).sum()
     assert 0.01 <= above <= 0.03  # the top 2% of positive smoothed saliency
     raw, raw_level = result.overlay(sigma_px=0, quantile=0.5)
-    np.testing.assert_allclose(raw[finite], result.saliency_map[finite], rtol=1e-6)
-    assert raw_level == pytest.approx(np.quantile(raw[finite][raw[finite] > 0], 0.5))
+    # without smoothing the band is one pixel: the edge row, whose tiles read padding
+    assert result.border_px(sigma_px=0) == 1
+    inner = np.isfinite(result.saliency_map) & ~border_band(image.shape, 1)
+    np.testing.assert_array_equal(np.isfinite(raw), inner)
+    np.testing.assert_allclose(raw[inner], result.saliency_map[inner], rtol=1e-6)
+    assert raw_level == pytest.approx(np.quantile(raw[inner][raw[inner] > 0], 0.5))
+    periodic = glue_turbml.saliency(fits_path, model=path, method="guided", boundary="periodic")
+    assert periodic.border_px() == 0
+    np.testing.assert_array_equal(np.isfinite(periodic.overlay()[0]),
+                                  np.isfinite(periodic.saliency_map))
     out = tmp_path / "saliency.fits"
     result.write(out)
     with fits.open(out) as hdul:
@@ -110,6 +123,7 @@ def test_overlay_contour_level_and_fits_keep_wcs_and_provenance(exported_nets, t
         assert primary["TM_METH"] == "guided"
         assert saliency_hdu.header["TM_TARG"] == result.target_class
         assert saliency_hdu.header["TM_CLEV"] == pytest.approx(level)
+        assert saliency_hdu.header["TM_SBORD"] == 9
         written_wcs = WCS(saliency_hdu.header)
         assert written_wcs.wcs.ctype[0] == "RA---TAN"
         np.testing.assert_allclose(written_wcs.wcs.crval, [83.8, -5.4])
@@ -136,7 +150,7 @@ def test_cli_writes_fits_and_a_figure_with_a_red_contour(
     assert red.sum() > 50  # the contour is drawn
     status = turbml_main(["saliency", str(fits_map_path), "--model",
                           str(exported_nets["maxpool"].path), "--target", "nope", "--out",
-                          str(out)])
+                          str(out), "--overwrite"])
     assert status == 2
     assert "unknown target class" in capsys.readouterr().err
 

@@ -37,8 +37,8 @@ from ..common.script_options import parse_run_arguments, run_config, torch_threa
 
 __all__ = ["CLASSES", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG",
            "preprocess_steps", "split_runs", "setting_of", "map_settings", "setting_difference",
-           "tile_dataset", "run_identity_control", "run_setting_controls", "run_training",
-           "main"]
+           "tile_dataset", "run_identity_control", "run_setting_controls",
+           "record_training_domain", "run_training", "main"]
 
 #: Half-width of the window around 0.5 the run-identity control must fall in.
 CHANCE_TOLERANCE = 0.05
@@ -364,6 +364,35 @@ def run_setting_controls(data, split, *, config, reference=None, progress=False)
     return result
 
 
+def record_training_domain(out, data, split, *, seed=0, max_maps=1500, command=""):
+    """Record the model's training domain in its card from the raw maps of the split.
+
+    Training maps fit the statistics, validation maps calibrate the thresholds and the held-out
+    test runs measure the false-alarm rate (`training.evaluation.add_domain.record_domain`);
+    each set is subsampled to at most ``max_maps`` maps with ``seed``.
+
+    Returns
+    -------
+    dict
+        The domain report.
+    """
+    from ..evaluation.add_domain import record_domain
+
+    rng = np.random.default_rng([seed, 4242])
+    sets = {}
+    for name, mask in (("fit", split["train"]), ("calibration", split["validation"]),
+                       ("test", split["test"])):
+        rows = np.flatnonzero(mask)
+        if rows.size > max_maps:
+            rows = np.sort(rng.choice(rows, max_maps, replace=False))
+        sets[name] = (np.stack([data.maps[row] for row in rows]).astype(np.float64),
+                      data.labels[rows])
+    return record_domain(out, sets, command=command, description=(
+        "raw maps of the training runs (fit), the validation snapshots (calibration) and the "
+        "held-out test runs (measured), at most "
+        f"{max_maps} each (seed {seed})"))
+
+
 def _accuracy_by(values, correct):
     """Accuracy for each distinct finite value (snapshot time, angle)."""
     values = np.asarray(values, dtype=float)
@@ -521,10 +550,14 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         groups={"time_turnovers": np.round(data.times[test_rows], 3)})
     saliency = add_saliency_end_step(out, report_path, command=command,
                                      script="training.classifiers.alfven", say=say)
+    domain = record_training_domain(out, data, split, seed=config.seed, command=command)
+    held_out = domain["domain"]["measured"]["held_out_training_domain"]
+    say(f"{name}: domain check flags {held_out['flagged_fraction']:.1%} of "
+        f"{held_out['n_tiles']} held-out maps")
     report = {"model": name, "onnx_file": os.fspath(out), "command": command, "date": date,
               "config": config.to_dict(), "split": split["runs"], "metrics": metrics,
               "baselines": baselines, "robustness": robustness, "history": result.history,
-              "parity": exported.parity, "saliency": saliency,
+              "parity": exported.parity, "saliency": saliency, "domain": domain,
               "test_scores": {"labels": test_set.labels.tolist(),
                               "logits": np.asarray(evaluation["logits"]).tolist(),
                               "class_names": list(data.class_names)},

@@ -25,7 +25,7 @@ import numpy as np
 from .domain_record import fit_domain_record
 
 __all__ = ["GENERATORS", "lognormal_classifier_tiles", "lognormal_column_tiles",
-           "real_image_tiles", "add_embedding_output", "add_domain", "main"]
+           "real_image_tiles", "add_embedding_output", "add_domain", "record_domain", "main"]
 
 #: Seed roots of the fit, calibration and test sets (no training stream starts with these).
 SET_SEEDS = {"fit": 7101, "calibration": 7102, "test": 7103}
@@ -199,6 +199,42 @@ def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""
         The report: the records, the measured false-alarm rate on the test set, flag rates and
         verdicts on the real images.
     """
+    from glue_turbml.models import load_model_file
+
+    card = load_model_file(path).card
+    if card["name"] not in GENERATORS:
+        raise ValueError(f"no training-domain generator for model {card['name']!r} (known: "
+                         f"{sorted(GENERATORS)}); record its domain from its training script")
+    generate = GENERATORS[card["name"]]
+    sets = {name: generate(card, seed=seed, n_maps=n_maps) for name, seed in SET_SEEDS.items()}
+    return record_domain(
+        path, sets, false_alarm_rate=false_alarm_rate, write=write, command=command,
+        description=f"raw tiles of maps from {generate.__name__} (seed roots {SET_SEEDS}), cut "
+                    "as the runtime cuts a map")
+
+
+def record_domain(path, sets, *, description, false_alarm_rate=0.01, write=True, command=""):
+    """Fit the domain record of a model file on given raw tiles, calibrate and measure it.
+
+    Parameters
+    ----------
+    path : str or path
+        The exported model; its card gets ``domain`` when ``write``.
+    sets : dict
+        ``{"fit", "calibration", "test"}`` -> ``(raw tiles (n, T, T), class indices (n,))``:
+        three independent sets of training-domain tiles (e.g. training, validation and
+        held-out runs), raw as the runtime cuts them (before any preprocessing).
+    description : str
+        Where the tiles came from (stored in the card).
+    false_alarm_rate : float
+    write : bool
+    command : str
+
+    Returns
+    -------
+    dict
+        As `add_domain`.
+    """
     import onnx
 
     from glue_turbml.domain import DomainCheck, map_verdict
@@ -210,19 +246,13 @@ def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""
 
     start = time.perf_counter()
     card = load_model_file(path).card
-    if card["name"] not in GENERATORS:
-        raise ValueError(f"no training-domain generator for model {card['name']!r} (known: "
-                         f"{sorted(GENERATORS)}); record its domain from its training script")
-    generate = GENERATORS[card["name"]]
-    sets = {name: generate(card, seed=seed, n_maps=n_maps) for name, seed in SET_SEEDS.items()}
     classifier = card["task"] == "classification"
     threshold_rate = false_alarm_rate / 2 if classifier else false_alarm_rate
     tile_size = card["input"]["tile_size"]
     domain = {"input_statistics": fit_domain_record(
         sets["fit"][0], sets["calibration"][0], k_range=(2.0, tile_size / 4.0),
         false_alarm_rate=false_alarm_rate, threshold_rate=threshold_rate,
-        description=f"raw tiles of maps from {generate.__name__} (seed roots {SET_SEEDS}), cut "
-                    "as the runtime cuts a map")}
+        description=description)}
     model = onnx.load(os.fspath(path))
     session = None
     if classifier:

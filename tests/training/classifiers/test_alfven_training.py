@@ -55,6 +55,10 @@ def test_training_exports_a_model_with_held_out_metrics_and_baselines(runs_folde
     assert card["preprocess"][0]["op"] == "log10"
     assert card["provenance"]["command"].startswith("python -m training.classifiers.alfven")
     assert card["provenance"]["report"] == str(report_path)
+    # the training domain: fitted on training maps, measured on the held-out runs' maps
+    measured = card["domain"]["measured"]
+    assert measured["held_out_training_domain"]["n_tiles"] == metrics["n_test_maps"]
+    assert "embedding" in [output["name"] for output in card["outputs"]]
     assert metrics["test_accuracy_by_setting"] and metrics.get("setting_controls") is None
 
     # the report writer finds the training report through the card
