@@ -139,7 +139,9 @@ def maps_of_cube(cube, *, kind, slice_step=1, directions=None):
     slice_step : int
         Slices: take every ``slice_step``-th plane (neighbours are strongly correlated).
     directions : list of tuple of int, optional
-        Columns: lattice directions ``(a, c)`` (see `training.common.lattice_projection`).
+        Columns: lattice directions ``(a, c)`` (see `training.common.lattice_projection`), in
+        the z-x plane and, for cubes with equal y and x sides, again in the z-y plane (the
+        line along z once).
 
     Returns
     -------
@@ -152,8 +154,16 @@ def maps_of_cube(cube, *, kind, slice_step=1, directions=None):
     if kind == "columns":
         if not directions:
             raise ValueError("column maps need lattice directions, e.g. [(0, 1), (1, 0)]")
-        return [(lattice_projection(cube, direction).astype(np.float32),
+        maps = [(lattice_projection(cube, direction).astype(np.float32),
                  direction_angle_degrees(direction)) for direction in directions]
+        if cube.shape[1] == cube.shape[2]:
+            # the same angles in the z-y plane: other lines of sight through the same cube (the
+            # line along z itself is the same in both planes, so it is taken once)
+            turned = np.swapaxes(cube, 1, 2)
+            maps += [(lattice_projection(turned, direction).astype(np.float32),
+                      direction_angle_degrees(direction)) for direction in directions
+                     if direction_angle_degrees(direction) != 0.0]
+        return maps
     raise ValueError(f"kind must be 'slices' or 'columns', got {kind!r}")
 
 

@@ -44,11 +44,12 @@ def test_slices_keep_runs_times_and_the_cube_planes(snapshot_folders):
 def test_columns_along_lattice_directions(snapshot_folders):
     data = load_labelled_maps(_labelled(snapshot_folders), CLASSES, kind="columns",
                               directions=LATTICE_DIRECTIONS)
-    assert len(data) == 8 * len(LATTICE_DIRECTIONS)
+    # each direction in the z-x and the z-y plane, the line along z once
+    assert len(data) == 8 * (2 * len(LATTICE_DIRECTIONS) - 1)
     np.testing.assert_allclose(np.unique(data.angles), [0.0, 26.565, 45.0, 63.435, 90.0],
                                atol=1e-3)
     # mass: every column map of a snapshot holds the whole box
-    totals = [image.sum() for image in data.maps[:len(LATTICE_DIRECTIONS)]]
+    totals = [image.sum() for image in data.maps[:2 * len(LATTICE_DIRECTIONS) - 1]]
     np.testing.assert_allclose(totals, totals[0], rtol=1e-5)
 
 
@@ -60,8 +61,10 @@ def test_a_cube_without_a_seed_is_its_own_run_and_bad_cubes_are_refused(tmp_path
     good = expand_class_specs({"sub_alfvenic": [str(tmp_path / "a.fits"),
                                                 str(tmp_path / "b.fits")]}, CLASSES)
     data = load_labelled_maps(good, CLASSES, kind="columns", directions=[(1, 1)])
-    assert list(data.runs) == [0, 1] and np.isnan(data.times).all()
+    assert list(data.runs) == [0, 0, 1, 1] and np.isnan(data.times).all()
     np.testing.assert_allclose(data.maps[0], lattice_projection(cube, (1, 1)), rtol=1e-6)
+    np.testing.assert_allclose(data.maps[1], lattice_projection(cube.swapaxes(1, 2), (1, 1)),
+                               rtol=1e-6)
     bad = expand_class_specs({"sub_alfvenic": str(tmp_path / "bad.fits")}, CLASSES)
     with pytest.raises(ValueError, match="z along the mean field"):
         load_labelled_maps(bad, CLASSES)
