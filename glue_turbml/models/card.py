@@ -52,7 +52,9 @@ def validate_card(card, *, source="model card"):
     Raises
     ------
     ModelCardError
-        Naming ``source`` and the first problem found.
+        Naming ``source`` and the first problem found; values outside the cost bounds of
+        `glue_turbml.models.card_bounds` (tile size, stride, preprocessing parameters, ...) are
+        named by their card field.
     """
     import jsonschema
 
@@ -82,13 +84,16 @@ def validate_card(card, *, source="model card"):
     if unlisted:
         raise ModelCardError(f"{source}: saliency graphs {unlisted} are not listed in "
                              "saliency.methods")
-    if card["input"]["layout"] == "NC":
-        return  # a feature-vector model (spectral): no tiles to check
-    tile_size = card["input"]["tile_size"]
-    if card["tiling"]["stride"] > tile_size:
-        raise ModelCardError(
-            f"{source}: tiling stride {card['tiling']['stride']} exceeds the tile size {tile_size}"
-        )
+    if card["input"]["layout"] != "NC":  # a feature-vector model (spectral) has no tiles
+        tile_size = card["input"]["tile_size"]
+        if card["tiling"]["stride"] > tile_size:
+            raise ModelCardError(f"{source}: tiling stride {card['tiling']['stride']} exceeds "
+                                 f"the tile size {tile_size}")
+    from .card_bounds import card_bound_problems
+
+    problem = next(card_bound_problems(card), None)
+    if problem is not None:
+        raise ModelCardError(f"{source}: {problem}; this glue-turbml refuses such models")
 
 
 def weights_sha256(model):
@@ -228,6 +233,7 @@ def summarize_card(card):
              else f"{spec['channels']} features")
     lines.append(f"input: {spec['kind']}, {shape}"
                  + (f", units {spec['units']}" if spec["units"] else ""))
+    lines.append(_cost_line(card))
     data = card["provenance"]["training_data"]
     if data.get("summary"):
         lines.append(f"trained on: {data['summary']}")
@@ -238,3 +244,13 @@ def summarize_card(card):
     if metric_text:
         lines.append(f"held-out metrics: {metric_text}")
     return "\n".join(lines)
+
+
+def _cost_line(card):
+    """The cost the card implies, per megapixel of map (spaxel of a cube for spectral models)."""
+    from .card_bounds import input_values_per_megapixel, passes_per_megapixel
+
+    what = ("one per spectrum" if card["input"]["layout"] == "NC"
+            else f"tiles at stride {card['tiling']['stride']}")
+    return (f"cost: {passes_per_megapixel(card):,.0f} network passes ({what}) and "
+            f"{input_values_per_megapixel(card) / 1e6:,.1f} million input values per megapixel")

@@ -6,6 +6,7 @@ __all__ = [
     "ExternalDataError",
     "uses_external_data",
     "find_external_data",
+    "walk_messages",
     "embedded_array",
     "is_constant_node",
     "constant_node_arrays",
@@ -55,15 +56,36 @@ def find_external_data(message, *, where="model"):
     >>> find_external_data(onnx.ModelProto())
     []
     """
-    from google.protobuf.message import Message
     from onnx import TensorProto
 
-    found = []
+    return [(location, current.name) for location, current in walk_messages(message, where=where)
+            if isinstance(current, TensorProto) and uses_external_data(current)]
+
+
+def walk_messages(message, *, where="model"):
+    """Yield ``(location, message)`` for a protobuf message and every message inside it.
+
+    The walk goes through every message field that is set, by protobuf reflection (see
+    `find_external_data` for why), in file order.
+
+    Parameters
+    ----------
+    message : google.protobuf.message.Message
+    where : str
+        Name of ``message`` at the start of each location.
+
+    Yields
+    ------
+    location : str
+        E.g. ``"model.graph.node[3].attribute[0].t"``.
+    message : google.protobuf.message.Message
+    """
+    from google.protobuf.message import Message
+
     pending = [(where, message)]
     while pending:  # a stack, not recursion: subgraphs may nest deeply
         location, current = pending.pop()
-        if isinstance(current, TensorProto) and uses_external_data(current):
-            found.append((location, current.name))
+        yield location, current
         children = []
         for field, value in current.ListFields():
             if isinstance(value, Message):
@@ -72,7 +94,6 @@ def find_external_data(message, *, where="model"):
                 children.extend((f"{location}.{field.name}[{index}]", item)
                                 for index, item in enumerate(value))
         pending.extend(reversed(children))
-    return found
 
 
 def embedded_array(tensor):

@@ -1,5 +1,7 @@
 """Reading an ONNX model file safely: size cap, structure, op domains, card and weight hash."""
 
+import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +14,12 @@ __all__ = [
     "LoadedModel",
     "ALLOWED_OP_DOMAINS",
     "DEFAULT_MAX_MODEL_MB",
+    "MAX_MODEL_MB_LIMIT",
+    "max_model_bytes",
     "load_model_file",
     "read_model_bytes",
     "check_structure",
+    "check_graph_bounds",
     "refuse_external_data",
 ]
 
@@ -22,6 +27,9 @@ __all__ = [
 ALLOWED_OP_DOMAINS = frozenset({"", "ai.onnx"})
 #: Files above this size are refused unless the caller (or ``GLUE_TURBML_MAX_MODEL_MB``) raises it.
 DEFAULT_MAX_MODEL_MB = 256
+#: Highest size cap accepted: an ONNX file without external data cannot exceed protobuf's 2 GiB.
+MAX_MODEL_MB_LIMIT = 2048
+_CAP_VARIABLE = "GLUE_TURBML_MAX_MODEL_MB"
 
 
 class ModelLoadError(ValueError):
@@ -42,6 +50,8 @@ class LoadedModel:
         The file's bytes, as checked (sessions are built from these, not by re-reading the file).
     input_name : str
     output_names : tuple of str
+    cost : glue_turbml.models.graph_cost.ModelCost or None
+        Passes and floating-point operations per megapixel (None for saliency graphs).
     """
 
     path: Path
@@ -49,6 +59,7 @@ class LoadedModel:
     model_bytes: bytes = field(repr=False)
     input_name: str
     output_names: tuple
+    cost: object = None
 
     @property
     def name(self):
@@ -56,9 +67,42 @@ class LoadedModel:
         return self.card["name"]
 
 
-def _max_bytes(max_mb):
+def max_model_bytes(max_mb=None):
+    """The size cap of model files, in bytes.
+
+    Parameters
+    ----------
+    max_mb : float, optional
+        The cap in MiB; by default the ``GLUE_TURBML_MAX_MODEL_MB`` environment variable, or
+        `DEFAULT_MAX_MODEL_MB` when it is unset or empty.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ModelLoadError
+        If the cap is not a finite number above 0 and at most `MAX_MODEL_MB_LIMIT`
+        (``abc``, ``inf``, ``nan``, ``-5`` and ``0`` are refused rather than read as "no cap" or
+        "refuse everything"); the message names the variable (or ``max_mb``) and a valid value.
+    """
     if max_mb is None:
-        max_mb = float(os.environ.get("GLUE_TURBML_MAX_MODEL_MB", DEFAULT_MAX_MODEL_MB))
+        text = os.environ.get(_CAP_VARIABLE, "").strip()
+        name, given = _CAP_VARIABLE, text
+        try:
+            max_mb = float(text) if text else DEFAULT_MAX_MODEL_MB
+        except ValueError:
+            max_mb = None
+    else:
+        name, given = "max_mb", max_mb
+        if isinstance(max_mb, bool) or not isinstance(max_mb, numbers.Real):
+            max_mb = None
+    if max_mb is None or not (math.isfinite(max_mb) and 0 < max_mb <= MAX_MODEL_MB_LIMIT):
+        raise ModelLoadError(
+            f"{name}={given!r} is not a usable size cap for model files: give a number of MiB "
+            f"above 0 and at most {MAX_MODEL_MB_LIMIT}, e.g. {name}=512 (the default is "
+            f"{DEFAULT_MAX_MODEL_MB})")
     return int(max_mb * 2**20)
 
 
@@ -139,6 +183,25 @@ def check_structure(model, source):
         raise ModelLoadError(f"{source}: fails the ONNX checker: {first_line}") from None
 
 
+def check_graph_bounds(model, source, *, max_mb=None):
+    """Refuse a graph whose declared sizes would allocate or run far beyond any real model's.
+
+    See `glue_turbml.models.graph_bounds`: dense sizes of all tensors (sparse ones included)
+    over the size cap, fixed graph input and output dimensions over 4096, constant shapes,
+    repeats, scales, pads and loop counts that make huge tensors or endless loops.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the file and the first tensor, graph input or node over a bound.
+    """
+    from .graph_bounds import graph_bound_problems
+
+    problem = next(graph_bound_problems(model, max_bytes=max_model_bytes(max_mb)), None)
+    if problem is not None:
+        raise ModelLoadError(f"{source}: {problem}; this glue-turbml refuses such models")
+
+
 def _check_interface(model, card, source):
     import onnx
 
@@ -164,6 +227,13 @@ def _check_interface(model, card, source):
         raise ModelLoadError(
             f"{source}: input has {dims[1].dim_value} channels, the card says {card['input']['channels']}"
         )
+    for axis in range(2, len(dims)):  # a fixed height or width must take the card's tiles
+        if dims[axis].HasField("dim_value") and dims[axis].dim_value != card["input"]["tile_size"]:
+            raise ModelLoadError(
+                f"{source}: input {expected_input!r} has dimension {axis} fixed to "
+                f"{dims[axis].dim_value}; the card's tiles are input.tile_size = "
+                f"{card['input']['tile_size']} px"
+            )
     graph_outputs = [value.name for value in model.graph.output]
     card_outputs = [output["name"] for output in card["outputs"]]
     if graph_outputs[:len(card_outputs)] != card_outputs:
@@ -204,7 +274,7 @@ def read_model_bytes(path, *, max_mb=None):
     if not path.is_file():
         raise ModelLoadError(f"{source}: no such model file")
     size = path.stat().st_size
-    cap = _max_bytes(max_mb)
+    cap = max_model_bytes(max_mb)
     if size > cap:
         raise ModelLoadError(
             f"{source}: the file is {size / 2**20:.1f} MiB, over the {cap / 2**20:.0f} MiB cap for "
@@ -230,8 +300,9 @@ def load_model_file(path, *, max_mb=None):
     ----------
     path : str or os.PathLike
     max_mb : float, optional
-        Size cap in MiB (default `DEFAULT_MAX_MODEL_MB`, or the ``GLUE_TURBML_MAX_MODEL_MB``
-        environment variable).
+        Size cap in MiB, above 0 and at most `MAX_MODEL_MB_LIMIT` (default
+        `DEFAULT_MAX_MODEL_MB`, or the ``GLUE_TURBML_MAX_MODEL_MB`` environment variable); see
+        `max_model_bytes`.
 
     Returns
     -------
@@ -241,13 +312,19 @@ def load_model_file(path, *, max_mb=None):
     ------
     ModelLoadError
         If the file is missing, too large, not ONNX, uses external data or non-standard operator
-        domains, has a missing or invalid card, weights whose sha256 differs from the card's, or
-        inputs/outputs that differ from the card. The message names the file and the problem.
+        domains, declares sizes over the bounds of `check_graph_bounds`, has a missing or
+        invalid card (values over the bounds of `glue_turbml.models.card_bounds` included),
+        weights whose sha256 differs from the card's, inputs/outputs that differ from the card,
+        or a cost over `glue_turbml.models.graph_cost.MAX_FLOPS_PER_MEGAPIXEL`. The message
+        names the file and the problem (the card field or graph node for bounds).
     """
+    from .graph_cost import cost_problems, model_cost
+
     path = Path(path).expanduser()
     source = str(path)
     model_bytes, model = read_model_bytes(path, max_mb=max_mb)
     check_structure(model, source)
+    check_graph_bounds(model, source, max_mb=max_mb)
     try:
         card = read_card(model, source=source)
     except ModelCardError as error:
@@ -260,5 +337,9 @@ def load_model_file(path, *, max_mb=None):
             "belongs to other weights: re-export or re-download the model"
         )
     input_name, output_names = _check_interface(model, card, source)
+    cost = model_cost(model, card)
+    problem = next(cost_problems(cost, card), None)
+    if problem is not None:
+        raise ModelLoadError(f"{source}: {problem}; this glue-turbml refuses such models")
     return LoadedModel(path=path.resolve(), card=card, model_bytes=model_bytes,
-                       input_name=input_name, output_names=output_names)
+                       input_name=input_name, output_names=output_names, cost=cost)

@@ -2,14 +2,16 @@
 
 import os
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .loader import LoadedModel, ModelLoadError, load_model_file
+from .loader import LoadedModel, ModelLoadError, load_model_file, max_model_bytes
 from .saliency_graphs import is_saliency_graph_file
 
 __all__ = [
     "ModelNotFoundError",
+    "ModelShadowWarning",
     "ModelEntry",
     "shipped_models_dir",
     "user_models_dir",
@@ -25,6 +27,14 @@ _loaded_lock = threading.Lock()
 
 class ModelNotFoundError(LookupError):
     """No model of that name or path; the message lists the models that exist."""
+
+
+class ModelShadowWarning(UserWarning):
+    """Two files on the search path hold models of the same name; only the first is used.
+
+    Most often a user's copy hides a shipped model, so results silently come from other weights
+    than the documented ones: the message names both files.
+    """
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,22 @@ def scan_models():
         Usable models, the first of each name only.
     problems : list of str
         One message per file that was refused (bad card, hash mismatch, ...).
+
+    Warns
+    -----
+    ModelShadowWarning
+        For each file whose model name an earlier file on the search path already holds (a
+        user's model shadowing a shipped one, say), naming both files.
+
+    Raises
+    ------
+    glue_turbml.models.loader.ModelLoadError
+        If ``GLUE_TURBML_MAX_MODEL_MB`` is not a usable size cap: a setting, not a problem of
+        one file.
     """
-    entries, problems, seen = [], [], set()
+    max_model_bytes()
+    entries, problems, first_paths = [], [], {}
+    shipped = shipped_models_dir().resolve()
     for folder in model_search_path():
         if not folder.is_dir():
             continue
@@ -97,11 +121,23 @@ def scan_models():
             except ModelLoadError as error:
                 problems.append(str(error))
                 continue
-            if loaded.name in seen:
+            if loaded.name in first_paths:
+                _warn_shadowed(loaded.name, first_paths[loaded.name], loaded.path, shipped)
                 continue
-            seen.add(loaded.name)
+            first_paths[loaded.name] = loaded.path
             entries.append(ModelEntry(loaded.name, loaded.path, loaded.card))
     return entries, problems
+
+
+def _warn_shadowed(name, used_path, hidden_path, shipped):
+    if used_path == hidden_path:
+        return  # one folder listed twice on the search path: the same file, nothing hidden
+    which = "the shipped" if hidden_path.parent == shipped else "another"
+    warnings.warn(
+        f"model {name!r}: {used_path} shadows {which} model of that name, {hidden_path}; "
+        f"'{name}' now means the first file (search order: GLUE_TURBML_MODEL_PATH, "
+        f"{user_models_dir()}, the shipped models). Rename or remove one of them",
+        ModelShadowWarning, stacklevel=3)
 
 
 def list_models():

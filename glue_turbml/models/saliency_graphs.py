@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .loader import LoadedModel, ModelLoadError, check_structure, read_model_bytes
+from .loader import (LoadedModel, ModelLoadError, check_graph_bounds, check_structure,
+                     read_model_bytes)
 
 __all__ = [
     "SALIENCY_GRAPH_METHODS",
@@ -93,7 +94,9 @@ def load_saliency_graph(loaded, method, *, max_mb=None):
     ------
     ModelLoadError
         If the card has no graph for ``method``, or the file is missing, differs from the sha256
-        in the card, uses non-standard operators or has inputs/outputs other than the card's.
+        in the card, uses non-standard operators, declares sizes over the bounds of
+        `glue_turbml.models.loader.check_graph_bounds` or has inputs/outputs other than the
+        card's.
     """
     card = loaded.card
     graphs = card["saliency"].get("graphs", {})
@@ -101,7 +104,8 @@ def load_saliency_graph(loaded, method, *, max_mb=None):
         available = ", ".join(graphs) or "none"
         raise ModelLoadError(
             f"{loaded.path}: model {card['name']!r} ships no {method!r} saliency graph (graphs: "
-            f"{available}); use method='occlusion', which works with any model, or "
+            f"{available}); use --method occlusion (method='occlusion' in Python), which "
+            "works with any model, or "
             "re-export the model with training.saliency.export")
     entry = graphs[method]
     path = Path(loaded.path).parent / entry["file"]
@@ -114,6 +118,7 @@ def load_saliency_graph(loaded, method, *, max_mb=None):
             f"{entry['sha256'][:12]}...; the saliency file does not belong to this model file: "
             "re-export or re-download both")
     check_structure(model, source)
+    check_graph_bounds(model, source, max_mb=max_mb)
     _check_saliency_interface(model, card, entry, source)
     return LoadedModel(path=path.resolve(), card=card, model_bytes=model_bytes,
                        input_name=entry["inputs"][0], output_names=tuple(entry["outputs"]))

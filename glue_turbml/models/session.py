@@ -17,6 +17,33 @@ _CPU = "CPUExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
 _cache = {}
 _cache_lock = threading.Lock()
+#: Read by onnxruntime when it is first imported: with it unset, onnxruntime 1.2x-1.3x on Linux
+#: starts its 1DS telemetry and writes a device id and an event database under
+#: ``~/.cache/Microsoft/DeveloperTools/.onnxruntime`` and a ``.ses`` file in the temp folder.
+_TELEMETRY_VARIABLE = "ORT_DISABLE_TELEMETRY"
+
+
+def _telemetry_off():
+    """Tell onnxruntime, before anything imports it, to start no telemetry.
+
+    Set when this module is imported (``import glue_turbml`` imports it) and again before each
+    import of onnxruntime here; an onnxruntime imported earlier by other code has already read
+    the environment, and only `_onnxruntime`'s ``disable_telemetry_events`` reaches it.
+    """
+    os.environ[_TELEMETRY_VARIABLE] = "1"
+
+
+_telemetry_off()
+
+
+def _onnxruntime():
+    """onnxruntime, imported with its telemetry off (see `_telemetry_off`)."""
+    _telemetry_off()
+    import onnxruntime
+
+    if hasattr(onnxruntime, "disable_telemetry_events"):
+        onnxruntime.disable_telemetry_events()
+    return onnxruntime
 
 
 class DeviceError(RuntimeError):
@@ -94,10 +121,21 @@ def _first_error_line(text):
     return "the CUDA execution provider did not load"
 
 
-def _create(model_bytes, providers):
-    import onnxruntime
+def _quiet_options(onnxruntime):
+    """Session options that keep onnxruntime from writing files.
 
+    Profiling would write a JSON trace, and an ``optimized_model_filepath`` a model copy, into
+    the working directory: both stay off whatever onnxruntime's defaults become.
+    """
     options = onnxruntime.SessionOptions()
+    options.enable_profiling = False
+    options.optimized_model_filepath = ""
+    return options
+
+
+def _create(model_bytes, providers):
+    onnxruntime = _onnxruntime()
+    options = _quiet_options(onnxruntime)
     options.log_severity_level = 3
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     with _captured_output() as captured:
@@ -106,7 +144,7 @@ def _create(model_bytes, providers):
 
 
 def _build(model_bytes, device):
-    import onnxruntime
+    onnxruntime = _onnxruntime()
 
     available = onnxruntime.get_available_providers()
     if device == "cpu":

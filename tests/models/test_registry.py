@@ -21,10 +21,12 @@ def test_shipped_models_are_listed():
 
 
 def test_user_model_found_by_name(monkeypatch, tmp_path, carded_classifier_path):
-    shutil.copy(carded_classifier_path, tmp_path / "mine.onnx")
-    monkeypatch.setenv("GLUE_TURBML_MODEL_PATH", str(tmp_path))
+    folder = tmp_path / "models"  # not the fixture's folder: one file of that name, no shadowing
+    folder.mkdir()
+    shutil.copy(carded_classifier_path, folder / "mine.onnx")
+    monkeypatch.setenv("GLUE_TURBML_MODEL_PATH", str(folder))
     loaded = resolve_model("tiny-classifier")
-    assert loaded.path == (tmp_path / "mine.onnx").resolve()
+    assert loaded.path == (folder / "mine.onnx").resolve()
 
 
 def test_refused_files_are_reported(monkeypatch, tmp_path):
