@@ -24,9 +24,11 @@ def _register_viewer_tools():
         if tool_cls.tool_id not in viewer_tool.members:
             viewer_tool.add(tool_cls)
     # Extend copies of the image viewer's lists, as glue's own plugins do, so the parent
-    # classes keep theirs and other plugins' entries (e.g. subtools["save"]) stay.
+    # classes keep theirs and other plugins' entries (e.g. subtools["save"]) stay. The menu
+    # goes first among the image viewer's own tools (right after Home/Pan/Zoom): at the end
+    # it sat in the toolbar's "»" overflow at glue's default viewer width.
     if TOOL_MENU_ID not in ImageViewer.tools:
-        ImageViewer.tools = list(ImageViewer.tools) + [TOOL_MENU_ID]
+        ImageViewer.tools = [TOOL_MENU_ID] + list(ImageViewer.tools)
     subtools = deepcopy(ImageViewer.subtools)
     subtools[TOOL_MENU_ID] = list(TOOL_IDS)
     ImageViewer.subtools = subtools

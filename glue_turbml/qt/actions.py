@@ -29,22 +29,34 @@ def find_application(data_collection):
     return None
 
 
-def start_classification(data_collection, data, request, *, application=None):
-    """Start a `ClassifyJob` (bad input shows a message box and returns the failed job)."""
-    job = ClassifyJob(data_collection, data, request, application=application)
+def _start_showing_results(job):
+    """Start ``job``; when it ends, its results open in a viewer (``request.show_results``)."""
+    from .result_viewers import show_job_results
+
+    job.finished.connect(lambda state: show_job_results(job))
     job.start()
     return job
+
+
+def start_classification(data_collection, data, request, *, application=None, viewer=None):
+    """Start a `ClassifyJob` (bad input shows a message box and returns the failed job).
+
+    The results open in a viewer unless ``request.show_results`` is off: in ``viewer`` (the
+    one the job was started from) when it shows ``data``, else in a Turbulence viewer.
+    """
+    return _start_showing_results(ClassifyJob(data_collection, data, request,
+                                              application=application, viewer=viewer))
 
 
 def start_mapping(data_collection, data, request, *, application=None):
-    """Start a `MapJob` (bad input shows a message box and returns the failed job)."""
-    job = MapJob(data_collection, data, request, application=application)
-    job.start()
-    return job
+    """Start a `MapJob` (bad input shows a message box and returns the failed job); the
+    mapping opens in an image viewer unless ``request.show_results`` is off."""
+    return _start_showing_results(MapJob(data_collection, data, request,
+                                         application=application))
 
 
 def open_classify_dialog(data, data_collection, *, application=None, request=None,
-                         task="classification"):
+                         task="classification", viewer=None):
     """Ask for the model and options, then start the job.
 
     Parameters
@@ -56,25 +68,33 @@ def open_classify_dialog(data, data_collection, *, application=None, request=Non
         Initial choices.
     task : {"classification", "image_to_image"}
         Classify turbulence or run a U-Net mapping.
+    viewer : glue image viewer, optional
+        The viewer the dialog was opened from (it shows the results).
 
     Returns
     -------
     ClassifyJob, MapJob or None
         None when the user closed the dialog.
     """
-    if data.ndim < 2:
-        # No dialog for what cannot be classified: say so at once.
-        from ..inputs import InputError
+    from ..inputs import InputError
+    from .glue_data import is_result, not_a_map_message
 
+    # No dialog for what cannot be analysed: say so at once.
+    if data.ndim < 2:
         show_error(application, InputError(
             f"{data.label!r} is a {data.ndim}D dataset (a table or a spectrum); glue-turbml "
             "needs a 2D map or a 3D cube"))
         return None
+    if is_result(data):
+        show_error(application, InputError(not_a_map_message(data)))
+        return None
     dialog = ClassifyDialog(data, parent=application, request=request, task=task)
     if dialog.exec_() != QtWidgets.QDialog.Accepted:
         return None
-    start = start_classification if task == "classification" else start_mapping
-    return start(data_collection, data, dialog.request(), application=application)
+    if task == "classification":
+        return start_classification(data_collection, data, dialog.request(),
+                                    application=application, viewer=viewer)
+    return start_mapping(data_collection, data, dialog.request(), application=application)
 
 
 def classify_layer_action(data, data_collection):
@@ -117,8 +137,9 @@ class _ViewerRequestTool(_ViewerTool):
 
         application = self._application()
         try:
-            data, request = request_for_viewer(self.viewer.state, model=_default_model(),
-                                               use_region=True)
+            data, request = request_for_viewer(
+                self.viewer.state, model=_default_model(), use_region=True,
+                data_collection=self.viewer.session.data_collection)
         except Exception as error:  # shown to the user, never raised into the event loop
             show_error(application, error)
             return None
@@ -130,13 +151,15 @@ class _ViewerRequestTool(_ViewerTool):
 
 
 class ClassifyViewTool(_ViewerRequestTool):
-    """Classify what the viewer shows with the default model: the current plane of a cube, and
-    only the visible region when the view is zoomed in."""
+    """Classify what the viewer shows with the default model: the current plane of a cube, the
+    whole map unless the user zoomed in (`viewer_context.view_is_zoomed`), then only the
+    visible region; a result dataset shown in the viewer stands for its parent map."""
 
     tool_id = "turbml:classify_view"
     icon = ICON
     action_text = "Classify this view"
-    tool_tip = "Classify the map or cube plane this viewer shows (the visible region if zoomed in)"
+    tool_tip = ("Classify the map or cube plane this viewer shows: the whole map, or only the "
+                "visible part when zoomed in")
 
     def _start(self, application, data, request):
         if request.model is None:
@@ -145,7 +168,7 @@ class ClassifyViewTool(_ViewerRequestTool):
             show_error(application, ModelNotFoundError("no classification model is installed"))
             return None
         self.job = start_classification(self.viewer.session.data_collection, data, request,
-                                        application=application)
+                                        application=application, viewer=self.viewer)
         return self.job
 
 
@@ -159,7 +182,8 @@ class ClassifyOptionsTool(_ViewerRequestTool):
 
     def _start(self, application, data, request):
         self.job = open_classify_dialog(data, self.viewer.session.data_collection,
-                                        application=application, request=request)
+                                        application=application, request=request,
+                                        viewer=self.viewer)
         return self.job
 
 

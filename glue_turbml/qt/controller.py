@@ -68,6 +68,8 @@ class ClassifyJob(QtCore.QObject):
     request : glue_turbml.qt.jobs.ClassifyRequest
     application : glue_qt.app.GlueApplication, optional
         Parent of the dialogs and host of the result panel.
+    viewer : glue image viewer, optional
+        The viewer the job was started from, for `result_viewers.show_job_results`.
 
     Attributes
     ----------
@@ -77,6 +79,9 @@ class ClassifyJob(QtCore.QObject):
         The result datasets once done.
     error_message : str or None
         The message shown for a failure.
+    result_viewer : glue image viewer or None
+        The viewer showing the results once done, when `result_viewers.show_job_results`
+        showed them (jobs started by `glue_turbml.qt.actions` with ``request.show_results``).
     """
 
     #: Emitted on the main thread when the job ends, with its `state`.
@@ -90,12 +95,14 @@ class ClassifyJob(QtCore.QObject):
     run_function = staticmethod(run_job)
     apply_function = staticmethod(apply_outcome)
 
-    def __init__(self, data_collection, data, request, *, application=None):
+    def __init__(self, data_collection, data, request, *, application=None, viewer=None):
         super().__init__()
         self.data_collection = data_collection
         self.data = data
         self.request = request
         self.application = application
+        self.viewer = viewer
+        self.result_viewer = None
         self.cancel_token = CancelToken()
         self.state = "new"
         self.datasets = None
@@ -173,10 +180,13 @@ class ClassifyJob(QtCore.QObject):
             with keep_viewer_slices(self.application):
                 self.datasets = self.apply_function(self.data_collection, self.data,
                                                     self._prepared, outcome)
-            self._show_result()
         except Exception as error:
             self._fail(error)
             return
+        try:
+            self._show_result()
+        except Exception as error:  # the results are in the collection: only showing failed
+            self.error_message = show_error(self.application, error)
         self._finish("done")
 
     def _show_result(self):

@@ -15,6 +15,7 @@ DEVICE_CHOICES = (("auto (GPU if available, else CPU)", "auto"), ("CPU", "cpu"),
                   ("GPU (CUDA)", "cuda"))
 #: Combo-box value standing for None (Qt item data cannot be looked up by None).
 _NONE = "none"
+_WHOLE_PLANE = "the whole map"
 _PROJECTIONS = ("sum", "mean")
 
 
@@ -63,12 +64,31 @@ def _numeric_metrics(metrics, prefix=""):
             yield from _numeric_metrics(value, prefix=f"{key}.")
 
 
-def _card_summary_html(card):
-    """Classes, training data and held-out metrics of a card, as short HTML."""
+def _card_outputs_html(card):
+    """The classes of a classifier, else the output channels (a U-Net's), as an HTML list.
+
+    Empty when the card lists neither, so no heading stands over nothing.
+    """
     from html import escape
 
-    classes = "".join(f"<li><b>{escape(entry['name'])}</b>: {escape(entry['meaning'])}</li>"
-                      for entry in card.get("classes", []))
+    items = [(entry["name"], entry.get("meaning", "")) for entry in card.get("classes") or []]
+    heading = "Classes"
+    if not items:
+        heading = "Outputs"
+        items = [(channel["name"], channel.get("description", ""))
+                 for output in card.get("outputs") or []
+                 for channel in output.get("channels") or []]
+    if not items:
+        return ""
+    entries = "".join(f"<li><b>{escape(name)}</b>{': ' + escape(text) if text else ''}</li>"
+                      for name, text in items)
+    return f"<p>{heading}:</p><ul>{entries}</ul>"
+
+
+def _card_summary_html(card):
+    """Classes (or output channels), training data and held-out metrics of a card, as HTML."""
+    from html import escape
+
     training = card.get("provenance", {}).get("training_data", {}).get("summary", "not stated")
     metrics = ", ".join(f"{escape(key)} = {value:.3g}"
                         for key, value in _numeric_metrics(card.get("metrics", {})))
@@ -77,8 +97,9 @@ def _card_summary_html(card):
     failing = [method for method, check in checks.items() if not check.get("passes", True)]
     warning = (f"<p><i>Saliency methods failing the randomization check: "
                f"{escape(', '.join(failing))}.</i></p>" if failing else "")
-    return (f"<p><b>{escape(card['name'])}</b> {escape(card['version'])}: "
-            f"{escape(card.get('description', ''))}</p><p>Classes:</p><ul>{classes}</ul>"
+    description = card.get("description", "")
+    return (f"<p><b>{escape(card['name'])}</b> {escape(card['version'])}"
+            f"{': ' + escape(description) if description else ''}</p>{_card_outputs_html(card)}"
             f"<p><b>Trained on:</b> {escape(training)}</p>"
             f"<p><b>Held-out metrics:</b> {metrics or 'none recorded'}</p>{warning}")
 
@@ -165,9 +186,20 @@ class ClassifyDialog(QtWidgets.QDialog):
         # A viewer's visible region travels through the dialog unchanged (and is shown).
         self.region = None
         self._region_axis = None
-        self.region_label = QtWidgets.QLabel("whole plane")
+        self.region_label = QtWidgets.QLabel(_WHOLE_PLANE)
         if task == "classification":
             form_lower.addRow("Region", self.region_label)
+        self.show_results_check = QtWidgets.QCheckBox(
+            "Open the results in a viewer" if task == "classification"
+            else "Open the mapping in a viewer")
+        self.show_results_check.setToolTip(
+            "Show the map with the probability and saliency overlays when the job ends; "
+            "the results are added to the data collection either way"
+            if task == "classification" else
+            "Show the mapping in an image viewer when the job ends; it is added to the data "
+            "collection either way")
+        self.show_results_check.setChecked(True)
+        form_lower.addRow("", self.show_results_check)
         layout.addLayout(form_lower)
 
         self.buttons = QtWidgets.QDialogButtonBox(
@@ -213,12 +245,13 @@ class ClassifyDialog(QtWidgets.QDialog):
         if request.component is not None:
             select(self.component_combo, request.component)
         select(self.device_combo, request.device)
+        self.show_results_check.setChecked(bool(request.show_results))
         if isinstance(request, ClassifyRequest):
             select(self.saliency_combo, request.saliency_method or _NONE)
             self.region = request.region
             self._region_axis = None if request.axis is None else request.axis % 3
             self.region_label.setText(
-                "whole plane" if request.region is None else
+                _WHOLE_PLANE if request.region is None else
                 "y {}:{}, x {}:{} (the viewer's visible part)".format(*request.region[0],
                                                                       *request.region[1]))
         elif request.depth_pc:
@@ -242,7 +275,8 @@ class ClassifyDialog(QtWidgets.QDialog):
             return MapRequest(model=self.model_combo.currentData(),
                               component=self.component_combo.currentData(),
                               depth_pc=self.depth_spin.value() or None,
-                              device=self.device_combo.currentData(), **options)
+                              device=self.device_combo.currentData(),
+                              show_results=self.show_results_check.isChecked(), **options)
         method = self.saliency_combo.currentData()
         region = self.region
         if self.is_cube and options["axis"] != self._region_axis:
@@ -251,7 +285,7 @@ class ClassifyDialog(QtWidgets.QDialog):
                                component=self.component_combo.currentData(),
                                saliency_method=None if method == _NONE else method,
                                region=region, device=self.device_combo.currentData(),
-                               **options)
+                               show_results=self.show_results_check.isChecked(), **options)
 
     def sizeHint(self):
         return QtCore.QSize(520, 520)

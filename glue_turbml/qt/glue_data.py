@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["META_KEY", "RESULT_KINDS", "OUTLINE_WIDTH_PX", "classification_data", "saliency_data",
            "mapping_data", "result_label", "find_result", "add_or_update_result", "link_to_parent",
-           "result_summary"]
+           "result_summary", "is_result", "result_parent", "not_a_map_message", "region_text"]
 
 #: Key in ``Data.meta`` holding the JSON-friendly description of a glue-turbml result.
 META_KEY = "glue_turbml"
@@ -178,6 +178,84 @@ def result_summary(data):
     return data.meta.get(META_KEY)
 
 
+def is_result(data):
+    """Whether ``data`` is a dataset made by this plugin (its ``meta`` names a result kind)."""
+    info = result_summary(data)
+    return isinstance(info, dict) and "kind" in info
+
+
+def result_parent(data_collection, data):
+    """The dataset a plugin result was computed from, if it is still in the collection.
+
+    Matched by the parent's ``uuid`` (kept by saved sessions), else by its label.
+
+    Parameters
+    ----------
+    data_collection : glue.core.DataCollection
+    data : glue.core.Data
+        A result dataset (see `is_result`).
+
+    Returns
+    -------
+    glue.core.Data or None
+        None for a dataset that is not a result, or whose parent was removed.
+    """
+    if not is_result(data):
+        return None
+    info = result_summary(data)
+    candidates = [candidate for candidate in data_collection
+                  if candidate is not data and not is_result(candidate)]
+    for candidate in candidates:
+        if info.get("parent_uuid") is not None \
+                and getattr(candidate, "uuid", None) == info["parent_uuid"]:
+            return candidate
+    return next((candidate for candidate in candidates
+                 if candidate.label == info.get("parent")), None)
+
+
+def not_a_map_message(data):
+    """Why a result dataset is not analysed again, and what to analyse instead.
+
+    Parameters
+    ----------
+    data : glue.core.Data
+        A result dataset (see `is_result`).
+
+    Returns
+    -------
+    str
+    """
+    info = result_summary(data)
+    model = info.get("summary", {}).get("model", "a glue-turbml model")
+    return (f"{data.label!r} is the {info['kind']} output of {model} on {info.get('parent')!r}, "
+            f"not a map of the sky: analysing it would feed the model its own output. Select "
+            f"{info.get('parent')!r} (load it again if it was removed) and analyse that")
+
+
+def region_text(plane):
+    """Which part of the map a result covers, in words (for the panel and the status bar).
+
+    Parameters
+    ----------
+    plane : dict
+        A result's ``meta[META_KEY]["plane"]``.
+
+    Returns
+    -------
+    str
+        E.g. ``"the whole 300x300 map"`` or ``"y 10:170, x 40:220 of the 256x256 map (the
+        viewer's visible part)"``; results saved before the plane shape was recorded say
+        ``"the whole map"``.
+    """
+    shape = plane.get("shape")
+    of_map = f"{shape[0]}x{shape[1]} map" if shape else "map"
+    region = plane.get("region")
+    if not region:
+        return f"the whole {of_map}"
+    return (f"y {region['y'][0]}:{region['y'][1]}, x {region['x'][0]}:{region['x'][1]} of the "
+            f"{of_map} (the viewer's visible part)")
+
+
 def find_result(data_collection, parent, kind, model_name):
     """The existing result dataset of this parent, kind and model in the collection, or None."""
     for candidate in data_collection:
@@ -227,6 +305,16 @@ def link_to_parent(data_collection, parent, result, plane_axes):
     return added
 
 
+def _same_coords(old, new):
+    """Whether two datasets' coordinates are the same sky grid (astropy WCS), or both none."""
+    if old is None or new is None:
+        return old is new
+    old_wcs, new_wcs = getattr(old, "wcs", None), getattr(new, "wcs", None)
+    if not hasattr(old_wcs, "compare") or new_wcs is None:
+        return old is new
+    return bool(old_wcs.compare(new_wcs))
+
+
 def add_or_update_result(data_collection, parent, new_data):
     """Add a result dataset, or update the existing one of the same parent, kind and model.
 
@@ -259,6 +347,10 @@ def add_or_update_result(data_collection, parent, new_data):
             target = new_data
         else:
             label = existing.label  # keep a name the user may have chosen
+            if _same_coords(existing.coords, new_data.coords):
+                # glue rebuilds the world components when the coordinates change, which
+                # breaks viewers using this dataset as reference and links made by WCS.
+                new_data.coords = existing.coords
             # meta first: the update below tells viewers, which then read it.
             existing.meta[META_KEY] = info
             existing.update_values_from_data(new_data)

@@ -70,6 +70,9 @@ class ClassifyRequest:
         whole plane by default.
     device : {"auto", "cpu", "cuda"}
         onnxruntime device; ``"cuda"`` fails (with a message) where CUDA cannot run.
+    show_results : bool
+        Show the results in a viewer when the job ends (the map with the probability and
+        saliency overlays); they are added to the data collection either way.
     """
 
     model: str
@@ -80,6 +83,7 @@ class ClassifyRequest:
     saliency_method: str = "guided"
     region: tuple = None
     device: str = "auto"
+    show_results: bool = True
 
 
 @dataclass
@@ -94,7 +98,8 @@ class PreparedJob:
         Celestial WCS of the map.
     input_name : str
     plane : dict
-        JSON-friendly: ``component``, ``axis``, ``slice_index``, ``projection``, ``plane_axes``.
+        JSON-friendly: ``component``, ``axis``, ``slice_index``, ``projection``, ``plane_axes``,
+        ``shape`` (the whole plane's ``[ny, nx]``) and, for a part of the plane, ``region``.
     unit : astropy.units.UnitBase or None
         Units of the map's values.
     region : tuple of two (start, stop) pairs or None
@@ -130,6 +135,8 @@ class MapRequest:
         the mean density in physical units.
     device : {"auto", "cpu", "cuda"}
         As for `ClassifyRequest`.
+    show_results : bool
+        Show the mapping in an image viewer when the job ends.
     """
 
     model: str
@@ -139,6 +146,7 @@ class MapRequest:
     projection: str = None
     depth_pc: float = None
     device: str = "auto"
+    show_results: bool = True
 
 
 @dataclass
@@ -180,11 +188,14 @@ def prepare_job(data, request):
     Raises
     ------
     glue_turbml.inputs.InputError
-        For a table or 1D dataset, a 4D dataset, a missing component, or a cube without a
-        slice or projection (the message says what would work).
+        For a table or 1D dataset, a 4D dataset, a missing component, a cube without a
+        slice or projection, or a result of this plugin (the message says what would work).
     """
     from ..inputs import InputError, parse_input, reduce_to_image
+    from .glue_data import is_result, not_a_map_message
 
+    if is_result(data):
+        raise InputError(not_a_map_message(data))
     parsed = parse_input(data, component=request.component)
     if parsed.array.ndim < 2:
         raise InputError(
@@ -208,7 +219,8 @@ def prepare_job(data, request):
     component = request.component or data.main_components[0].label
     plane = {"component": component, "axis": axis,
              "slice_index": None if request.slice_index is None else int(request.slice_index),
-             "projection": request.projection, "plane_axes": plane_axes}
+             "projection": request.projection, "plane_axes": plane_axes,
+             "shape": [int(size) for size in image.shape]}
     region = _check_region(getattr(request, "region", None), image.shape, data.label)
     plane_shape, plane_wcs = tuple(image.shape), wcs
     if region is not None:

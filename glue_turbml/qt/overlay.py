@@ -6,7 +6,8 @@ the interactive viewer and the tests.
 
 from .glue_data import result_summary
 
-__all__ = ["OVERLAY_STYLES", "glue_colormap", "find_saliency_for", "show_saliency_overlay"]
+__all__ = ["OVERLAY_STYLES", "PROBABILITY_ALPHA", "glue_colormap", "find_saliency_for",
+           "show_saliency_overlay", "show_probability_overlay"]
 
 #: Overlay styles: the smoothed map in a colormap with transparency, the salient region only,
 #: or its outline (the paper's one-contour style).
@@ -15,6 +16,9 @@ OVERLAY_STYLES = {
     "region": {"component": "saliency_region", "cmap": "hot", "alpha": 0.6},
     "contour": {"component": "saliency_outline", "cmap": "YlOrRd", "alpha": 1.0},
 }
+
+#: Opacity of the probability layer over the map (the map and the saliency contour show through).
+PROBABILITY_ALPHA = 0.35
 
 
 def glue_colormap(name):
@@ -139,6 +143,45 @@ def show_saliency_overlay(viewer, saliency, *, style="contour", alpha=None):
     top = max(state.zorder for state in viewer.state.layers)
     if layer_state.zorder < top:
         layer_state.zorder = top + 1
+    return layer_state
+
+
+def show_probability_overlay(viewer, classification):
+    """Show a classification's per-pixel probability of its first class over the image.
+
+    Diverging colours (red to blue) fixed to 0..1, with transparency, so the map shows through;
+    calling it again restyles the same layer.
+
+    Parameters
+    ----------
+    viewer : glue image viewer
+        A viewer whose reference data the classification is linked to.
+    classification : glue.core.Data
+        A probabilities dataset made by the plugin.
+
+    Returns
+    -------
+    glue.viewers.image.state.ImageLayerState or None
+        The probability layer's state; None when glue cannot show the dataset in this viewer
+        (not linked to its reference data), in which case the viewer is left as it was.
+    """
+    summary = result_summary(classification)["summary"]
+    first_class = next(iter(summary["probability"]))
+    layer_state = _layer_state(viewer, classification)
+    if layer_state is None:
+        viewer.add_data(classification)
+        layer_state = _layer_state(viewer, classification)
+    artist = next((artist for artist in viewer.layers if artist.layer is classification), None)
+    if layer_state is None or artist is None or not artist.enabled:
+        if layer_state is not None:
+            viewer.remove_data(classification)
+        return None
+    viewer.state.color_mode = "Colormaps"
+    layer_state.attribute = classification.id[f"p_{first_class}"]
+    layer_state.cmap = glue_colormap("RdBu")
+    layer_state.v_min, layer_state.v_max = 0.0, 1.0
+    layer_state.alpha = PROBABILITY_ALPHA
+    layer_state.visible = True
     return layer_state
 
 

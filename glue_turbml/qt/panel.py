@@ -2,7 +2,7 @@
 
 from qtpy import QtCore, QtWidgets
 
-from .glue_data import result_summary
+from .glue_data import region_text, result_summary
 
 __all__ = ["ResultPanel", "result_panel_for", "domain_text"]
 
@@ -31,6 +31,10 @@ class ResultPanel(QtWidgets.QWidget):
         self.title_label = QtWidgets.QLabel("No classification yet")
         self.title_label.setWordWrap(True)
         layout.addWidget(self.title_label)
+        # Which pixels were classified, always: a zoomed view classifies only its visible part.
+        self.region_label = QtWidgets.QLabel("")
+        self.region_label.setWordWrap(True)
+        layout.addWidget(self.region_label)
         self.table = QtWidgets.QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["class", "P (whole map)", "tile spread"])
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -56,6 +60,7 @@ class ResultPanel(QtWidgets.QWidget):
         self.data = data
         self.title_label.setText(
             f"<b>{summary['input']}</b>: most probable class <b>{summary['predicted_class']}</b>")
+        self.region_label.setText(f"Classified: {region_text(info.get('plane', {}))}")
         meanings = summary.get("class_meanings", {})
         self.table.setRowCount(len(summary["probability"]))
         for row, (name, probability) in enumerate(summary["probability"].items()):

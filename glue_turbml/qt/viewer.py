@@ -8,7 +8,8 @@ from glue.core.message import (DataCollectionAddMessage, NumericalDataChangedMes
 from glue_qt.viewers.image import ImageViewer
 from qtpy import QtCore, QtWidgets
 
-from .glue_data import META_KEY, result_summary
+from .glue_data import (META_KEY, RESULT_KINDS, is_result, region_text, result_parent,
+                        result_summary)
 from .jobs import ClassifyRequest, JobCancelled, PreparedJob, prepare_job, run_job
 from .messages import describe_error
 
@@ -16,8 +17,6 @@ __all__ = ["TurbulenceViewer", "region_job_input", "latest_result"]
 
 #: Wait this long after the slider stops before classifying the new plane.
 SLICE_DEBOUNCE_MS = 250
-#: Opacity of the probability layer under the saliency contour.
-PROBABILITY_ALPHA = 0.35
 
 
 def latest_result(data_collection, data, kind):
@@ -157,6 +156,18 @@ class TurbulenceViewer(ImageViewer):
         self._slice_timer.setSingleShot(True)
         self._slice_timer.setInterval(SLICE_DEBOUNCE_MS)
         self._slice_timer.timeout.connect(self.classify_current_plane)
+        # glue's notifications (a new reference, new or updated results) are handled once
+        # control is back in the event loop: adding the result layers from inside glue's own
+        # add_data breaks its layer list (AssertionError), and a result added to the
+        # collection is linked to its map only after its add message. Several notifications
+        # in a row give one refresh.
+        self._refresh_timer = QtCore.QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self._show_reference)
+        # The reference whose results are shown: slider moves glue makes while setting up a
+        # new reference are not the user's and classify nothing.
+        self._shown_reference = None
         self.state.add_callback("slices", self._on_slices_changed)
         self.state.add_callback("reference_data", self._on_reference_changed)
         self._hub_watcher = _HubWatcher(self, session.hub)
@@ -172,7 +183,7 @@ class TurbulenceViewer(ImageViewer):
 
     def refresh(self):
         """Show the reference data's latest results (layers, tile grid, readout)."""
-        from .overlay import glue_colormap, show_saliency_overlay
+        from .overlay import show_probability_overlay, show_saliency_overlay
 
         if self._refreshing:
             return
@@ -182,23 +193,46 @@ class TurbulenceViewer(ImageViewer):
             if classification is None:
                 self._draw_tile_grid(None)
                 return
-            summary = classification.meta[META_KEY]["summary"]
-            first_class = next(iter(summary["probability"]))
-            layer_state = self._layer_state(classification)
-            if layer_state is None:
-                self.add_data(classification)
-                layer_state = self._layer_state(classification)
-            self.state.color_mode = "Colormaps"
-            layer_state.attribute = classification.id[f"p_{first_class}"]
-            layer_state.cmap = glue_colormap("RdBu")
-            layer_state.v_min, layer_state.v_max = 0.0, 1.0
-            layer_state.alpha = PROBABILITY_ALPHA
+            if show_probability_overlay(self, classification) is None:
+                self._draw_tile_grid(None)
+                self.readout.setText(f"{classification.label!r} cannot be shown over "
+                                     f"{self.state.reference_data.label!r} (not linked)")
+                return
             if saliency is not None:
-                show_saliency_overlay(self, saliency, style="contour")
+                try:
+                    show_saliency_overlay(self, saliency, style="contour")
+                except ValueError:  # not linked: the probabilities still show
+                    pass
             self._draw_tile_grid(classification)
             self._update_readout()
         finally:
             self._refreshing = False
+
+    # Never a result as the reference -------------------------------------------------------
+    def add_data(self, data):
+        """Add ``data``; a plugin result brings its parent map, which becomes the reference.
+
+        The viewer classifies and explains its reference data, so a probability or saliency
+        dataset given first (e.g. by "Create new viewer" on it) must not become the reference:
+        the model would classify its own output.
+        """
+        parent = self._parent_map(data)
+        if parent is None or self.state.reference_data is not None:
+            return super().add_data(data)
+        # The map first, so glue makes it the reference; its results then follow.
+        super().add_data(parent)
+        added = super().add_data(data)
+        self.show_plane(result_summary(data)["plane"])
+        return added
+
+    def _parent_map(self, data):
+        """The map a classification, saliency or mapping result is a plane of, else None.
+
+        Emission-line maps are not planes of their cube: they stay (and cannot be classified).
+        """
+        if not is_result(data) or result_summary(data)["kind"] not in RESULT_KINDS:
+            return None
+        return result_parent(self.session.data_collection, data)
 
     def _layer_state(self, data):
         return next((state for state in self.state.layers if state.layer is data), None)
@@ -270,6 +304,7 @@ class TurbulenceViewer(ImageViewer):
             summary = classification.meta[META_KEY]["summary"]
             lines.append(f"{summary['input']}: {summary['predicted_class']} "
                          f"({_format_probabilities(summary)})")
+            lines.append(f"classified {region_text(classification.meta[META_KEY]['plane'])}")
             domain = summary.get("domain") or {}
             if domain and domain["verdict"] != "inside":
                 lines.append(f"{domain['verdict'].upper()} the training domain: "
@@ -288,14 +323,39 @@ class TurbulenceViewer(ImageViewer):
     # Reacting to glue -----------------------------------------------------------------
     def _on_reference_changed(self, *_):
         self.region_results.clear()
-        self.refresh()
+        self._shown_reference = None
+        self._slice_timer.stop()
+        self._refresh_timer.start()
+
+    def _show_reference(self):
+        """Show the reference's results; a new one first shows the plane that was classified,
+        and a result chosen as reference gives way to its map."""
+        reference = self.state.reference_data
+        if reference is not None and reference is self._shown_reference:
+            self.refresh()  # new or updated results: the slider stays where the user put it
+            return
+        parent = None if reference is None else self._parent_map(reference)
+        if parent is not None:
+            if self._layer_state(parent) is None:
+                super().add_data(parent)
+            self.state.reference_data = parent  # calls _on_reference_changed again
+            self.show_plane(result_summary(reference)["plane"])
+            return
+        self._shown_reference = reference
+        classification, _ = self._results()
+        if classification is None:
+            self.refresh()
+            return
+        # glue puts a new reference's slider on plane 0: show the plane that was classified
+        # instead of classifying plane 0 over it.
+        self.show_plane(classification.meta[META_KEY]["plane"])
 
     def _on_data_message(self, message):
         data = getattr(message, "data", None)
         if data is not None and isinstance(result_summary(data), dict) \
                 and result_summary(data).get("parent_uuid") \
                 == getattr(self.state.reference_data, "uuid", None):
-            self.refresh()
+            self._refresh_timer.start()
 
     def _on_subset_message(self, message):
         subset = message.subset
@@ -325,13 +385,14 @@ class TurbulenceViewer(ImageViewer):
         if getattr(self, "_restoring_slices", False):
             return
         if self.follow_slices and data is not None and data.ndim == 3 \
-                and self._results()[0] is not None:
+                and data is self._shown_reference and self._results()[0] is not None:
             self._slice_timer.start()
 
     def _plane_request(self, model, saliency_method=None):
         from .viewer_context import request_for_viewer
 
-        return request_for_viewer(self.state, model=model, saliency_method=saliency_method)[1]
+        return request_for_viewer(self.state, model=model, saliency_method=saliency_method,
+                                  data_collection=self.session.data_collection)[1]
 
     def _model_name(self):
         classification, _ = self._results()
@@ -342,6 +403,35 @@ class TurbulenceViewer(ImageViewer):
         models = classification_models()
         return models[0].name if models else None
 
+    def show_plane(self, plane):
+        """Show a cube's classified plane (a result's ``plane``) without classifying again,
+        then the results (`refresh`).
+
+        Parameters
+        ----------
+        plane : dict
+            ``axis``, ``slice_index`` and ``plane_axes`` as stored in a result's meta; for maps
+            and projections only the screen axes can change.
+        """
+        data = self.state.reference_data
+        if data is None or data.ndim != 3 or plane.get("axis") is None:
+            self.refresh()
+            return
+        y_axis, x_axis = plane["plane_axes"]
+        self._restoring_slices = True  # a programmatic move, not the user's: no new job
+        try:
+            if (self.state.y_att.axis, self.state.x_att.axis) != (y_axis, x_axis):
+                self.state.x_att = data.pixel_component_ids[x_axis]
+                self.state.y_att = data.pixel_component_ids[y_axis]
+            if plane.get("slice_index") is not None:
+                slices = list(self.state.slices)
+                slices[plane["axis"]] = int(plane["slice_index"])
+                self.state.slices = tuple(slices)
+        finally:
+            self._restoring_slices = False
+        self._slice_timer.stop()  # a slider move glue made on the way needs no classification
+        self.refresh()
+
     # Jobs -----------------------------------------------------------------------------------
     def classify_current_plane(self):
         """Classify the plane on screen again (cubes), updating the results in place.
@@ -350,15 +440,17 @@ class TurbulenceViewer(ImageViewer):
         -------
         glue_turbml.qt.controller.ClassifyJob or None
         """
-        from .actions import start_classification
+        from .controller import ClassifyJob
 
         _, saliency = self._results()
         method = saliency.meta[META_KEY]["summary"]["method"] if saliency is not None \
             else None
         request = self._plane_request(self._model_name(), saliency_method=method)
-        self.slice_job = start_classification(
+        # Started directly, not through `actions`: this viewer shows the results itself.
+        self.slice_job = ClassifyJob(
             self.session.data_collection, self.state.reference_data, request,
-            application=getattr(self.session, "application", None))
+            application=getattr(self.session, "application", None), viewer=self)
+        self.slice_job.start()
         return self.slice_job
 
     def classify_region(self, subset):
@@ -400,5 +492,7 @@ class TurbulenceViewer(ImageViewer):
         self._update_readout()
 
     def closeEvent(self, *args):
+        self._refresh_timer.stop()
+        self._slice_timer.stop()
         self._hub_watcher.stop()
         super().closeEvent(*args)

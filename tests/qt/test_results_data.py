@@ -93,7 +93,8 @@ def test_cube_plane_links_the_two_sky_axes_and_keeps_celestial_wcs(cube_data):
     assert probabilities.coords.wcs.naxis == 2
     assert list(probabilities.coords.wcs.ctype) == ["RA---TAN", "DEC--TAN"]
     assert prepared.plane == {"component": cube_data.main_components[0].label, "axis": 0,
-                              "slice_index": 4, "projection": None, "plane_axes": [1, 2]}
+                              "slice_index": 4, "projection": None, "plane_axes": [1, 2],
+                              "shape": [160, 170]}
     expected = np.asarray(cube_data.get_data(cube_data.main_components[0])[4])
     np.testing.assert_array_equal(prepared.image, expected)
     assert probabilities.meta[META_KEY]["summary"]["input"].endswith("[axis 0 = 4]")
