@@ -175,8 +175,15 @@ class ClassifyDialog(QtWidgets.QDialog):
         self.depth_spin.setDecimals(3)
         self.depth_spin.setSuffix(" pc")
         self.depth_spin.setSpecialValueText("none (log ratio only)")
+        # said before the job runs: a failing method draws the input, not the network's reasons
+        self.saliency_warning = QtWidgets.QLabel("")
+        self.saliency_warning.setWordWrap(True)
+        self.saliency_warning.setStyleSheet("color: #a00000")
+        self.saliency_warning.setVisible(False)
         if task == "classification":
             form_lower.addRow("Saliency map", self.saliency_combo)
+            form_lower.addRow("", self.saliency_warning)
+            self.saliency_combo.currentIndexChanged.connect(self._show_saliency_warning)
         else:
             form_lower.addRow("Line-of-sight depth", self.depth_spin)
         self.device_combo = QtWidgets.QComboBox()
@@ -226,6 +233,18 @@ class ClassifyDialog(QtWidgets.QDialog):
         index = self.model_combo.currentIndex()
         if 0 <= index < len(self.models):
             self.card_view.setHtml(_card_summary_html(self.models[index].card))
+        self._show_saliency_warning()
+
+    def _show_saliency_warning(self, *_):
+        from ..saliency_maps.sanity import sanity_failure_message
+
+        index = self.model_combo.currentIndex()
+        method = self.saliency_combo.currentData()
+        message = None
+        if 0 <= index < len(self.models) and method not in (None, _NONE):
+            message = sanity_failure_message(self.models[index].card, method)
+        self.saliency_warning.setText("" if message is None else "Warning: " + message)
+        self.saliency_warning.setVisible(message is not None)
 
     def _update_slice_range(self, *_):
         if not self.is_cube:

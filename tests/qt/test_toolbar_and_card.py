@@ -60,3 +60,19 @@ def test_a_card_without_classes_or_channels_gets_no_heading(glue_app, map_256):
     dialog.close()
     assert "mass-weighted-density" in text
     assert "Classes:" not in text and "Outputs:" not in text
+
+
+def test_the_dialog_warns_before_running_a_method_that_fails_the_sanity_check(glue_app,
+                                                                              map_256):
+    from glue_turbml.qt.dialog import ClassifyDialog
+
+    dialog = ClassifyDialog(map_256, task="classification")
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("kolmogorov-burgers"))
+    dialog.saliency_combo.setCurrentIndex(dialog.saliency_combo.findData("guided"))
+    assert not dialog.saliency_warning.isVisibleTo(dialog)
+    dialog.saliency_combo.setCurrentIndex(dialog.saliency_combo.findData("occlusion"))
+    assert dialog.saliency_warning.isVisibleTo(dialog)
+    assert "'occlusion' FAILS the sanity check" in dialog.saliency_warning.text()
+    dialog.saliency_combo.setCurrentIndex(dialog.saliency_combo.findData("none"))
+    assert not dialog.saliency_warning.isVisibleTo(dialog)
+    dialog.close()
