@@ -80,11 +80,13 @@ def classify(data, *, model, device="auto", hdu=None, component=None, axis=None,
     options = dict(stride=stride, boundary=boundary, batch_size=batch_size, progress=progress)
     if slices:
         if parsed.array.ndim != 3:
-            raise InputError(f"slices=True needs a 3D cube; {parsed.name} is {parsed.array.ndim}D")
+            raise InputError(f"--slices (slices=True in Python) needs a 3D cube; {parsed.name} "
+                             f"is {parsed.array.ndim}D")
         if axis is None:
             axis = parsed.spectral_axis
         if axis is None:
-            raise InputError("slices=True needs axis=0, 1 or 2 for a cube without a spectral axis")
+            raise InputError(f"{parsed.name}: --slices needs --axis 0|1|2 for a cube without a "
+                             "spectral WCS axis (slices=True, axis= in Python)")
         results = []
         for index in range(parsed.array.shape[axis]):
             plane, wcs, _ = reduce_to_image(parsed, axis=axis, slice_index=index)

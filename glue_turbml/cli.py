@@ -4,9 +4,12 @@ emission-line maps of spectral cubes, scores on labelled data, the demo."""
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from ._version import __version__
+from .cli_outputs import (OutputError, check_targets, out_names_file, output_path, output_stem,
+                          png_beside, writing)
 from .inputs import FITS_SUFFIXES
 
 __all__ = ["main", "build_parser"]
@@ -22,8 +25,13 @@ def _expected_errors():
     from .domain import DomainError
     from .models import DeviceError, ModelCardError, ModelLoadError, ModelNotFoundError
 
-    return (CommandError, InputError, TilingError, PreprocessError, ModelLoadError,
+    return (CommandError, OutputError, InputError, TilingError, PreprocessError, ModelLoadError,
             ModelNotFoundError, ModelCardError, DeviceError, DomainError, OSError)
+
+
+def _progress_bars():
+    """Progress bars only on a terminal: in a log or a pipe their redraws garble the lines."""
+    return sys.stderr.isatty()
 
 
 def _is_fits(path):
@@ -81,14 +89,15 @@ def _cmd_models_info(args):
 
 def _cmd_models_markdown(args):
     from .models import scan_models
-    from .models.catalog import render_models_markdown
+    from .models.catalog import render_comparison_markdown, render_models_markdown
 
     entries, problems = scan_models()
     if problems:
         raise CommandError("refusing to write a catalogue while model files are refused: "
                            + "; ".join(problems))
     shipped = [entry for entry in entries if args.all or entry.path.parent == _shipped_dir()]
-    print(render_models_markdown(shipped))
+    render = render_comparison_markdown if args.published else render_models_markdown
+    print(render(shipped))
     return 0
 
 
@@ -115,31 +124,31 @@ def _cmd_classify(args):
 
     files = _expand_inputs(args.inputs)
     runner = open_model(args.model, device=args.device)
+    targets = [output_path(args.out, f"{output_stem(path)}_{runner.card['name']}.fits",
+                           n_inputs=len(files)) for path in files]
+    check_targets(targets + ([png_beside(target) for target in targets] if args.png else []),
+                  overwrite=args.overwrite)
     print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}",
           file=sys.stderr)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
     many = len(files) > 1
-    for path in tqdm(files, unit="file", disable=not many):
+    bars = _progress_bars()
+    # tqdm.write clears the file bar (on stderr) before each result line and redraws it after.
+    for path, target in tqdm(list(zip(files, targets)), unit="file", disable=not (many and bars),
+                             file=sys.stderr):
         try:
             result = classify(path, model=runner.loaded, device=args.device, hdu=args.hdu,
                               axis=args.axis, slice_index=args.slice, projection=args.projection,
                               slices=args.slices, stride=args.stride, boundary=args.boundary,
-                              progress=not many)
+                              progress=bars and not many)
         except _expected_errors() as error:
             if not many:
                 raise
             failures += 1
             tqdm.write(f"turbml: {path}: {error}", file=sys.stderr)
             continue
-        stem = path.name
-        for suffix in FITS_SUFFIXES:
-            if stem.lower().endswith(suffix):
-                stem = stem[:-len(suffix)]
-                break
-        target = out_dir / f"{stem}_{runner.card['name']}.fits"
-        result.write(target, overwrite=args.overwrite)
+        with writing(target):
+            result.write(target, overwrite=args.overwrite)
         _warn_outside_domain(result, path)
         line = f"{result}  ->  {target}"
         if args.png and hasattr(result, "probability_map"):
@@ -147,7 +156,8 @@ def _cmd_classify(args):
 
             image, _, _ = reduce_to_image(parse_input(path, hdu=args.hdu), axis=args.axis,
                                           slice_index=args.slice, projection=args.projection)
-            line += f", {plot_classification(image, result, target.with_suffix('.png'))}"
+            with writing(png_beside(target)) as png:
+                line += f", {plot_classification(image, result, png)}"
         tqdm.write(line)
     if failures:
         raise CommandError(f"{failures} of {len(files)} files failed (see above)")
@@ -169,48 +179,52 @@ def _warn_outside_domain(result, path):
                "measurement (see the DOMAIN extension)", file=sys.stderr)
 
 
-def _output_stem(path):
-    stem = path.name
-    for suffix in FITS_SUFFIXES:
-        if stem.lower().endswith(suffix):
-            return stem[:-len(suffix)]
-    return stem
-
-
 def _cmd_saliency(args):
     from .figures import plot_saliency
     from .inputs import parse_input, reduce_to_image
     from .models import open_model
     from .saliency_maps import saliency_image
+    from .saliency_maps.sanity import SaliencySanityWarning, sanity_failure_message
 
     files = _expand_inputs(args.inputs)
     runner = open_model(args.model, device=args.device)
+    targets = [output_path(args.out, f"{output_stem(path)}_{runner.card['name']}_saliency-"
+                           f"{args.method}.fits", n_inputs=len(files)) for path in files]
+    check_targets(targets + ([] if args.no_png else [png_beside(target) for target in targets]),
+                  overwrite=args.overwrite)
     print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}; "
           f"method {args.method}", file=sys.stderr)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path in files:
+    insane = sanity_failure_message(runner.card, args.method)
+    if insane is not None:
+        print(f"turbml: warning: {insane}", file=sys.stderr)
+    for path, target in zip(files, targets):
         parsed = parse_input(path, hdu=args.hdu)
         image, wcs, _ = reduce_to_image(parsed, axis=args.axis, slice_index=args.slice,
                                         projection=args.projection)
         region = _saliency_region(args, image.shape)
         try:
-            result = saliency_image(image, runner, method=args.method, target=args.target,
-                                    region=region, wcs=wcs, input_name=parsed.name,
-                                    stride=args.stride,
-                                    boundary=args.boundary, batch_size=args.batch_size,
-                                    progress=True, occlusion_window=args.occlusion_window,
-                                    occlusion_stride=args.occlusion_stride)
+            with warnings.catch_warnings():
+                # said once above, in the command line's words
+                warnings.simplefilter("ignore", SaliencySanityWarning)
+                result = saliency_image(image, runner, method=args.method,
+                                        target=args.target, region=region, wcs=wcs,
+                                        input_name=parsed.name, stride=args.stride,
+                                        boundary=args.boundary, batch_size=args.batch_size,
+                                        progress=_progress_bars(),
+                                        occlusion_window=args.occlusion_window,
+                                        occlusion_stride=args.occlusion_stride)
         except ValueError as error:
             if type(error) is not ValueError:
                 raise
             raise CommandError(str(error)) from None
-        target = out_dir / f"{_output_stem(path)}_{runner.card['name']}_saliency-{args.method}.fits"
-        result.write(target, overwrite=args.overwrite)
+        with writing(target):
+            result.write(target, overwrite=args.overwrite)
         line = f"{result}  ->  {target}"
         if not args.no_png:
-            line += f", {plot_saliency(image, result, target.with_suffix('.png'))}"
+            with writing(png_beside(target)) as png:
+                line += f", {plot_saliency(image, result, png)}"
         print(line)
+        _warn_outside_domain(result, path)
     return 0
 
 
@@ -243,48 +257,91 @@ def _saliency_region(args, shape):
     return None
 
 
+def _quantity_option(flag, text, *, example):
+    """A Quantity from a command-line string, or a one-line error naming the flag."""
+    from astropy import units as u
+
+    try:
+        return u.Quantity(text)
+    except (TypeError, ValueError):
+        raise CommandError(f"{flag} {text!r} is not a quantity; write e.g. {example}") from None
+
+
 def _cmd_map(args):
     from .mapping import map_image
+    from .models import resolve_model
 
     depth = None
     if args.depth is not None:
-        from astropy import units as u
-
-        try:
-            depth = u.Quantity(args.depth)
-        except (TypeError, ValueError):
-            raise CommandError(f"--depth {args.depth!r} is not a quantity; write e.g. "
-                               "'1 pc' or '3e18 cm'") from None
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise CommandError(f"{out} exists; pass --overwrite to replace it")
-    result = map_image(args.input, model=args.model, device=args.device, depth=depth,
+        depth = _quantity_option("--depth", args.depth, example="'1 pc' or '3e18 cm'")
+    loaded = resolve_model(args.model)
+    source = Path(args.input)
+    target = output_path(args.out, f"{output_stem(source)}_{loaded.card['name']}.fits")
+    check_targets([target] + ([png_beside(target)] if args.png else []),
+                  overwrite=args.overwrite)
+    result = map_image(source, model=loaded, device=args.device, depth=depth,
                        hdu=args.hdu, axis=args.axis, slice_index=args.slice,
                        projection=args.projection, tile_size=args.tile_size,
-                       batch_size=args.batch_size, progress=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.write(out, overwrite=args.overwrite)
-    _warn_outside_domain(result, args.input)
-    print(f"{result}  ->  {out}")
+                       batch_size=args.batch_size, progress=_progress_bars())
+    with writing(target):
+        result.write(target, overwrite=args.overwrite)
+    _warn_outside_domain(result, source)
+    line = f"{result}  ->  {target}"
+    if args.png:
+        from .figures import plot_mapping
+        from .inputs import parse_input, reduce_to_image
+
+        image, _, _ = reduce_to_image(parse_input(source, hdu=args.hdu), axis=args.axis,
+                                      slice_index=args.slice, projection=args.projection)
+        with writing(png_beside(target)) as png:
+            line += f", {plot_mapping(image, result, png)}"
+    print(line)
     return 0
+
+
+def _spectra_targets(args, source, card):
+    """The files ``turbml spectra`` writes: one multi-extension FITS file (when ``--out`` names
+    a file), or a folder of EW maps (one per line) and, last, a JSON summary."""
+    out = Path(args.out).expanduser()
+    if out_names_file(args.out):
+        return [out]
+    stem = output_stem(source)
+    channels = card.get("outputs", [{}])[0].get("channels", [])
+    return ([out / f"{stem}_{channel['name']}_ew.fits" for channel in channels]
+            + [out / f"{stem}_emission_lines.json"])
 
 
 def _cmd_spectra(args):
     from .emission_lines import predict_emission_lines
+    from .models import resolve_model
 
     source = Path(args.input)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {out} is a file; give a directory for the EW maps")
-    stem = source.name.split(".")[0]
-    summary_path = out / f"{stem}_emission_lines.json"
-    if summary_path.exists() and not args.overwrite:
-        raise CommandError(f"{summary_path} exists; pass --overwrite to replace the maps")
-    result = predict_emission_lines(source, redshift=args.redshift, model=args.model,
-                                    hdu=args.hdu, device=args.device,
-                                    chunk_spaxels=args.chunk_spaxels, progress=True)
-    written = result.write_maps(out, stem=stem, overwrite=args.overwrite)
-    summary_path.write_text(json.dumps(result.summary(), indent=1), encoding="utf-8")
+    rest_wavelength = None
+    if args.rest_wavelength is not None:
+        rest_wavelength = _quantity_option("--rest-wavelength", args.rest_wavelength,
+                                           example="'6564.61 Angstrom' or '1420.406 MHz'")
+    loaded = resolve_model(args.model)
+    targets = _spectra_targets(args, source, loaded.card)
+    check_targets(targets, overwrite=args.overwrite)
+    result = predict_emission_lines(source, redshift=args.redshift, model=loaded,
+                                    rest_wavelength=rest_wavelength, hdu=args.hdu,
+                                    device=args.device, chunk_spaxels=args.chunk_spaxels,
+                                    progress=_progress_bars())
+    if result.counts["n_predicted"] == 0:
+        # EW maps that are NaN everywhere look like results; write none and say why.
+        raise CommandError(f"nothing written: {result.input_name}: 0 of "
+                           f"{result.counts['n_spectra']} spectra predicted "
+                           f"({result.nan_reasons()})")
+    if out_names_file(args.out):
+        with writing(targets[0]):
+            result.write(targets[0], overwrite=args.overwrite)
+        print(result)
+        print(f"wrote {len(result.line_names)} EW maps (one extension per line) to {targets[0]}")
+        return 0
+    out, summary_path = targets[0].parent, targets[-1]
+    with writing(summary_path):
+        written = result.write_maps(out, stem=output_stem(source), overwrite=args.overwrite)
+        summary_path.write_text(json.dumps(result.summary(), indent=1), encoding="utf-8")
     print(result)
     print(f"wrote {len(written)} EW maps ({written[0].name} ...) and {summary_path.name} to {out}")
     return 0
@@ -300,11 +357,11 @@ def _cmd_evaluate(args):
                            "or one projection of it")
     if args.slice_step < 1:
         raise CommandError(f"--slice-step {args.slice_step}: give 1 or more")
-    out = Path(args.out)
-    existing = [name for name in OUTPUT_NAMES if (out / name).exists()]
-    if existing and not args.overwrite:
-        raise CommandError(f"{out} already holds {', '.join(existing)}; pass --overwrite to "
-                           "replace them")
+    if out_names_file(args.out):
+        raise CommandError(f"--out {args.out} names a file; evaluate writes "
+                           f"{', '.join(OUTPUT_NAMES)} into a folder (e.g. --out scores/)")
+    out = Path(args.out).expanduser()
+    check_targets([out / name for name in OUTPUT_NAMES], overwrite=args.overwrite)
     runner = open_model(args.model, device=args.device)
     try:
         labelled = expand_class_specs(args.classes, classifier_classes(runner.card))
@@ -316,8 +373,9 @@ def _cmd_evaluate(args):
                                slices=args.slices, projection=args.projection,
                                slice_step=args.slice_step, stride=args.stride,
                                boundary=args.boundary, batch_size=args.batch_size,
-                               progress=len(labelled) > 1)
-    written = result.write(out, overwrite=args.overwrite)
+                               progress=_progress_bars() and len(labelled) > 1)
+    with writing(out / OUTPUT_NAMES[0]):
+        written = result.write(out, overwrite=args.overwrite)
     print(result)
     print(f"wrote {', '.join(path.name for path in written)} to {out}")
     for entry in result.skipped:
@@ -329,9 +387,17 @@ def _cmd_evaluate(args):
 
 
 def _cmd_demo(args):
-    from .demo import run_demo
+    from .demo import DEMO_MAP, DEMO_MODEL, run_demo
 
-    result, written, halves = run_demo(args.out, device=args.device, progress=True)
+    if out_names_file(args.out):
+        raise CommandError(f"--out {args.out} names a file; the demo writes a FITS file and a "
+                           "PNG into a folder (e.g. --out turbml_demo_output)")
+    # The demo always replaces its own two files (the README runs it again and again).
+    demo_fits = Path(args.out).expanduser() / f"{DEMO_MAP.stem}_{DEMO_MODEL}.fits"
+    check_targets([demo_fits, png_beside(demo_fits)], overwrite=True)
+    with writing(demo_fits):
+        result, written, halves = run_demo(args.out, device=args.device,
+                                           progress=_progress_bars())
     print(result)
     for label, probabilities in halves.items():
         text = ", ".join(f"P({name}) = {p:.3f}" for name, p in probabilities.items())
@@ -365,6 +431,8 @@ def build_parser():
         "markdown",
         help="print the Markdown catalogue of the shipped models (onnx_models/MODELS.md)")
     markdown.add_argument("--all", action="store_true", help="include every model on the path")
+    markdown.add_argument("--published", action="store_true",
+                          help="the comparison with the seed papers (docs/models.md) instead")
     markdown.set_defaults(handler=_cmd_models_markdown)
 
     device_help = "auto: CUDA when onnxruntime can use it, else CPU (default)"
@@ -373,7 +441,9 @@ def build_parser():
     classify.add_argument("--model", required=True, help="model name or path to an .onnx file")
     classify.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                           help=device_help)
-    classify.add_argument("--out", default=".", help="output directory (default: current)")
+    out_help = ("where to write: a folder (created; gets <input>_<model>.fits) or, for one "
+                "input, a file name ending in .fits")
+    classify.add_argument("--out", default=".", help=out_help + " (default: current folder)")
     classify.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
     classify.add_argument("--axis", type=int, default=None, help="cube axis (numpy order)")
     classify.add_argument("--slice", type=int, default=None, help="classify this cube plane")
@@ -402,7 +472,7 @@ def build_parser():
                               "(default: the first)")
     explain.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                          help=device_help)
-    explain.add_argument("--out", default=".", help="output directory (default: current)")
+    explain.add_argument("--out", default=".", help=out_help + " (default: current folder)")
     explain.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
     explain.add_argument("--axis", type=int, default=None, help="cube axis (numpy order)")
     explain.add_argument("--slice", type=int, default=None, help="explain this cube plane")
@@ -434,7 +504,7 @@ def build_parser():
     mapping.add_argument("input", help="FITS file (column density; BUNIT cm-2, a mass surface "
                                        "density, or none)")
     mapping.add_argument("--model", required=True, help="image-to-image model name or .onnx path")
-    mapping.add_argument("--out", required=True, help="output FITS file")
+    mapping.add_argument("--out", required=True, help=out_help)
     mapping.add_argument("--depth", default=None,
                          help="line-of-sight depth, e.g. '1 pc': adds a DENSITY HDU in cm-3")
     mapping.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -447,6 +517,7 @@ def build_parser():
     mapping.add_argument("--tile-size", type=int, default=None,
                          help="network input side in pixels (default: the model card's)")
     mapping.add_argument("--batch-size", type=int, default=16, help="tiles per onnxruntime call")
+    mapping.add_argument("--png", action="store_true", help="also write a PNG figure")
     mapping.add_argument("--overwrite", action="store_true", help="replace an existing output")
     mapping.set_defaults(handler=_cmd_map)
 
@@ -459,7 +530,14 @@ def build_parser():
                               "Z, ZSPEC or Z_SPEC keyword)")
     spectra.add_argument("--model", default="desi-emission-lines",
                          help="spectral model name or .onnx path (default desi-emission-lines)")
-    spectra.add_argument("--out", required=True, help="output directory")
+    spectra.add_argument("--out", required=True,
+                         help="a folder (one <input>_<LINE>_ew.fits map per line and a JSON "
+                              "summary) or a file name ending in .fits (one extension per line)")
+    spectra.add_argument("--rest-wavelength", default=None,
+                         help="for a cube whose spectral axis is a velocity: the vacuum rest "
+                              "wavelength (or frequency) of the line it refers to, with units, "
+                              "e.g. '6564.61 Angstrom'; VOPT axes use the optical Doppler "
+                              "convention, VRAD the radio one, others the relativistic one")
     spectra.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                          help=device_help)
     spectra.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
@@ -476,7 +554,8 @@ def build_parser():
                           metavar="LABEL=GLOB",
                           help="files of one class, e.g. sub_alfvenic='runs/b1/*.fits' (a folder "
                                "stands for its FITS files); repeat for every class")
-    evaluate.add_argument("--out", required=True, help="output folder")
+    evaluate.add_argument("--out", required=True,
+                          help="output folder (gets evaluation.json, .md and .png)")
     evaluate.add_argument("--axis", type=int, default=None,
                           help="cube axis to slice or project along (numpy order)")
     planes = evaluate.add_mutually_exclusive_group()

@@ -1,8 +1,9 @@
-"""Figures of results for people: the map beside its per-tile probability map."""
+"""Figures of results for people: the map beside what a model made of it (probabilities,
+saliency, a U-Net's density map)."""
 
 import numpy as np
 
-__all__ = ["plot_classification", "plot_saliency"]
+__all__ = ["plot_classification", "plot_mapping", "plot_saliency"]
 
 
 def _display_scale(image):
@@ -66,6 +67,54 @@ def plot_classification(image, result, path, *, class_name=None, title=None):
     figure.suptitle(title or f"{result.input_name}: {verdict}\nmodel {result.model_card['name']} "
                     f"{result.model_card['version']} on {result.session_info.provider}",
                     fontsize=10)
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def plot_mapping(image, result, path, *, title=None):
+    """Save a PNG: the input map, the U-Net's log10(<n>_m/n0) map and its 1-sigma uncertainty.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The mapped 2D column-density map.
+    result : glue_turbml.mapping.MappingResult
+    path : str or path
+        Where to write the PNG.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    shown, label = _display_scale(np.asarray(image, dtype=float))
+    ny, nx = np.shape(image)
+    figure = Figure(figsize=(16, min(8.0, max(3.6, 4.6 * ny / nx + 1.4))), layout="constrained")
+    projection = result.wcs if result.wcs is not None and result.wcs.has_celestial else None
+    panels = ((shown, "gray", label),
+              (result.log_density_ratio, "viridis", "log10(<n>_m / n0) [dex]"),
+              (result.sigma, "magma", "1-sigma uncertainty [dex]"))
+    for position, (data, cmap, caption) in enumerate(panels):
+        axes = figure.add_subplot(1, 3, position + 1, projection=projection)
+        finite = np.asarray(data)[np.isfinite(data)]
+        limits = dict(vmin=np.percentile(finite, 1), vmax=np.percentile(finite, 99)) \
+            if finite.size else {}
+        shown_image = axes.imshow(data, origin="lower", cmap=cmap, **limits)
+        figure.colorbar(shown_image, ax=axes, shrink=0.8, label=caption)
+        if projection is not None:
+            axes.set_xlabel("RA")
+            axes.set_ylabel("Dec")
+    median = result.summary()["median_log_density_ratio"]
+    median_text = "nan" if median is None else f"{median:.3f}"
+    figure.suptitle(title or f"{result.input_name}: median log10(<n>_m/n0) = {median_text} dex"
+                    f"\nmodel {result.model_card['name']} {result.model_card['version']} on "
+                    f"{result.session_info.provider}", fontsize=10)
     path = Path(path)
     figure.savefig(path, dpi=110)
     return path

@@ -1,4 +1,5 @@
-"""One input parser for arrays, (array, WCS), FITS files/HDUs, SpectralCube, NDData and glue Data."""
+"""One input parser for arrays, (array, WCS), FITS files/HDUs, SpectralCube, NDData and glue
+Data, and the reduction of cubes to maps."""
 
 import os
 import warnings
@@ -234,16 +235,62 @@ def parse_input(data, *, hdu=None, component=None):
     if isinstance(data, (np.ndarray, list)):
         return ParsedInput(_read_only(np.asarray(data)), None, None, "image")
     raise InputError(
-        f"cannot read input of type {type(data).__name__}; give a numpy array, (array, WCS), a FITS "
-        "path/HDU/HDUList, a SpectralCube, NDData or a glue Data object"
+        f"cannot read input of type {type(data).__name__}; give a numpy array, (array, WCS), a "
+        "FITS path/HDU/HDUList, a SpectralCube, NDData or a glue Data object"
     )
 
 
 def _plane_wcs(wcs, ndim, dropped_numpy_axis):
+    from astropy.wcs import WcsError
+
     if wcs is None:
         return None
-    plane = wcs.dropaxis(ndim - 1 - dropped_numpy_axis)
+    try:
+        plane = wcs.dropaxis(ndim - 1 - dropped_numpy_axis)
+    except WcsError:
+        # A plane across a celestial axis (position-velocity) keeps one celestial axis, which
+        # wcslib refuses: such a plane has no map coordinates to carry.
+        return None
     return plane.celestial if plane.has_celestial and plane.celestial.naxis == 2 else plane
+
+
+def _spectral_cube_of(parsed):
+    """A SpectralCube of a parsed cube whose WCS has a spectral axis (a FITS cube, an HDU, an
+    ``(array, WCS)`` pair or glue data), read the way ``SpectralCube.read`` reads a file."""
+    from astropy.io import fits
+    from astropy.wcs import FITSFixedWarning
+    from spectral_cube import SpectralCube
+
+    header = parsed.wcs.to_header()
+    with warnings.catch_warnings():
+        # The WCS was already read (and fixed) once; spectral-cube only re-reads it.
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        cube = SpectralCube.read(fits.PrimaryHDU(np.asarray(parsed.array), header=header))
+    # The values are in memory already: spectral-cube's guard against loading huge files
+    # protects nothing here.
+    cube.allow_huge_operations = True
+    return cube
+
+
+def _moment0(parsed, axis):
+    """The integral over the spectral axis (spectral-cube's moment 0), its WCS and unit."""
+    if parsed.spectral_axis is None or axis != parsed.spectral_axis:
+        where = "has no spectral WCS axis" if parsed.spectral_axis is None else \
+            f"has its spectral axis along axis {parsed.spectral_axis}, not {axis}"
+        raise InputError(f"{parsed.name}: --projection moment0 (projection='moment0' in Python) "
+                         f"integrates over the spectral axis and this cube {where}; use "
+                         "--projection sum or mean (projection='sum'|'mean')")
+    if parsed.cube is not None:
+        moment = parsed.cube.moment0()
+        return _read_only(moment.value), moment.wcs.celestial, moment.unit
+    try:
+        moment = _spectral_cube_of(parsed).moment0()
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{parsed.name}: spectral-cube cannot integrate this cube for "
+                         f"--projection moment0 ({error}); use --projection sum or mean") from None
+    # The data came in without BUNIT: the moment is in spectral units and takes the cube's.
+    unit = moment.unit if parsed.unit is None else parsed.unit * moment.unit
+    return _read_only(moment.value), moment.wcs.celestial, unit
 
 
 def reduce_to_image(parsed, *, axis=None, slice_index=None, projection=None):
@@ -258,7 +305,8 @@ def reduce_to_image(parsed, *, axis=None, slice_index=None, projection=None):
     slice_index : int, optional
         Take this plane of the cube.
     projection : {"sum", "mean", "moment0"}, optional
-        Project the cube along ``axis`` (``moment0`` integrates a SpectralCube over velocity).
+        Project the cube along ``axis``. ``moment0`` integrates over the spectral axis with
+        spectral-cube (a SpectralCube, or any cube whose WCS has a spectral axis).
 
     Returns
     -------
@@ -276,45 +324,50 @@ def reduce_to_image(parsed, *, axis=None, slice_index=None, projection=None):
     array = parsed.array
     if array.ndim == 2:
         if slice_index is not None or projection is not None:
-            raise InputError("slice_index/projection apply to 3D cubes; this input is a 2D map")
+            raise InputError(f"{parsed.name} is a 2D map: --slice and --projection (slice_index= "
+                             "and projection= in Python) apply to 3D cubes only")
         wcs = parsed.wcs.celestial if parsed.wcs is not None and parsed.wcs.has_celestial \
             and parsed.wcs.celestial.naxis == 2 else parsed.wcs
         return array, wcs, parsed.unit
     if array.ndim != 3:
         raise InputError(
-            f"{parsed.name}: got a {array.ndim}D array of shape {array.shape}; glue-turbml analyses "
-            "2D maps and 3D cubes (take a 2D slice or a 3D sub-cube first)"
+            f"{parsed.name}: got a {array.ndim}D array of shape {array.shape}; glue-turbml "
+            "analyses 2D maps and 3D cubes (take a 2D slice or a 3D sub-cube first)"
         )
+    # Messages name the command-line flags first, then the Python keywords, since both the
+    # command line and the API (and the glue plugin) report them.
     if axis is None:
         axis = parsed.spectral_axis
     if axis is None:
         raise InputError(
-            f"{parsed.name}: a 3D cube of shape {array.shape} needs an axis: pass axis=0, 1 or 2 "
-            "together with slice_index=N, projection='sum'|'mean', or slices=True"
+            f"{parsed.name}: a 3D cube of shape {array.shape} without a spectral WCS axis needs "
+            "an axis: --axis 0|1|2 with --slice N or --projection sum|mean (axis=, "
+            "slice_index=N, projection='sum'|'mean' in Python); classify and evaluate also "
+            "take --slices (slices=True) for every plane"
         )
     if not -3 <= axis < 3:
-        raise InputError(f"axis must be 0, 1 or 2 for a 3D cube, got {axis}")
+        raise InputError(f"--axis (axis= in Python) must be 0, 1 or 2 for a 3D cube, got {axis}")
     axis %= 3
     if slice_index is None and projection is None:
         raise InputError(
-            f"{parsed.name}: a 3D cube needs slice_index=N, projection='sum'|'mean'|'moment0', "
-            f"or slices=True (classify every plane along axis {axis})"
+            f"{parsed.name}: a 3D cube needs --slice N or --projection sum|mean|moment0 "
+            f"along axis {axis} (slice_index=N, projection='sum'|'mean'|'moment0' in Python); "
+            "classify and evaluate also take --slices (slices=True) for every plane"
         )
     if slice_index is not None and projection is not None:
-        raise InputError("give either slice_index or projection, not both")
+        raise InputError("give either --slice or --projection, not both (slice_index= or "
+                         "projection= in Python)")
+    if projection == "moment0":
+        return _moment0(parsed, axis)
     wcs = _plane_wcs(parsed.wcs, 3, axis)
     if slice_index is not None:
         if not -array.shape[axis] <= slice_index < array.shape[axis]:
-            raise InputError(f"slice_index {slice_index} is outside 0..{array.shape[axis] - 1}")
+            raise InputError(f"--slice {slice_index} (slice_index= in Python) is outside "
+                             f"0..{array.shape[axis] - 1} along axis {axis}")
         return np.take(array, slice_index, axis=axis), wcs, parsed.unit
     if projection not in PROJECTIONS:
-        raise InputError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
-    if projection == "moment0":
-        if parsed.cube is None or axis != parsed.spectral_axis:
-            raise InputError("projection='moment0' needs a SpectralCube (it integrates over the "
-                             "spectral axis); use 'sum' or 'mean' for other cubes")
-        moment = parsed.cube.moment0()
-        return _read_only(moment.value), moment.wcs.celestial, moment.unit
+        raise InputError(f"--projection (projection= in Python) must be one of "
+                         f"{', '.join(PROJECTIONS)}, got {projection!r}")
     reducer = np.nansum if projection == "sum" else np.nanmean
     all_nan = np.all(~np.isfinite(array), axis=axis)
     with warnings.catch_warnings():

@@ -121,6 +121,37 @@ def test_spectral_cube_moment0(spectral_cube_path):
     assert wcs.naxis == 2
 
 
+def test_moment0_of_a_fits_cube_is_spectral_cubes_whatever_its_axis_order(
+        spectral_cube_path, tmp_path):
+    from spectral_cube import SpectralCube
+
+    # The same PPV cube with the spectral axis first in FITS order (last in numpy order).
+    with fits.open(spectral_cube_path) as hdulist:
+        cube, header = hdulist[0].data, hdulist[0].header
+    cube = cube.copy()
+    cube[:, 7, 9] = np.nan  # a blank line of sight stays blank
+    moved = fits.Header()
+    moved.update(NAXIS=3, BUNIT=header["BUNIT"])
+    for new, old in ((1, 3), (2, 1), (3, 2)):
+        for key in ("CTYPE", "CRVAL", "CDELT", "CRPIX", "CUNIT"):
+            moved[f"{key}{new}"] = header[f"{key}{old}"]
+    path = tmp_path / "spectral_last.fits"
+    fits.PrimaryHDU(np.transpose(cube, (1, 2, 0)), header=moved).writeto(path)
+    for source in (spectral_cube_path, path):
+        parsed = parse_input(source)
+        image, wcs, unit = reduce_to_image(parsed, projection="moment0")
+        expected = SpectralCube.read(source).moment0()
+        np.testing.assert_allclose(image, expected.value, rtol=1e-6, equal_nan=True)
+        assert unit == expected.unit == u.K * u.m / u.s
+        assert wcs.wcs.ctype[0] == "RA---TAN" and image.shape == (160, 170)
+    assert np.isnan(image[7, 9])
+    with pytest.raises(InputError, match="spectral axis along axis 2, not 0"):
+        reduce_to_image(parse_input(path), axis=0, projection="moment0")
+    # a position-velocity plane has no map coordinates, but is still a plane
+    plane, plane_wcs, _ = reduce_to_image(parse_input(path), axis=0, slice_index=3)
+    assert plane.shape == (170, 6) and plane_wcs is None
+
+
 def test_glue_data_component(lognormal_map, fits_map_path):
     from glue.core import Data
     from glue.core.coordinates import WCSCoordinates

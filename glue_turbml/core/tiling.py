@@ -113,7 +113,8 @@ def make_tile_grid(shape, tile_size, *, stride=None, boundary="reflect"):
     tile_size = int(tile_size)
     stride = tile_size // 2 if stride is None else int(stride)
     if not 0 < stride <= tile_size:
-        raise TilingError(f"stride must be between 1 and the tile size {tile_size}, got {stride}")
+        raise TilingError(f"stride must be between 1 and the tile size {tile_size}, got {stride} "
+                          "(--stride; stride= in Python)")
     ny, nx = (int(n) for n in shape)
     if ny < tile_size or nx < tile_size:
         raise TilingError(
@@ -247,7 +248,8 @@ def stitch_tiles(tile_values, grid, *, window=None):
         weighted_sum = _fold_periodic(weighted_sum, grid)
         weight_sum = _fold_periodic(weight_sum, grid)
     else:
-        crop = (slice(before_y, before_y + grid.shape[0]), slice(before_x, before_x + grid.shape[1]))
+        crop = (slice(before_y, before_y + grid.shape[0]),
+                slice(before_x, before_x + grid.shape[1]))
         weighted_sum = weighted_sum[(slice(None),) + crop]
         weight_sum = weight_sum[crop]
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -13,6 +13,7 @@ from ..core.continuum_bins import (ContinuumBinError, bin_means, colours_from_bi
                                    mask_emission_lines)
 from ..inputs import InputError, parse_input
 from .result import EmissionLineResult
+from .velocity_axis import VELOCITY_CTYPES, doppler_convention, velocity_axis_wavelength
 
 __all__ = ["DEFAULT_SPECTRAL_MODEL", "predict_emission_lines", "air_to_vacuum",
            "spectral_axis_angstrom", "wcs_spectral_axis", "redshift_from_header",
@@ -97,14 +98,38 @@ def spectral_axis_angstrom(wavelength, *, medium="vacuum"):
     return np.asarray(angstrom, dtype=np.float64)
 
 
-def wcs_spectral_axis(wcs, n_channels):
+def _spectral_ctype(wcs):
+    from astropy.wcs import WCSSUB_SPECTRAL
+
+    spectral = wcs.sub([WCSSUB_SPECTRAL])
+    return spectral, spectral.wcs.ctype[0].upper()
+
+
+def _stated_rest(spectral):
+    """The rest frequency or wavelength a WCS states (RESTFRQ/RESTWAV), as a flag value."""
+    if spectral.wcs.restwav > 0:
+        return f"the header's RESTWAV is {spectral.wcs.restwav:.10g} m: --rest-wavelength " \
+               f"'{spectral.wcs.restwav * 1e10:.10g} Angstrom' uses it"
+    if spectral.wcs.restfrq > 0:
+        return f"the header's RESTFRQ is {spectral.wcs.restfrq:.10g} Hz: --rest-wavelength " \
+               f"'{spectral.wcs.restfrq:.10g} Hz' uses it"
+    return None
+
+
+def wcs_spectral_axis(wcs, n_channels, *, rest_wavelength=None):
     """Vacuum Angstrom of each channel from a WCS's spectral axis, and the medium it was in.
 
     Parameters
     ----------
     wcs : astropy.wcs.WCS
-        A WCS with a spectral axis in wavelength or frequency.
+        A WCS with a spectral axis in wavelength or frequency, or in velocity together with
+        ``rest_wavelength``.
     n_channels : int
+    rest_wavelength : astropy.units.Quantity, optional
+        Vacuum rest wavelength (or frequency) of the line a velocity axis refers to; the
+        velocities become wavelengths with the Doppler convention of the axis type
+        (`glue_turbml.emission_lines.velocity_axis.doppler_convention`: optical for ``VOPT``,
+        radio for ``VRAD``, relativistic otherwise). Ignored for wavelength and frequency axes.
 
     Returns
     -------
@@ -116,18 +141,24 @@ def wcs_spectral_axis(wcs, n_channels):
     Raises
     ------
     glue_turbml.inputs.InputError
-        For a velocity axis, which has no rest frame without a line.
+        For a velocity axis without ``rest_wavelength``: it has no rest frame without a line.
     """
     from astropy import units as u
-    from astropy.wcs import WCSSUB_SPECTRAL
 
-    spectral = wcs.sub([WCSSUB_SPECTRAL])
-    ctype = spectral.wcs.ctype[0].upper()
-    if ctype.startswith(("VELO", "VRAD", "VOPT", "ZOPT", "BETA", "VTRO")):
-        raise InputError(f"the cube's spectral axis is a velocity ({ctype}); the rest frame needs "
-                         "wavelengths or frequencies: give `wavelength=` explicitly")
+    spectral, ctype = _spectral_ctype(wcs)
     values = spectral.pixel_to_world_values(np.arange(n_channels))
     values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if ctype.startswith(VELOCITY_CTYPES):
+        if rest_wavelength is None:
+            stated = _stated_rest(spectral)
+            raise InputError(
+                f"the cube's spectral axis is a velocity ({ctype}); the rest frame needs "
+                "wavelengths: give the vacuum rest wavelength of the line the velocities refer "
+                "to, --rest-wavelength '6564.61 Angstrom' (rest_wavelength= in Python, or "
+                "wavelength= per channel)" + (f"; {stated}" if stated else ""))
+        observed, _ = velocity_axis_wavelength(values, spectral.wcs.cunit[0], ctype,
+                                               rest_wavelength)
+        return observed, "vacuum"
     quantity = values * u.Unit(spectral.wcs.cunit[0] or "m")
     medium = "air" if ctype.startswith("AWAV") else "vacuum"
     return spectral_axis_angstrom(quantity, medium=medium), medium
@@ -148,7 +179,7 @@ def _per_wavelength_factor(unit, wavelength_angstrom):
 class _SpectraSource:
     """Spectra as ``(n_channels, *spatial)``, read in chunks of spatial rows."""
 
-    def __init__(self, data, *, wavelength, medium, hdu):
+    def __init__(self, data, *, wavelength, medium, hdu, rest_wavelength=None):
         self.notes = []
         self.single_spectrum = False
         cube = data if type(data).__name__ in ("SpectralCube",
@@ -159,7 +190,7 @@ class _SpectraSource:
             self.header = cube.header
             celestial = cube.wcs.celestial
             if wavelength is None:
-                observed, medium = wcs_spectral_axis(cube.wcs, cube.shape[0])
+                observed, medium = self._from_wcs(cube.wcs, cube.shape[0], rest_wavelength)
             self.wcs = celestial
         else:
             self.cube = None
@@ -172,17 +203,22 @@ class _SpectraSource:
             if array.ndim == 3:
                 if spectral_axis is None and wavelength is None:
                     raise InputError(
-                        f"{parsed.name}: a cube needs a spectral WCS axis or `wavelength=` (a "
-                        "Quantity, one value per channel along the first numpy axis)")
+                        f"{parsed.name}: a cube needs a spectral WCS axis (CTYPEn WAVE, AWAV, "
+                        "FREQ, or a velocity with --rest-wavelength) or, in Python, "
+                        "`wavelength=` (a Quantity, one value per channel along the first "
+                        "numpy axis)")
                 axis = 0 if spectral_axis is None else spectral_axis
                 array = np.moveaxis(array, axis, 0)
                 self.wcs = parsed.wcs.celestial if parsed.wcs is not None else None
                 if wavelength is None:
-                    observed, medium = wcs_spectral_axis(parsed.wcs, array.shape[0])
+                    observed, medium = self._from_wcs(parsed.wcs, array.shape[0],
+                                                      rest_wavelength)
             elif array.ndim in (1, 2):
                 if wavelength is None:
-                    raise InputError(f"{parsed.name}: a {array.ndim}D spectrum needs "
-                                     "`wavelength=` (a Quantity, one value per pixel)")
+                    raise InputError(f"{parsed.name}: a {array.ndim}D spectrum has no spectral "
+                                     "WCS axis here; `turbml spectra` reads 3D cubes with one, "
+                                     "and in Python it needs `wavelength=` (a Quantity, one "
+                                     "value per pixel)")
                 # Spectra along the last axis, like a table of spectra (n_spectra, n_pixels).
                 array = array[:, None] if array.ndim == 1 else array.T
                 self.wcs = None
@@ -203,6 +239,20 @@ class _SpectraSource:
         self.observed_angstrom = observed
         self.order = np.argsort(observed) if np.any(np.diff(observed) < 0) else None
 
+    def _from_wcs(self, wcs, n_channels, rest_wavelength):
+        observed, medium = wcs_spectral_axis(wcs, n_channels, rest_wavelength=rest_wavelength)
+        _, ctype = _spectral_ctype(wcs)
+        if rest_wavelength is None:
+            return observed, medium
+        if ctype.startswith(VELOCITY_CTYPES):
+            self.notes.append(f"{ctype} velocity axis converted to wavelengths with the rest "
+                              f"wavelength {rest_wavelength} ({doppler_convention(ctype)} "
+                              "Doppler convention)")
+        else:
+            self.notes.append(f"rest wavelength {rest_wavelength} ignored: the spectral axis is "
+                              f"{ctype}, not a velocity")
+        return observed, medium
+
     @property
     def spatial_shape(self):
         return tuple(self.shape[1:])
@@ -221,15 +271,17 @@ def _checked_redshift(redshift):
     try:
         redshift = float(redshift)
     except (TypeError, ValueError):
-        raise InputError(f"redshift must be a number, got {redshift!r}") from None
+        raise InputError(f"redshift must be a number (--redshift, redshift= in Python), got "
+                         f"{redshift!r}") from None
     if not np.isfinite(redshift) or redshift <= -1:
-        raise InputError(f"redshift must be finite and > -1, got {redshift}")
+        raise InputError(f"redshift must be finite and > -1 (--redshift, redshift= in Python), "
+                         f"got {redshift}")
     return redshift
 
 
 def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL, wavelength=None,
-                           medium="vacuum", hdu=None, device="auto", chunk_spaxels=4096,
-                           progress=False):
+                           medium="vacuum", rest_wavelength=None, hdu=None, device="auto",
+                           chunk_spaxels=4096, progress=False):
     """Equivalent widths of the model's emission lines predicted from the continuum.
 
     Parameters
@@ -249,6 +301,11 @@ def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL,
         Observed wavelength (or frequency) of each spectral pixel; overrides a WCS.
     medium : {"vacuum", "air"}, optional
         Medium of ``wavelength`` (a WCS's ``AWAV`` axis is recognised as air by itself).
+    rest_wavelength : astropy.units.Quantity, optional
+        For a cube whose WCS spectral axis is a velocity: the vacuum rest wavelength (or
+        frequency) of the line the velocities refer to. Channels become observed wavelengths
+        with the axis type's Doppler convention (optical for ``VOPT``/``ZOPT``, radio for
+        ``VRAD``, relativistic otherwise), noted in the result; ``redshift`` still applies.
     hdu : int or str, optional
         Which HDU of a FITS file.
     device : {"auto", "cpu", "cuda"}, optional
@@ -266,8 +323,8 @@ def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL,
     Raises
     ------
     glue_turbml.inputs.InputError
-        For a missing or non-spectral wavelength axis, a bad redshift, or a model that is not a
-        spectral model.
+        For a missing or non-spectral wavelength axis, a velocity axis without
+        ``rest_wavelength``, a bad redshift, or a model that is not a spectral model.
 
     Examples
     --------
@@ -287,8 +344,10 @@ def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL,
     spectral = card["input"].get("spectral")
     if spectral is None:
         raise InputError(f"model {card['name']!r} is a {card['task']} model for images, not a "
-                         f"spectral model; use e.g. model={DEFAULT_SPECTRAL_MODEL!r}")
-    source = _SpectraSource(data, wavelength=wavelength, medium=medium, hdu=hdu)
+                         f"spectral model; use e.g. --model {DEFAULT_SPECTRAL_MODEL} "
+                         f"(model={DEFAULT_SPECTRAL_MODEL!r} in Python)")
+    source = _SpectraSource(data, wavelength=wavelength, medium=medium, hdu=hdu,
+                            rest_wavelength=rest_wavelength)
     if redshift is None:
         stated = redshift_from_header(source.header) if source.header is not None else None
         if stated is None:

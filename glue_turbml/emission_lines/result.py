@@ -70,6 +70,31 @@ class EmissionLineResult:
                 "median_ew_angstrom": medians, "notes": list(self.notes),
                 "provider": self.session_info.provider}
 
+    def nan_reasons(self):
+        """Why spectra got NaN, in words: the non-zero reasons of `counts`.
+
+        Returns
+        -------
+        str
+            E.g. ``"900 outside the rest-frame coverage (rest frame 2320-5067 A misses the
+            model's bins 5200-5500, ... A)"``; ``"none"`` when every spectrum was predicted.
+        """
+        counts = self.counts
+        reasons = []
+        if counts["n_outside_coverage"]:
+            low, high = self.rest_wavelength_range
+            missed = ", ".join(f"{a:g}-{b:g}" for a, b in self.uncovered_bins)
+            reasons.append(f"{counts['n_outside_coverage']} outside the rest-frame coverage (the "
+                           f"rest frame {low:.0f}-{high:.0f} A at z = {self.redshift:g} misses "
+                           f"the model's bins {missed} A; check --redshift, or use a model "
+                           "whose bins it covers)")
+        if counts["n_mostly_nan"]:
+            reasons.append(f"{counts['n_mostly_nan']} mostly NaN")
+        if counts["n_nonpositive_continuum"]:
+            reasons.append(f"{counts['n_nonpositive_continuum']} with a non-positive continuum "
+                           "bin")
+        return "; ".join(reasons) or "none"
+
     def __str__(self):
         counts = self.counts
         text = [f"{self.model_card['name']} on {self.input_name} (z = {self.redshift:g}): "

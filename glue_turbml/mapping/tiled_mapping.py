@@ -111,17 +111,19 @@ def check_column_unit(unit, *, depth=None, input_name="image"):
                 "convert it first (e.g. dust optical depth or A_V to N_H)")
         raise InputError(
             f"{input_name}: BUNIT/unit {unit.to_string()!r} is not a column density; the model "
-            f"needs {accepted}; {hint}, or pass the plain array if it is proportional to N")
+            f"needs {accepted}; {hint}; or, if the map is proportional to N anyway, delete "
+            "BUNIT from the FITS header (in Python, pass the plain array)")
     if depth is None:
         return None
     if not isinstance(depth, u.Quantity) or not depth.unit.is_equivalent(u.cm) \
             or not np.isscalar(depth.value) or not depth.value > 0:
-        raise InputError(f"depth must be a positive length Quantity (e.g. 1 * u.pc), got "
-                         f"{depth!r}")
+        raise InputError(f"--depth must be a positive length, e.g. '1 pc' (depth=1 * u.pc in "
+                         f"Python), got {depth!r}")
     if not physical:
-        raise InputError(f"{input_name}: depth was given but the map has no column-density "
-                         "unit; give the map as a Quantity in cm-2 (or a FITS file with BUNIT) "
-                         "to get <n>_m in cm-3, or drop depth to get log10(<n>_m / n0)")
+        raise InputError(f"{input_name}: --depth (depth=) was given but the map has no "
+                         "column-density unit; set BUNIT (e.g. cm-2) in the FITS header (in "
+                         "Python, a Quantity in cm-2) to get <n>_m in cm-3, or drop --depth to "
+                         "get log10(<n>_m / n0)")
     return u.cm ** -3 if unit.is_equivalent(u.cm ** -2) else u.g / u.cm ** 3
 
 
@@ -130,7 +132,8 @@ def _tile_options(card, tile_size):
     margin = card["tiling"].get("window_margin", 0)
     tile_size = card["input"]["tile_size"] if tile_size is None else int(tile_size)
     if tile_size % spatial_multiple or tile_size - 2 * margin < 2 * spatial_multiple:
-        raise TilingError(f"tile_size must be a multiple of {spatial_multiple} larger than "
+        raise TilingError(f"--tile-size (tile_size= in Python) must be a multiple of "
+                          f"{spatial_multiple} larger than "
                           f"{2 * margin + 2 * spatial_multiple} px for model {card['name']!r}, "
                           f"got {tile_size}")
     stride = card["tiling"]["stride"] if tile_size == card["input"]["tile_size"] \

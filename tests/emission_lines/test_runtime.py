@@ -117,9 +117,10 @@ def test_air_wavelengths_and_f_nu_cubes_are_converted(tmp_path, cube_spaxels):
 
 def test_bad_inputs_give_clear_errors(galaxy_cube_path, spectral_cube_path, cube_spaxels):
     cube, _ = cube_spaxels
-    with pytest.raises(InputError, match="needs a spectral WCS axis or `wavelength=`"):
+    with pytest.raises(InputError,
+                       match="needs a spectral WCS axis .* or, in Python, `wavelength=`"):
         predict_emission_lines(cube, redshift=0.03, model=MODEL)
-    with pytest.raises(InputError, match="needs `wavelength=`"):
+    with pytest.raises(InputError, match="in Python it needs `wavelength=`"):
         predict_emission_lines(cube[:, 0, 0], redshift=0.03, model=MODEL)
     with pytest.raises(InputError, match="redshift must be finite"):
         predict_emission_lines(galaxy_cube_path, redshift=np.nan, model=MODEL)
