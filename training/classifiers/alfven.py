@@ -484,7 +484,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     from ..saliency.end_step import add_saliency_end_step
 
     start = time.perf_counter()
-    say = tqdm.write if progress else (lambda text: None)
+    # without bars the steps still go to the log, one line each
+    say = tqdm.write if progress else (lambda text: print(text, flush=True))
     sizes = {image.shape for image in data.maps}
     if len(sizes) != 1 or len(next(iter(sizes))) != 2 or len(set(next(iter(sizes)))) != 1:
         raise ValueError(f"all maps must be square and of one size, got {sorted(sizes)}")

@@ -1,0 +1,80 @@
+"""Train the shipped Alfven family in one command: ``alfven`` (density slices), ``alfven-ffp``
+(slices with fixed Fourier power) and ``alfven-column`` (column densities at 0-90 degrees to
+the field), each with its report, controls, domain record and the paper's numbers in its card.
+
+Run as::
+
+    python -m training.classifiers.alfven_family ROOT [--models alfven ...] [--threads 2]
+
+from the repository root.
+``ROOT`` holds one folder per Alfven recipe run (``training/sim/recipes/alfven_*.toml`` with
+``--output-dir ROOT/<recipe name>``); every set found there is used: the held-out test runs are
+the largest seed of each class in each set, the numerics and driving controls train on the set
+with the most training maps and score the others. Models go to ``onnx_models/``, reports to
+``docs/results/`` (``<name>.json``, ``<name>_report.md`` and its figures).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["FAMILY", "model_arguments", "main"]
+
+#: model name -> its options of `training.classifiers.alfven` besides data and outputs.
+FAMILY = {
+    # neighbouring slices of a 48^3 cube are nearly the same map: every second one
+    "alfven": ["--kind", "slices", "--slice-step", "2"],
+    "alfven-ffp": ["--kind", "slices", "--slice-step", "2", "--ffp"],
+    "alfven-column": ["--kind", "columns"],
+}
+
+
+def model_arguments(name, root, *, threads=None, seed=0):
+    """The `training.classifiers.alfven` command line of one family member."""
+    sets = sorted(path for path in Path(root).glob("alfven_*") if path.is_dir())
+    if not sets:
+        raise ValueError(f"{root}: no alfven_* recipe folders")
+    pattern = "alfven_*/{label}/seed_*/snapshot_*.fits"
+    arguments = []
+    for label in ("sub_alfvenic", "super_alfvenic"):
+        arguments += ["--class", f"{label}={Path(root) / pattern.format(label=label)}"]
+    arguments += [*FAMILY[name], "--name", name,
+                  # relative: the card records them, and they hold on any clone
+                  "--out", f"onnx_models/{name}.onnx",
+                  "--report", f"docs/results/{name.replace('-', '_')}.json",
+                  "--identity-control", "1.0", "--seed", str(seed), "--no-progress"]
+    if len(sets) > 1:
+        arguments.append("--setting-controls")
+    if threads is not None:
+        arguments += ["--threads", str(threads)]
+    return arguments
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    from ..evaluation.published import add_published
+    from ..evaluation.report import main as write_report
+    from .alfven import main as train
+
+    parser = argparse.ArgumentParser(prog="python -m training.classifiers.alfven_family",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("root", help="folder with one alfven_* folder per recipe run")
+    parser.add_argument("--models", nargs="+", choices=sorted(FAMILY), default=list(FAMILY))
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    arguments = parser.parse_args(argv)
+    for name in arguments.models:
+        command = model_arguments(name, arguments.root, threads=arguments.threads,
+                                  seed=arguments.seed)
+        print(f"{name}: python -m training.classifiers.alfven {' '.join(command)}", flush=True)
+        status = train(command)
+        if status:
+            return status
+        out = command[command.index("--out") + 1]
+        add_published(out)
+        write_report([out])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
