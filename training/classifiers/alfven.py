@@ -364,12 +364,15 @@ def run_setting_controls(data, split, *, config, reference=None, progress=False)
     return result
 
 
-def record_training_domain(out, data, split, *, seed=0, max_maps=1500, command=""):
+def record_training_domain(out, data, split, *, seed=0, max_maps=2000, command=""):
     """Record the model's training domain in its card from the raw maps of the split.
 
-    Training maps fit the statistics, validation maps calibrate the thresholds and the held-out
-    test runs measure the false-alarm rate (`training.evaluation.add_domain.record_domain`);
-    each set is subsampled to at most ``max_maps`` maps with ``seed``.
+    The training and validation maps fit the statistics; the thresholds come from each
+    training run's maps scored by a record fitted without that run, so they allow for what a
+    new run differs by (calibrating on other maps of the same runs flagged new runs several
+    times too often); the held-out test runs measure the false-alarm rate
+    (`training.evaluation.add_domain.record_domain`). Each set is subsampled to at most
+    ``max_maps`` maps with ``seed``.
 
     Returns
     -------
@@ -379,18 +382,25 @@ def record_training_domain(out, data, split, *, seed=0, max_maps=1500, command="
     from ..evaluation.add_domain import record_domain
 
     rng = np.random.default_rng([seed, 4242])
-    sets = {}
-    for name, mask in (("fit", split["train"]), ("calibration", split["validation"]),
-                       ("test", split["test"])):
+
+    def subsample(mask):
         rows = np.flatnonzero(mask)
         if rows.size > max_maps:
             rows = np.sort(rng.choice(rows, max_maps, replace=False))
-        sets[name] = (np.stack([data.maps[row] for row in rows]).astype(np.float64),
-                      data.labels[rows])
-    return record_domain(out, sets, command=command, description=(
-        "raw maps of the training runs (fit), the validation snapshots (calibration) and the "
-        "held-out test runs (measured), at most "
-        f"{max_maps} each (seed {seed})"))
+        return rows
+
+    fit_rows = subsample(split["train"] | split["validation"])
+    test_rows = subsample(split["test"])
+    sets = {"fit": (np.stack([data.maps[row] for row in fit_rows]).astype(np.float64),
+                    data.labels[fit_rows]),
+            "calibration": None,
+            "test": (np.stack([data.maps[row] for row in test_rows]).astype(np.float64),
+                     data.labels[test_rows])}
+    return record_domain(out, sets, command=command, fit_groups=data.runs[fit_rows],
+                         description=(
+                             "raw maps of the training runs (fit; thresholds from each run "
+                             "scored without it) and of the held-out test runs (measured), at "
+                             f"most {max_maps} each (seed {seed})"))
 
 
 def _accuracy_by(values, correct):

@@ -213,7 +213,8 @@ def add_domain(path, *, n_maps=12, false_alarm_rate=0.01, write=True, command=""
                     "as the runtime cuts a map")
 
 
-def record_domain(path, sets, *, description, false_alarm_rate=0.01, write=True, command=""):
+def record_domain(path, sets, *, description, false_alarm_rate=0.01, write=True, command="",
+                  fit_groups=None):
     """Fit the domain record of a model file on given raw tiles, calibrate and measure it.
 
     Parameters
@@ -223,12 +224,16 @@ def record_domain(path, sets, *, description, false_alarm_rate=0.01, write=True,
     sets : dict
         ``{"fit", "calibration", "test"}`` -> ``(raw tiles (n, T, T), class indices (n,))``:
         three independent sets of training-domain tiles (e.g. training, validation and
-        held-out runs), raw as the runtime cuts them (before any preprocessing).
+        held-out runs), raw as the runtime cuts them (before any preprocessing). With
+        ``fit_groups``, ``"calibration"`` may be None: thresholds then come from each group's
+        fit tiles scored by a record fitted without that group.
     description : str
         Where the tiles came from (stored in the card).
     false_alarm_rate : float
     write : bool
     command : str
+    fit_groups : array_like, optional
+        ``(n_fit,)`` group (run) of each fit tile.
 
     Returns
     -------
@@ -246,11 +251,13 @@ def record_domain(path, sets, *, description, false_alarm_rate=0.01, write=True,
 
     start = time.perf_counter()
     card = load_model_file(path).card
+    calibration = sets.get("calibration")
     classifier = card["task"] == "classification"
     threshold_rate = false_alarm_rate / 2 if classifier else false_alarm_rate
     tile_size = card["input"]["tile_size"]
     domain = {"input_statistics": fit_domain_record(
-        sets["fit"][0], sets["calibration"][0], k_range=(2.0, tile_size / 4.0),
+        sets["fit"][0], None if calibration is None else calibration[0],
+        k_range=(2.0, tile_size / 4.0), fit_groups=fit_groups,
         false_alarm_rate=false_alarm_rate, threshold_rate=threshold_rate,
         description=description)}
     model = onnx.load(os.fspath(path))
@@ -263,7 +270,8 @@ def record_domain(path, sets, *, description, false_alarm_rate=0.01, write=True,
                                                providers=["CPUExecutionProvider"])
         domain["embedding"] = fit_embedding_record(
             _embeddings(session, card, sets["fit"][0]), sets["fit"][1],
-            _embeddings(session, card, sets["calibration"][0]), threshold_rate=threshold_rate)
+            None if calibration is None else _embeddings(session, card, calibration[0]),
+            threshold_rate=threshold_rate, fit_groups=fit_groups)
     provenance = {"command": command, "date": utc_timestamp(), "code_version": code_version()}
     domain["input_statistics"].update(provenance)
     check = DomainCheck.from_card({"name": card["name"], "domain": domain})

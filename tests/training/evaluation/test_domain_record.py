@@ -32,3 +32,31 @@ def test_threshold_is_the_calibration_quantile_and_generalises():
 def test_too_few_fit_tiles_are_refused():
     with pytest.raises(ValueError, match="fit tiles"):
         fit_domain_record(_tiles(5, 5), _tiles(6, 20), k_range=(2, 8))
+
+
+def test_thresholds_from_held_out_runs_allow_for_what_a_new_run_differs_by():
+    from training.evaluation.domain_record import fit_embedding_record
+
+    rng = np.random.default_rng(11)
+    # six runs, two per class; each run sits at its own offset from its class mean
+    offsets = rng.normal(0.0, 3.0, size=(6, 4))
+    labels = np.repeat([0, 0, 0, 1, 1, 1], 50)
+    groups = np.repeat(np.arange(6), 50)
+    features = offsets[groups] + rng.normal(0.0, 1.0, size=(300, 4)) + 5.0 * labels[:, None]
+    within = fit_embedding_record(features, labels, features[::2], threshold_rate=0.01)
+    by_run = fit_embedding_record(features, labels, None, threshold_rate=0.01,
+                                  fit_groups=groups)
+    assert by_run["threshold"] > 2 * within["threshold"]
+    assert by_run["calibration"].startswith("each run's tiles")
+    # a new run of the same kind: flagged far less often under the run-aware threshold
+    new_run = rng.normal(0.0, 3.0, size=4) + rng.normal(0.0, 1.0, size=(200, 4))
+
+    def flagged(record):
+        from glue_turbml.domain.embedding import EmbeddingCheck
+
+        check = EmbeddingCheck.from_card({"domain": {"embedding": record}})
+        return np.mean(check.distances(new_run) > record["threshold"])
+
+    assert flagged(by_run) < flagged(within)
+    with pytest.raises(ValueError, match="groups"):
+        fit_embedding_record(features, labels, None, threshold_rate=0.01)
