@@ -5,11 +5,14 @@ import argparse
 import json
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from ._version import __version__
-from .cli_outputs import (OutputError, check_targets, out_names_file, output_path, output_stem,
-                          png_beside, writing)
+from .cli_memory import MemoryNeedError, check_memory
+from .cli_outputs import (OutputError, check_distinct_names, check_targets, is_turbml_output,
+                          out_names_file, output_path, output_stem, png_beside, writing,
+                          writing_folder)
 from .inputs import FITS_SUFFIXES
 
 __all__ = ["main", "build_parser"]
@@ -26,7 +29,88 @@ def _expected_errors():
     from .models import DeviceError, ModelCardError, ModelLoadError, ModelNotFoundError
 
     return (CommandError, OutputError, InputError, TilingError, PreprocessError, ModelLoadError,
-            ModelNotFoundError, ModelCardError, DeviceError, DomainError, OSError)
+            ModelNotFoundError, ModelCardError, DeviceError, DomainError, MemoryNeedError,
+            OSError)
+
+
+def _foreseeable(error, path):
+    """The one-line error for a problem a user can fix, or ``None`` for a bug."""
+    from astropy.wcs import WcsError
+
+    if isinstance(error, _expected_errors()):
+        return error
+    if isinstance(error, WcsError):
+        # wcslib's text spans lines ("ERROR 3 in linset() ... PCi_ja matrix is singular.")
+        reason = " ".join(line.strip() for line in str(error).splitlines()
+                          if line.strip() and not line.startswith("ERROR "))
+        return CommandError(f"{path}: its header's WCS is invalid ({reason or error}); fix "
+                            "CTYPEn, CDELTn and CUNITn of the axis it names (e.g. a spectral "
+                            "axis needs a nonzero CDELT3 and a WAVE, FREQ or VRAD CTYPE3), or "
+                            "choose another HDU with --hdu")
+    # what numpy says when astropy reads a data unit shorter than NAXISn promise
+    truncated = ("cannot reshape array", "buffer is too small")
+    if isinstance(error, (ValueError, TypeError)) and any(text in str(error)
+                                                          for text in truncated):
+        return CommandError(f"{path}: the FITS data unit is shorter than its header says (a "
+                            "truncated or partly copied file); copy it again, or leave it out "
+                            "of the inputs")
+    return None
+
+
+@contextmanager
+def _reporting(path):
+    """Turn foreseeable errors while analysing ``path`` into one-line `CommandError`s."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - anything unforeseen is re-raised as it was
+        problem = _foreseeable(error, path)
+        if problem is None or problem is error:
+            raise
+        raise problem from None
+
+
+def _run_batch(files, work):
+    """Run ``work(path)`` (returning the result line) on every file, past failures.
+
+    One input fails as its own one-line error; in a batch each failure is one line naming the
+    file and the problem, the others go on, and the run ends with a count and status 2.
+    """
+    from tqdm.auto import tqdm
+
+    failures = 0
+    many = len(files) > 1
+    # tqdm.write clears the file bar (on stderr) before each result line and redraws it after.
+    for path in tqdm(files, unit="file", disable=not (many and _progress_bars()),
+                     file=sys.stderr):
+        try:
+            with _reporting(path):
+                line = work(path)
+        except _expected_errors() as error:
+            if not many:
+                raise
+            failures += 1
+            text = str(error)
+            tqdm.write(f"turbml: {text if str(path) in text else f'{path}: {text}'}",
+                       file=sys.stderr)
+            continue
+        tqdm.write(line)
+    if failures:
+        raise CommandError(f"{len(files) - failures} of {len(files)} files done; {failures} "
+                           "failed (see above)")
+
+
+def _check_batch_size(args):
+    for flag in ("batch_size", "chunk_spaxels"):
+        value = getattr(args, flag, None)
+        if value is not None and value < 1:
+            raise CommandError(f"--{flag.replace('_', '-')} {value}: give 1 or more")
+
+
+def _check_task(card, wanted, command):
+    if card["task"] not in wanted:
+        raise CommandError(f"--model {card['name']} is a {card['task']} model; turbml {command} "
+                           f"needs a model of task {' or '.join(wanted)} "
+                           "(see 'turbml models list')")
 
 
 def _progress_bars():
@@ -45,12 +129,20 @@ def _expand_inputs(inputs):
         path = Path(item).expanduser()
         if path.is_dir():
             found = sorted(child for child in path.iterdir() if child.is_file() and _is_fits(child))
+            # a folder that is also --out holds earlier results: analysing those is never meant
+            ours = [child for child in found if is_turbml_output(child)]
+            found = [child for child in found if child not in ours]
+            if ours:
+                print(f"turbml: {path}: skipped {len(ours)} earlier turbml result(s) (FITS "
+                      "files with TM_MODEL cards); name them directly to analyse them",
+                      file=sys.stderr)
             if not found:
                 raise CommandError(f"{path} is a directory with no FITS files "
-                                   f"({', '.join(FITS_SUFFIXES)})")
+                                   f"({', '.join(FITS_SUFFIXES)}) other than turbml results")
             files.extend(found)
         elif path.exists():
-            files.append(path)
+            if path not in files:  # the same file named twice is analysed once
+                files.append(path)
         else:
             raise CommandError(f"{path}: no such file or directory")
     return files
@@ -116,51 +208,46 @@ def _cmd_models_path(args):
 
 
 def _cmd_classify(args):
-    from tqdm.auto import tqdm
-
     from .api import classify
     from .figures import plot_classification
     from .models import open_model
 
     files = _expand_inputs(args.inputs)
     runner = open_model(args.model, device=args.device)
+    _check_task(runner.card, ("classification",), "classify")
     targets = [output_path(args.out, f"{output_stem(path)}_{runner.card['name']}.fits",
                            n_inputs=len(files)) for path in files]
+    check_distinct_names(files, targets)
     check_targets(targets + ([png_beside(target) for target in targets] if args.png else []),
-                  overwrite=args.overwrite)
+                  overwrite=args.overwrite, inputs=files)
+    check_memory("classify", files, hdu=args.hdu,
+                 remedy="classify a cutout of the map, or give a coarser --stride")
     print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}",
           file=sys.stderr)
-    failures = 0
-    many = len(files) > 1
     bars = _progress_bars()
-    # tqdm.write clears the file bar (on stderr) before each result line and redraws it after.
-    for path, target in tqdm(list(zip(files, targets)), unit="file", disable=not (many and bars),
-                             file=sys.stderr):
-        try:
-            result = classify(path, model=runner.loaded, device=args.device, hdu=args.hdu,
-                              axis=args.axis, slice_index=args.slice, projection=args.projection,
-                              slices=args.slices, stride=args.stride, boundary=args.boundary,
-                              progress=bars and not many)
-        except _expected_errors() as error:
-            if not many:
-                raise
-            failures += 1
-            tqdm.write(f"turbml: {path}: {error}", file=sys.stderr)
-            continue
-        with writing(target):
-            result.write(target, overwrite=args.overwrite)
-        _warn_outside_domain(result, path)
-        line = f"{result}  ->  {target}"
+    target_of = dict(zip(files, targets))
+
+    def work(path):
+        target = target_of[path]
+        result = classify(path, model=runner.loaded, device=args.device, hdu=args.hdu,
+                          axis=args.axis, slice_index=args.slice, projection=args.projection,
+                          slices=args.slices, stride=args.stride, boundary=args.boundary,
+                          progress=bars and len(files) == 1)
+        png_line = ""
         if args.png and hasattr(result, "probability_map"):
             from .inputs import parse_input, reduce_to_image
 
             image, _, _ = reduce_to_image(parse_input(path, hdu=args.hdu), axis=args.axis,
                                           slice_index=args.slice, projection=args.projection)
             with writing(png_beside(target)) as png:
-                line += f", {plot_classification(image, result, png)}"
-        tqdm.write(line)
-    if failures:
-        raise CommandError(f"{failures} of {len(files)} files failed (see above)")
+                plot_classification(image, result, png)
+            png_line = f", {png_beside(target)}"
+        with writing(target) as partial:
+            result.write(partial)
+        _warn_outside_domain(result, path)
+        return f"{result}  ->  {target}{png_line}"
+
+    _run_batch(files, work)
     return 0
 
 
@@ -186,18 +273,26 @@ def _cmd_saliency(args):
     from .saliency_maps import saliency_image
     from .saliency_maps.sanity import SaliencySanityWarning, sanity_failure_message
 
+    _check_batch_size(args)
     files = _expand_inputs(args.inputs)
     runner = open_model(args.model, device=args.device)
     targets = [output_path(args.out, f"{output_stem(path)}_{runner.card['name']}_saliency-"
                            f"{args.method}.fits", n_inputs=len(files)) for path in files]
+    check_distinct_names(files, targets)
     check_targets(targets + ([] if args.no_png else [png_beside(target) for target in targets]),
-                  overwrite=args.overwrite)
+                  overwrite=args.overwrite, inputs=files)
+    check_memory("saliency", files, hdu=args.hdu,
+                 remedy="explain a cutout of the map, or give a coarser --stride or a smaller "
+                        "--batch-size")
     print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}; "
           f"method {args.method}", file=sys.stderr)
     insane = sanity_failure_message(runner.card, args.method)
     if insane is not None:
         print(f"turbml: warning: {insane}", file=sys.stderr)
-    for path, target in zip(files, targets):
+    target_of = dict(zip(files, targets))
+
+    def work(path):
+        target = target_of[path]
         parsed = parse_input(path, hdu=args.hdu)
         image, wcs, _ = reduce_to_image(parsed, axis=args.axis, slice_index=args.slice,
                                         projection=args.projection)
@@ -210,21 +305,24 @@ def _cmd_saliency(args):
                                         target=args.target, region=region, wcs=wcs,
                                         input_name=parsed.name, stride=args.stride,
                                         boundary=args.boundary, batch_size=args.batch_size,
-                                        progress=_progress_bars(),
+                                        progress=_progress_bars() and len(files) == 1,
                                         occlusion_window=args.occlusion_window,
                                         occlusion_stride=args.occlusion_stride)
         except ValueError as error:
             if type(error) is not ValueError:
                 raise
             raise CommandError(str(error)) from None
-        with writing(target):
-            result.write(target, overwrite=args.overwrite)
-        line = f"{result}  ->  {target}"
+        png_line = ""
         if not args.no_png:
             with writing(png_beside(target)) as png:
-                line += f", {plot_saliency(image, result, png)}"
-        print(line)
+                plot_saliency(image, result, png)
+            png_line = f", {png_beside(target)}"
+        with writing(target) as partial:
+            result.write(partial)
         _warn_outside_domain(result, path)
+        return f"{result}  ->  {target}{png_line}"
+
+    _run_batch(files, work)
     return 0
 
 
@@ -246,8 +344,10 @@ def _saliency_region(args, shape):
 
         try:
             mask = fits.getdata(args.region_mask)
-        except (OSError, IndexError) as error:
-            raise CommandError(f"--region-mask {args.region_mask}: {error}") from None
+        except (OSError, IndexError, ValueError, TypeError) as error:
+            problem = _foreseeable(error, args.region_mask)
+            reason = str(problem) if isinstance(problem, CommandError) else str(error)
+            raise CommandError(f"--region-mask: {reason}") from None
         if mask is None or np.squeeze(mask).shape != tuple(shape):
             found = None if mask is None else np.squeeze(mask).shape
             raise CommandError(f"--region-mask {args.region_mask} has shape {found}, the map "
@@ -271,21 +371,23 @@ def _cmd_map(args):
     from .mapping import map_image
     from .models import resolve_model
 
+    _check_batch_size(args)
     depth = None
     if args.depth is not None:
         depth = _quantity_option("--depth", args.depth, example="'1 pc' or '3e18 cm'")
     loaded = resolve_model(args.model)
+    _check_task(loaded.card, ("image_to_image",), "map")
     source = Path(args.input)
     target = output_path(args.out, f"{output_stem(source)}_{loaded.card['name']}.fits")
     check_targets([target] + ([png_beside(target)] if args.png else []),
-                  overwrite=args.overwrite)
-    result = map_image(source, model=loaded, device=args.device, depth=depth,
-                       hdu=args.hdu, axis=args.axis, slice_index=args.slice,
-                       projection=args.projection, tile_size=args.tile_size,
-                       batch_size=args.batch_size, progress=_progress_bars())
-    with writing(target):
-        result.write(target, overwrite=args.overwrite)
-    _warn_outside_domain(result, source)
+                  overwrite=args.overwrite, inputs=[source])
+    check_memory("map", [source], hdu=args.hdu,
+                 remedy="map a cutout of the map, or give a smaller --batch-size")
+    with _reporting(source):
+        result = map_image(source, model=loaded, device=args.device, depth=depth,
+                           hdu=args.hdu, axis=args.axis, slice_index=args.slice,
+                           projection=args.projection, tile_size=args.tile_size,
+                           batch_size=args.batch_size, progress=_progress_bars())
     line = f"{result}  ->  {target}"
     if args.png:
         from .figures import plot_mapping
@@ -294,7 +396,11 @@ def _cmd_map(args):
         image, _, _ = reduce_to_image(parse_input(source, hdu=args.hdu), axis=args.axis,
                                       slice_index=args.slice, projection=args.projection)
         with writing(png_beside(target)) as png:
-            line += f", {plot_mapping(image, result, png)}"
+            plot_mapping(image, result, png)
+        line += f", {png_beside(target)}"
+    with writing(target) as partial:
+        result.write(partial)
+    _warn_outside_domain(result, source)
     print(line)
     return 0
 
@@ -320,28 +426,31 @@ def _cmd_spectra(args):
     if args.rest_wavelength is not None:
         rest_wavelength = _quantity_option("--rest-wavelength", args.rest_wavelength,
                                            example="'6564.61 Angstrom' or '1420.406 MHz'")
+    _check_batch_size(args)
     loaded = resolve_model(args.model)
     targets = _spectra_targets(args, source, loaded.card)
-    check_targets(targets, overwrite=args.overwrite)
-    result = predict_emission_lines(source, redshift=args.redshift, model=loaded,
-                                    rest_wavelength=rest_wavelength, hdu=args.hdu,
-                                    device=args.device, chunk_spaxels=args.chunk_spaxels,
-                                    progress=_progress_bars())
+    check_targets(targets, overwrite=args.overwrite, inputs=[source])
+    with _reporting(source):
+        result = predict_emission_lines(source, redshift=args.redshift, model=loaded,
+                                        rest_wavelength=rest_wavelength, hdu=args.hdu,
+                                        device=args.device, chunk_spaxels=args.chunk_spaxels,
+                                        progress=_progress_bars())
     if result.counts["n_predicted"] == 0:
         # EW maps that are NaN everywhere look like results; write none and say why.
         raise CommandError(f"nothing written: {result.input_name}: 0 of "
                            f"{result.counts['n_spectra']} spectra predicted "
                            f"({result.nan_reasons()})")
     if out_names_file(args.out):
-        with writing(targets[0]):
-            result.write(targets[0], overwrite=args.overwrite)
+        with writing(targets[0]) as partial:
+            result.write(partial)
         print(result)
         print(f"wrote {len(result.line_names)} EW maps (one extension per line) to {targets[0]}")
         return 0
     out, summary_path = targets[0].parent, targets[-1]
-    with writing(summary_path):
-        written = result.write_maps(out, stem=output_stem(source), overwrite=args.overwrite)
-        summary_path.write_text(json.dumps(result.summary(), indent=1), encoding="utf-8")
+    with writing_folder(out) as partial:
+        written = result.write_maps(partial, stem=output_stem(source))
+        (partial / summary_path.name).write_text(json.dumps(result.summary(), indent=1),
+                                                 encoding="utf-8")
     print(result)
     print(f"wrote {len(written)} EW maps ({written[0].name} ...) and {summary_path.name} to {out}")
     return 0
@@ -360,6 +469,7 @@ def _cmd_evaluate(args):
     if out_names_file(args.out):
         raise CommandError(f"--out {args.out} names a file; evaluate writes "
                            f"{', '.join(OUTPUT_NAMES)} into a folder (e.g. --out scores/)")
+    _check_batch_size(args)
     out = Path(args.out).expanduser()
     check_targets([out / name for name in OUTPUT_NAMES], overwrite=args.overwrite)
     runner = open_model(args.model, device=args.device)
@@ -374,8 +484,8 @@ def _cmd_evaluate(args):
                                slice_step=args.slice_step, stride=args.stride,
                                boundary=args.boundary, batch_size=args.batch_size,
                                progress=_progress_bars() and len(labelled) > 1)
-    with writing(out / OUTPUT_NAMES[0]):
-        written = result.write(out, overwrite=args.overwrite)
+    with writing_folder(out) as partial:
+        written = [out / path.name for path in result.write(partial)]
     print(result)
     print(f"wrote {', '.join(path.name for path in written)} to {out}")
     for entry in result.skipped:
@@ -392,12 +502,14 @@ def _cmd_demo(args):
     if out_names_file(args.out):
         raise CommandError(f"--out {args.out} names a file; the demo writes a FITS file and a "
                            "PNG into a folder (e.g. --out turbml_demo_output)")
-    # The demo always replaces its own two files (the README runs it again and again).
-    demo_fits = Path(args.out).expanduser() / f"{DEMO_MAP.stem}_{DEMO_MODEL}.fits"
-    check_targets([demo_fits, png_beside(demo_fits)], overwrite=True)
-    with writing(demo_fits):
-        result, written, halves = run_demo(args.out, device=args.device,
+    out = Path(args.out).expanduser()
+    demo_fits = out / f"{DEMO_MAP.stem}_{DEMO_MODEL}.fits"
+    check_targets([demo_fits, png_beside(demo_fits)], overwrite=args.overwrite,
+                  inputs=[DEMO_MAP])
+    with writing_folder(out) as partial:
+        result, written, halves = run_demo(partial, device=args.device,
                                            progress=_progress_bars())
+    written = [out / path.name for path in written]
     print(result)
     for label, probabilities in halves.items():
         text = ", ".join(f"P({name}) = {p:.3f}" for name, p in probabilities.items())
@@ -579,6 +691,8 @@ def build_parser():
     demo.add_argument("--out", default="turbml_demo_output", help="output directory")
     demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                       help=device_help)
+    demo.add_argument("--overwrite", action="store_true",
+                      help="replace the FITS file and PNG of an earlier demo run")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 

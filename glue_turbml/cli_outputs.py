@@ -7,13 +7,19 @@ accepted where the command writes one result; a folder receives ``<input stem>_<
 """
 
 import os
+import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from .inputs import FITS_SUFFIXES
 
 __all__ = ["OutputError", "out_names_file", "output_stem", "output_path", "png_beside",
-           "check_targets", "writing"]
+           "check_targets", "check_distinct_names", "is_turbml_output", "writing",
+           "writing_folder"]
+
+#: Temporary files and folders start with this; a crash can leave one, never a half result.
+PARTIAL_PREFIX = ".turbml-partial-"
 
 
 class OutputError(Exception):
@@ -91,7 +97,19 @@ def _nearest_existing(folder):
     return folder
 
 
-def check_targets(paths, *, overwrite):
+def _identities(path):
+    """Ways to recognise one file: its resolved path and, when it exists, (device, inode),
+    which also catches hard links and other spellings of one path."""
+    found = {Path(path).expanduser().resolve()}
+    try:
+        status = os.stat(path)
+        found.add((status.st_dev, status.st_ino))
+    except OSError:
+        pass
+    return found
+
+
+def check_targets(paths, *, overwrite, inputs=()):
     """Refuse, before any work, outputs that cannot be written.
 
     Nothing is created: folders are made by `writing` when a result is written, so a run that
@@ -103,14 +121,23 @@ def check_targets(paths, *, overwrite):
         Every file the command will write.
     overwrite : bool
         Whether ``--overwrite`` was given.
+    inputs : iterable of path, optional
+        The files the command reads; no output may be one of them, even with ``overwrite``.
 
     Raises
     ------
     OutputError
-        For two outputs with one name, an output that is a folder, an existing output without
-        ``overwrite``, or a folder under a file or without write permission.
+        For an output that is an input, two outputs with one name, an output that is a folder,
+        an existing output without ``overwrite``, or a folder under a file or without write
+        permission.
     """
     paths = [Path(path) for path in paths]
+    read = set().union(*(_identities(source) for source in inputs))
+    for path in paths:
+        # even --overwrite must not destroy the data the run is about to read
+        if _identities(path) & read:
+            raise OutputError(f"{path} is an input of this run; an output never replaces an "
+                              "input, even with --overwrite: choose another --out")
     seen = set()
     for path in paths:
         if path in seen:
@@ -133,13 +160,120 @@ def check_targets(paths, *, overwrite):
                               "choose another --out")
 
 
+def check_distinct_names(inputs, targets):
+    """Refuse, before any work, distinct inputs whose results would share one file name
+    (``a.fits``, ``a.fit`` and ``a.fits.gz`` all give ``a_<model>.fits``).
+
+    Parameters
+    ----------
+    inputs, targets : sequences of path
+        Each input and the file its result goes to, in the same order.
+
+    Raises
+    ------
+    OutputError
+        Naming the clashing inputs and the shared output.
+    """
+    sources = {}
+    for source, target in zip(inputs, targets):
+        sources.setdefault(Path(target), []).append(str(source))
+    for target, names in sources.items():
+        if len(names) > 1:
+            raise OutputError(f"{' and '.join(names)} would all write {target}; rename one of "
+                              "them or run them with different --out folders")
+
+
+def is_turbml_output(path):
+    """Whether a FITS file is a result written by glue-turbml (its primary header carries the
+    ``TM_MODEL`` provenance card); unreadable files are not, and fail later with a reason.
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    bool
+    """
+    from astropy.io import fits
+
+    try:
+        return "TM_MODEL" in fits.getheader(path, 0)
+    except Exception:  # noqa: BLE001 - any unreadable file is reported when it is analysed
+        return False
+
+
+def _partial_name(path):
+    # the real name last keeps its suffix, which astropy (.gz) and matplotlib (.png) read
+    return f"{PARTIAL_PREFIX}{os.getpid()}-{path.name}"
+
+
 @contextmanager
 def writing(path):
-    """Create the folder of ``path``, and report an operating-system error while writing it as
-    one `OutputError` line (the message names the file, never an errno)."""
+    """Write one output safely: yields a temporary path in the output's folder, renamed onto
+    ``path`` (`os.replace`) only when the block ends without error, and removed otherwise, so
+    a failure (disk full, interruption) leaves neither a half file nor a damaged earlier one.
+
+    The folder of ``path`` is created; an operating-system error is reported as one
+    `OutputError` line (the message names the file, never an errno).
+
+    Parameters
+    ----------
+    path : path
+        The final output.
+
+    Yields
+    ------
+    pathlib.Path
+        Where the block must write.
+    """
     path = Path(path)
+    partial = path.with_name(_partial_name(path))
+    existing = _nearest_existing(path.parent)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        yield path
+        yield partial
+        os.replace(partial, path)
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+        if not path.exists():
+            _remove_empty_folders(path.parent, above=existing)
+
+
+def _remove_empty_folders(folder, *, above):
+    """Remove the folders a failed write created (empty ones below ``above``)."""
+    while folder != above and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+@contextmanager
+def writing_folder(folder):
+    """Write several outputs of one folder safely: yields a temporary folder inside ``folder``
+    whose files are renamed into ``folder`` when the block ends without error; the temporary
+    folder is removed in every case.
+
+    Parameters
+    ----------
+    folder : path
+
+    Yields
+    ------
+    pathlib.Path
+    """
+    folder = Path(folder)
+    partial = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=folder))
+        yield partial
+        for written in sorted(partial.iterdir()):
+            os.replace(written, folder / written.name)
+    except OSError as error:
+        raise OutputError(f"cannot write into {folder}: {error.strerror or error}") from None
+    finally:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)

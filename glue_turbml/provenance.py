@@ -1,6 +1,27 @@
 """Provenance of a result: FITS header cards and a summary naming its model, weights and device."""
 
-__all__ = ["provenance_header", "provenance_summary", "provenance_primary_hdu", "result_tail"]
+__all__ = ["ascii_safe", "provenance_header", "provenance_summary", "provenance_primary_hdu",
+           "result_tail"]
+
+
+def ascii_safe(text):
+    """Text a FITS header can hold: non-ASCII and unprintable characters backslash-escaped
+    (``é 地图`` -> ``\\xe9 \\u5730\\u56fe``), since header values must be printable ASCII.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+        ``text`` itself when it is printable ASCII, else all of it escaped; undo with
+        ``text.encode("ascii").decode("unicode_escape")``.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    # escaping every backslash too keeps the escaped text reversible
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def provenance_header(card, session_info, *, preprocessing, input_name):
@@ -30,8 +51,8 @@ def provenance_header(card, session_info, *, preprocessing, input_name):
     header["TM_SHA"] = card["weights_sha256"]  # 64 hex digits leave no room for a comment
     header["TM_PROV"] = (session_info.provider, "onnxruntime execution provider used")
     header["TM_VERS"] = (__version__, "glue-turbml version")
-    header["TM_INPUT"] = (input_name[:60], "analysed data")
-    header["HISTORY"] = f"glue-turbml preprocessing: {preprocessing}"
+    header["TM_INPUT"] = (ascii_safe(input_name)[:60], "analysed data (non-ASCII escaped)")
+    header["HISTORY"] = ascii_safe(f"glue-turbml preprocessing: {preprocessing}")
     # TM_PROV records the provider; why CUDA was not used on "auto" is library detail, not
     # provenance of the result (and on CPU-only machines it is noise)
     return header
