@@ -29,15 +29,23 @@ FAMILY = {
 }
 
 
-def model_arguments(name, root, *, threads=None, seed=0):
-    """The `training.classifiers.alfven` command line of one family member."""
-    sets = sorted(path for path in Path(root).glob("alfven_*") if path.is_dir())
-    if not sets:
-        raise ValueError(f"{root}: no alfven_* recipe folders")
-    pattern = "alfven_*/{label}/seed_*/snapshot_*.fits"
+def model_arguments(name, root, *, threads=None, seed=0, sets=None):
+    """The `training.classifiers.alfven` command line of one family member.
+
+    ``sets`` (recipe folder names) limits the data to those sets; all ``alfven_*`` folders
+    by default. Give only finished sets: a set with one class done would tie its setting to
+    that class.
+    """
+    found = sorted(path.name for path in Path(root).glob("alfven_*") if path.is_dir())
+    sets = found if sets is None else list(sets)
+    missing = sorted(set(sets) - set(found))
+    if not sets or missing:
+        raise ValueError(f"{root}: no recipe folders {missing or 'alfven_*'}")
     arguments = []
-    for label in ("sub_alfvenic", "super_alfvenic"):
-        arguments += ["--class", f"{label}={Path(root) / pattern.format(label=label)}"]
+    for recipe in sets:
+        for label in ("sub_alfvenic", "super_alfvenic"):
+            arguments += ["--class",
+                          f"{label}={Path(root) / recipe / label / 'seed_*' / 'snapshot_*.fits'}"]
     arguments += [*FAMILY[name], "--name", name,
                   # relative: the card records them, and they hold on any clone
                   "--out", f"onnx_models/{name}.onnx",
@@ -62,10 +70,12 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", choices=sorted(FAMILY), default=list(FAMILY))
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sets", nargs="+", default=None,
+                        help="recipe folders under ROOT to use (default: every alfven_* one)")
     arguments = parser.parse_args(argv)
     for name in arguments.models:
         command = model_arguments(name, arguments.root, threads=arguments.threads,
-                                  seed=arguments.seed)
+                                  seed=arguments.seed, sets=arguments.sets)
         print(f"{name}: python -m training.classifiers.alfven {' '.join(command)}", flush=True)
         status = train(command)
         if status:
