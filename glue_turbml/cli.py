@@ -233,22 +233,32 @@ def _cmd_classify(args):
                           axis=args.axis, slice_index=args.slice, projection=args.projection,
                           slices=args.slices, stride=args.stride, boundary=args.boundary,
                           progress=bars and len(files) == 1)
-        png_line = ""
+        plot = None
         if args.png and hasattr(result, "probability_map"):
             from .inputs import parse_input, reduce_to_image
 
             image, _, _ = reduce_to_image(parse_input(path, hdu=args.hdu), axis=args.axis,
                                           slice_index=args.slice, projection=args.projection)
-            with writing(png_beside(target)) as png:
-                plot_classification(image, result, png)
-            png_line = f", {png_beside(target)}"
-        with writing(target) as partial:
-            result.write(partial)
-        _warn_outside_domain(result, path)
-        return f"{result}  ->  {target}{png_line}"
+            plot = lambda png: plot_classification(image, result, png)  # noqa: E731
+        return _write_result(result, target, path, plot)
 
     _run_batch(files, work)
     return 0
+
+
+def _write_result(result, target, path, plot=None):
+    """Write a result's FITS file (and, with ``plot(png_path)``, its PNG beside it), each
+    through a temporary file; warn when the map lies outside the training domain. Returns the
+    result's line."""
+    png_line = ""
+    if plot is not None:
+        with writing(png_beside(target)) as png:
+            plot(png)
+        png_line = f", {png_beside(target)}"
+    with writing(target) as partial:
+        result.write(partial)
+    _warn_outside_domain(result, path)
+    return f"{result}  ->  {target}{png_line}"
 
 
 def _warn_outside_domain(result, path):
@@ -312,15 +322,8 @@ def _cmd_saliency(args):
             if type(error) is not ValueError:
                 raise
             raise CommandError(str(error)) from None
-        png_line = ""
-        if not args.no_png:
-            with writing(png_beside(target)) as png:
-                plot_saliency(image, result, png)
-            png_line = f", {png_beside(target)}"
-        with writing(target) as partial:
-            result.write(partial)
-        _warn_outside_domain(result, path)
-        return f"{result}  ->  {target}{png_line}"
+        plot = None if args.no_png else (lambda png: plot_saliency(image, result, png))
+        return _write_result(result, target, path, plot)
 
     _run_batch(files, work)
     return 0

@@ -159,11 +159,18 @@ class JobOutcome:
     timings_s: dict = field(default_factory=dict)
 
 
+#: The picker's first (default) classifier when it is installed: the model of the demo, whose
+#: answer users can compare with `turbml demo`; the others follow by name.
+DEFAULT_CLASSIFIER = "kolmogorov-burgers"
+
+
 def classification_models():
-    """Registry entries of the classification models, for the model picker."""
+    """Registry entries of the classification models, for the model picker (the default,
+    `DEFAULT_CLASSIFIER`, first)."""
     from ..models import list_models
 
-    return [entry for entry in list_models() if entry.card.get("task") == "classification"]
+    entries = [entry for entry in list_models() if entry.card.get("task") == "classification"]
+    return sorted(entries, key=lambda entry: entry.name != DEFAULT_CLASSIFIER)
 
 
 def image_to_image_models():

@@ -38,7 +38,8 @@ from ..common.script_options import parse_run_arguments, run_config, torch_threa
 __all__ = ["CLASSES", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG",
            "preprocess_steps", "split_runs", "setting_of", "map_settings", "setting_difference",
            "tile_dataset", "run_identity_control", "run_setting_controls",
-           "record_training_domain", "run_training", "main"]
+           "record_training_domain", "training_data_summary", "caveats",
+           "add_caveats_to_card", "run_training", "main"]
 
 #: Half-width of the window around 0.5 the run-identity control must fall in.
 CHANCE_TOLERANCE = 0.05
@@ -403,6 +404,91 @@ def record_training_domain(out, data, split, *, seed=0, max_maps=2000, command="
                              f"most {max_maps} each (seed {seed})"))
 
 
+def training_data_summary(records):
+    """What the model saw, in words, from its card's run records: classes, seeds, settings,
+    snapshot times and the measured Mach numbers."""
+    lines = []
+    for label in sorted({record["label"] for record in records}):
+        runs = [record for record in records if record["label"] == label]
+        files = [entry for record in runs for entry in record["files"]]
+        machs = [entry["mach_sonic"] for entry in files if np.isfinite(entry["mach_sonic"])]
+        alfven = [entry["mach_alfven_total"] for entry in files
+                  if np.isfinite(entry["mach_alfven_total"])]
+        times = sorted({round(entry["time_turnovers"], 2) for entry in files
+                        if np.isfinite(entry["time_turnovers"])})
+        text = f"{label}: {len(runs)} runs (seeds {sorted(r['seed'] for r in runs)})"
+        if machs:
+            text += f", M_s {min(machs):.1f}-{max(machs):.1f}"
+        if alfven:
+            text += f", M_A(total field) {min(alfven):.2f}-{max(alfven):.2f}"
+        if times:
+            text += f", snapshots {times[0]:g}-{times[-1]:g} T"
+        lines.append(text)
+    settings = sorted({setting_of(record) for record in records})
+    return ("Driven isothermal MHD runs of our own solver (training.sim). " + "; ".join(lines)
+            + f". Settings (numerics | driving): {' || '.join(settings)}.")
+
+
+def _chance_threshold(rows, key="map_accuracy", level=0.6):
+    """The first degradation value at which accuracy falls to ``level`` or below, or None."""
+    for row in rows:
+        value = row.get(key)
+        if value is not None and value <= level:
+            return row["value"]
+    return None
+
+
+def caveats(report):
+    """What not to trust the model for, in sentences built from its report's measurements."""
+    metrics, robustness = report["metrics"], report["robustness"]
+    notes = []
+    settings = metrics.get("test_accuracy_by_setting") or {}
+    if len(settings) <= 1:
+        notes.append("Trained and tested on ONE numerics and driving setting of one solver "
+                     "at low resolution: not yet checked across numerics, driving or other "
+                     "codes (the controls of issue 13 are pending).")
+    identity = metrics.get("run_identity_control")
+    if identity and identity.get("mean_accuracy") is not None and not identity["at_chance"]:
+        notes.append(f"A network of this design tells two runs of one class apart at "
+                     f"{identity['mean_accuracy']:.2f} (chance 0.5) one turnover later: part "
+                     "of what it reads may be the run, not the physics.")
+    failures = []
+    for curve, what, identity_value in (("smoothing_sigma_px", "Gaussian smoothing of {} px", 0.0),
+                                        ("noise_snr", "noise at SNR {}", float("inf")),
+                                        ("zoom_factor", "rescaling by {}", 1.0)):
+        value = _chance_threshold([row for row in robustness.get(curve, [])
+                                   if row["value"] != identity_value])
+        if value is not None:
+            failures.append(what.format(f"{value:g}"))
+    if failures:
+        notes.append(f"{', '.join(failures)} bring(s) it to chance or near it on held-out "
+                     "maps (map accuracy <= 0.6): do not trust it on beam-smoothed, noisy or "
+                     "rescaled maps such as observations.")
+    return notes
+
+
+def add_caveats_to_card(out, report):
+    """Write the training-data summary and the caveats into the card (weights untouched)."""
+    import json as json_module
+
+    import onnx
+
+    from glue_turbml.models import load_model_file, write_card
+
+    card = load_model_file(out).card
+    updated = json_module.loads(json_module.dumps(card))
+    records = updated["provenance"]["training_data"]["runs"]
+    updated["provenance"]["training_data"]["summary"] = training_data_summary(records)
+    notes = caveats(report)
+    updated["provenance"]["training_data"]["caveats"] = notes
+    base = updated["description"].split(" NOT FOR:")[0]
+    updated["description"] = base + (" NOT FOR: " + " ".join(notes) if notes else "")
+    model = onnx.load(os.fspath(out))
+    write_card(model, updated)
+    onnx.save(model, os.fspath(out))
+    return updated
+
+
 def _accuracy_by(values, correct):
     """Accuracy for each distinct finite value (snapshot time, angle)."""
     values = np.asarray(values, dtype=float)
@@ -574,6 +660,7 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                               "class_names": list(data.class_names)},
               "card": load_model_file(out).card,
               "seconds_total": round(time.perf_counter() - start, 1)}
+    report["card"] = add_caveats_to_card(out, report)
     if report_path is not None:
         os.makedirs(os.path.dirname(os.path.abspath(report_path)), exist_ok=True)
         with open(report_path, "w", encoding="utf-8") as stream:

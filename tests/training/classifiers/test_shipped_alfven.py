@@ -1,0 +1,50 @@
+"""The shipped Alfven models: their cards hold what their training reports measured, say what
+they saw and what not to trust them for, and carry a domain record and the paper's number."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from glue_turbml.models import load_model_file
+from training.classifiers.alfven import caveats, training_data_summary
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("name, report", [("alfven", "alfven.json"),
+                                          ("alfven-ffp", "alfven_ffp.json")])
+def test_card_matches_its_training_report_and_states_its_limits(name, report):
+    card = load_model_file(REPOSITORY / "onnx_models" / f"{name}.onnx").card
+    recorded = json.loads((REPOSITORY / "docs" / "results" / report).read_text())
+    assert card["weights_sha256"] == recorded["card"]["weights_sha256"]
+    assert card["metrics"]["test_accuracy"] == recorded["metrics"]["test_accuracy"]
+    # held-out runs only: the test seeds never appear in training or validation
+    split = card["provenance"]["split"]["runs"]
+    test_runs = {(entry["label"], entry["seed"]) for entry in split["test"]}
+    assert test_runs and not test_runs & {(entry["label"], entry["seed"])
+                                          for entry in split["train"] + split["validation"]}
+    assert card["provenance"]["training_data"]["summary"] == training_data_summary(
+        card["provenance"]["training_data"]["runs"])
+    notes = caveats(recorded)
+    assert card["provenance"]["training_data"]["caveats"] == notes
+    assert "NOT FOR:" in card["description"] and notes[0] in card["description"]
+    measured = card["domain"]["measured"]
+    assert measured["hubble_deep_field"]["flagged_fraction"] >= 0.95
+    assert card["published"]["results"][0]["ours"] == "test_accuracy"
+
+
+def test_caveats_follow_the_measurements():
+    report = {"metrics": {"test_accuracy_by_setting": {"a | b": 1.0, "c | d": 1.0},
+                          "run_identity_control": {"mean_accuracy": 0.51, "at_chance": True}},
+              "robustness": {"smoothing_sigma_px": [{"value": 0.0, "map_accuracy": 1.0},
+                                                    {"value": 1.0, "map_accuracy": 0.97},
+                                                    {"value": 2.0, "map_accuracy": 0.55}],
+                             "noise_snr": [{"value": float("inf"), "map_accuracy": 1.0},
+                                           {"value": 3.0, "map_accuracy": 0.9}]}}
+    notes = caveats(report)
+    assert len(notes) == 1 and notes[0].startswith("Gaussian smoothing of 2 px")
+    report["metrics"]["run_identity_control"] = {"mean_accuracy": 0.8, "at_chance": False}
+    report["metrics"]["test_accuracy_by_setting"] = {"a | b": 1.0}
+    notes = caveats(report)
+    assert notes[0].startswith("Trained and tested on ONE") and "0.80" in notes[1]
