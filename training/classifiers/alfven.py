@@ -447,6 +447,13 @@ def caveats(report):
         notes.append("Trained and tested on ONE numerics and driving setting of one solver "
                      "at low resolution: not yet checked across numerics, driving or other "
                      "codes (the controls of issue 13 are pending).")
+    baselines = metrics.get("baselines") or {}
+    if baselines:
+        best = max(baselines, key=lambda key: baselines[key]["accuracy"])
+        if baselines[best]["accuracy"] >= metrics["test_accuracy"]:
+            notes.append(f"The {best} baseline scores {baselines[best]['accuracy']:.3f} on the "
+                         f"same split against the network's {metrics['test_accuracy']:.3f}: "
+                         "the network adds nothing over it yet.")
     identity = metrics.get("run_identity_control")
     if identity and identity.get("mean_accuracy") is not None and not identity["at_chance"]:
         notes.append(f"A network of this design tells two runs of one class apart at "

@@ -13,7 +13,8 @@ REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("name, report", [("alfven", "alfven.json"),
-                                          ("alfven-ffp", "alfven_ffp.json")])
+                                          ("alfven-ffp", "alfven_ffp.json"),
+                                          ("alfven-column", "alfven_column.json")])
 def test_card_matches_its_training_report_and_states_its_limits(name, report):
     card = load_model_file(REPOSITORY / "onnx_models" / f"{name}.onnx").card
     recorded = json.loads((REPOSITORY / "docs" / "results" / report).read_text())
@@ -48,3 +49,6 @@ def test_caveats_follow_the_measurements():
     report["metrics"]["test_accuracy_by_setting"] = {"a | b": 1.0}
     notes = caveats(report)
     assert notes[0].startswith("Trained and tested on ONE") and "0.80" in notes[1]
+    # a baseline that matches the network is said, with both numbers
+    report["metrics"].update(test_accuracy=0.95, baselines={"hog_svm": {"accuracy": 0.96}})
+    assert "hog_svm baseline scores 0.960" in caveats(report)[1]
