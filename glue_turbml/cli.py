@@ -233,14 +233,14 @@ def _cmd_classify(args):
                           axis=args.axis, slice_index=args.slice, projection=args.projection,
                           slices=args.slices, stride=args.stride, boundary=args.boundary,
                           progress=bars and len(files) == 1)
-        plot = None
-        if args.png and hasattr(result, "probability_map"):
-            from .inputs import parse_input, reduce_to_image
+        if not (args.png and hasattr(result, "probability_map")):
+            return _write_result(result, target, path)
+        from .inputs import parse_input, reduce_to_image
 
-            image, _, _ = reduce_to_image(parse_input(path, hdu=args.hdu), axis=args.axis,
-                                          slice_index=args.slice, projection=args.projection)
-            plot = lambda png: plot_classification(image, result, png)  # noqa: E731
-        return _write_result(result, target, path, plot)
+        image, _, _ = reduce_to_image(parse_input(path, hdu=args.hdu), axis=args.axis,
+                                      slice_index=args.slice, projection=args.projection)
+        return _write_result(result, target, path,
+                             lambda png: plot_classification(image, result, png))
 
     _run_batch(files, work)
     return 0

@@ -34,7 +34,9 @@ def _run_rows(run_dir, log_path):
     headers = [fits.getheader(path) for path in snapshots]
     # later calls read a finished run back and log it again with ~0 s: the longest is the run
     done = max(done, key=lambda match: float(match[2])) if done else None
-    return {"steps": int(done[0]) if done else None,
+    control = CONTROL.findall(log)
+    return {"final_rate": float(control[-1][4]) if control else None,
+            "steps": int(done[0]) if done else None,
             "seconds": float(done[2]) if done else None,
             "mach": [float(header["MS"]) for header in headers],
             "alfven_mach_total": [float(header["MATOTAL"]) for header in headers],
@@ -63,9 +65,11 @@ def summarize_set(folder):
             total_seconds += row["seconds"] or 0.0
             machs += row["mach"]
             seconds = "unfinished" if row["seconds"] is None else f"{row['seconds']:7.0f} s"
+            rate = ("" if row["final_rate"] is None
+                    else f"; final injection rate {row['final_rate']:.3f}")
             print(f"   {class_dir.name:15s} {run_dir.name}: {row['steps'] or 0:6d} steps "
                   f"{seconds}; M_s {' '.join(f'{m:.2f}' for m in row['mach'])}; "
-                  f"M_A(total) {' '.join(f'{m:.2f}' for m in row['alfven_mach_total'])}")
+                  f"M_A(total) {' '.join(f'{m:.2f}' for m in row['alfven_mach_total'])}{rate}")
         means[class_dir.name] = _mean(machs)
     print(f"   core-hours (sum of the runs' wall seconds, one thread each): "
           f"{total_seconds / 3600:.2f}{'' if complete else ' so far (unfinished runs)'}")

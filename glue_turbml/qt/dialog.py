@@ -242,7 +242,7 @@ class ClassifyDialog(QtWidgets.QDialog):
         method = self.saliency_combo.currentData()
         message = None
         if 0 <= index < len(self.models) and method not in (None, _NONE):
-            message = sanity_failure_message(self.models[index].card, method)
+            message = sanity_failure_message(self.models[index].card, method, brief=True)
         self.saliency_warning.setText("" if message is None else "Warning: " + message)
         self.saliency_warning.setVisible(message is not None)
 

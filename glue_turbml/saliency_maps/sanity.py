@@ -28,17 +28,21 @@ def recorded_sanity(card, method):
             **{key: value for key, value in entry.items() if key != "passes"}}
 
 
-def sanity_failure_message(card, method):
+def sanity_failure_message(card, method, *, brief=False):
     """One line saying that ``method`` fails the card's sanity check and which methods pass,
-    or None when it passes or was not checked."""
+    or None when it passes or was not checked; ``brief`` leaves out the pass rule and the
+    model's name (for a dialog that already shows them)."""
     entry = recorded_sanity(card, method)
     if entry is None or entry["passes"]:
         return None
     checks = card["saliency"]["sanity_checks"]["model_parameter_randomization"]
     passing = sorted(name for name, value in checks.items() if value.get("passes"))
-    rule = f" ({entry['rule']})" if entry.get("rule") else ""
     instead = (f"; methods that pass: {', '.join(passing)}" if passing
                else "; no method of this model passes")
+    if brief:
+        return (f"'{method}' FAILS this model's saliency sanity check: its map shows the "
+                f"input, not what the network uses{instead}.")
+    rule = f" ({entry['rule']})" if entry.get("rule") else ""
     return (f"saliency method {method!r} FAILS the sanity check recorded for model "
             f"{card['name']!r}{rule}: its map shows the input's own structure whatever the "
             f"network learned, not what the network looks at{instead}")

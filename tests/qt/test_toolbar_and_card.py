@@ -72,7 +72,9 @@ def test_the_dialog_warns_before_running_a_method_that_fails_the_sanity_check(gl
     assert not dialog.saliency_warning.isVisibleTo(dialog)
     dialog.saliency_combo.setCurrentIndex(dialog.saliency_combo.findData("occlusion"))
     assert dialog.saliency_warning.isVisibleTo(dialog)
-    assert "'occlusion' FAILS the sanity check" in dialog.saliency_warning.text()
+    assert "'occlusion' FAILS this model's saliency sanity check" in \
+        dialog.saliency_warning.text()
+    assert "guided, vanilla" in dialog.saliency_warning.text()
     dialog.saliency_combo.setCurrentIndex(dialog.saliency_combo.findData("none"))
     assert not dialog.saliency_warning.isVisibleTo(dialog)
     dialog.close()

@@ -476,14 +476,12 @@ def caveats(report):
 
 def add_caveats_to_card(out, report):
     """Write the training-data summary and the caveats into the card (weights untouched)."""
-    import json as json_module
-
     import onnx
 
     from glue_turbml.models import load_model_file, write_card
 
     card = load_model_file(out).card
-    updated = json_module.loads(json_module.dumps(card))
+    updated = json.loads(json.dumps(card))
     records = updated["provenance"]["training_data"]["runs"]
     updated["provenance"]["training_data"]["summary"] = training_data_summary(records)
     notes = caveats(report)
