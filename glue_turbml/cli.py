@@ -276,6 +276,17 @@ def _warn_outside_domain(result, path):
                "measurement (see the DOMAIN extension)", file=sys.stderr)
 
 
+def _warn_spectra_outside_domain(result, path):
+    """One warning line on stderr when spectra lie outside the model's training domain."""
+    domain = result.domain
+    if domain is None or domain.verdict == "inside":
+        return
+    print(f"turbml: warning: {path}: {domain.n_outside} of {domain.n_analysed} spectra lie "
+          f"outside the training domain of {result.model_card['name']} (continuum colours "
+          "unlike its training galaxies'); their EWs are not measurements (see the domain "
+          "scores)", file=sys.stderr)
+
+
 def _cmd_saliency(args):
     from .figures import plot_saliency
     from .inputs import parse_input, reduce_to_image
@@ -416,7 +427,9 @@ def _spectra_targets(args, source, card):
         return [out]
     stem = output_stem(source)
     channels = card.get("outputs", [{}])[0].get("channels", [])
-    return ([out / f"{stem}_{channel['name']}_ew.fits" for channel in channels]
+    domain = [out / f"{stem}_domain_score.fits"] if card.get("domain", {}).get("colours") \
+        else []
+    return ([out / f"{stem}_{channel['name']}_ew.fits" for channel in channels] + domain
             + [out / f"{stem}_emission_lines.json"])
 
 
@@ -446,6 +459,7 @@ def _cmd_spectra(args):
     if out_names_file(args.out):
         with writing(targets[0]) as partial:
             result.write(partial)
+        _warn_spectra_outside_domain(result, source)
         print(result)
         print(f"wrote {len(result.line_names)} EW maps (one extension per line) to {targets[0]}")
         return 0
@@ -454,8 +468,11 @@ def _cmd_spectra(args):
         written = result.write_maps(partial, stem=output_stem(source))
         (partial / summary_path.name).write_text(json.dumps(result.summary(), indent=1),
                                                  encoding="utf-8")
+    _warn_spectra_outside_domain(result, source)
     print(result)
-    print(f"wrote {len(written)} EW maps ({written[0].name} ...) and {summary_path.name} to {out}")
+    domain = " the domain scores," if result.domain is not None else ""
+    print(f"wrote {len(result.line_names)} EW maps ({written[0].name} ...),{domain} and "
+          f"{summary_path.name} to {out}")
     return 0
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.continuum_bins import (ContinuumBinError, bin_means, colours_from_bin_fluxes,
                                    mask_emission_lines)
+from ..domain.colours import ColourDomainCheck, SpectraDomainResult
 from ..inputs import InputError, parse_input
 from .result import EmissionLineResult
 from .velocity_axis import VELOCITY_CTYPES, doppler_convention, velocity_axis_wavelength
@@ -318,7 +319,8 @@ def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL,
     -------
     EmissionLineResult
         EW per line (Angstrom, positive = emission), NaN where a spectrum could not be used,
-        with the reasons counted.
+        with the reasons counted; with the card's domain check, each predicted spectrum's
+        score and the verdict (``result.domain``).
 
     Raises
     ------
@@ -384,6 +386,8 @@ def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL,
     per_row = int(np.prod(spatial_shape[1:], dtype=np.int64))
     n_spectra = n_rows * per_row
     ew = np.full((len(line_names), n_spectra), np.nan, dtype=np.float32)
+    domain_check = ColourDomainCheck.from_card(card)
+    domain_scores = np.full(n_spectra, np.nan)
     counts = {"n_spectra": n_spectra, "n_predicted": 0, "n_outside_coverage": 0,
               "n_mostly_nan": 0, "n_nonpositive_continuum": 0}
     if uncovered:
@@ -413,11 +417,18 @@ def predict_emission_lines(data, *, redshift=None, model=DEFAULT_SPECTRAL_MODEL,
                 chunk_ew = np.full((flux.shape[0], len(line_names)), np.nan, dtype=np.float32)
                 chunk_ew[usable] = predicted
                 ew[:, start * per_row:stop * per_row] = chunk_ew.T
+                if domain_check is not None:
+                    chunk_scores = np.full(flux.shape[0], np.nan)
+                    chunk_scores[usable] = domain_check.scores(colours[usable])
+                    domain_scores[start * per_row:stop * per_row] = chunk_scores
     ew = ew.reshape((len(line_names),) + spatial_shape)
+    domain_scores = domain_scores.reshape(spatial_shape)
     if source.single_spectrum:
-        ew = ew[:, 0]  # one value per line
+        ew, domain_scores = ew[:, 0], domain_scores[0]  # one value per line
+    domain = None if domain_check is None else SpectraDomainResult.from_scores(
+        domain_scores, domain_check.false_alarm_rate)
     return EmissionLineResult(
         line_names=line_names, equivalent_width=ew, counts=counts, uncovered_bins=uncovered,
         redshift=redshift, rest_wavelength_range=(float(rest[0]), float(rest[-1])),
         wcs=source.wcs, model_card=card, session_info=runner.info,
-        input_name=source.name, notes=notes)
+        input_name=source.name, notes=notes, domain=domain)

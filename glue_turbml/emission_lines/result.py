@@ -36,6 +36,9 @@ class EmissionLineResult:
     notes : list of str
         Conversions applied and warnings (air to vacuum, f_nu to f_lambda, redshift outside the
         training range).
+    domain : glue_turbml.domain.SpectraDomainResult or None
+        Per spectrum, how far its continuum colours lie from the training galaxies', and the
+        verdict; None when the card records no domain.
     """
 
     line_names: list
@@ -49,6 +52,7 @@ class EmissionLineResult:
     session_info: object
     input_name: str
     notes: list = field(default_factory=list)
+    domain: object = None
 
     def ew(self, line):
         """The EW map (or value) of one line by name."""
@@ -68,7 +72,8 @@ class EmissionLineResult:
                 "rest_wavelength_range_angstrom": [float(v) for v in self.rest_wavelength_range],
                 "uncovered_bins_angstrom": self.uncovered_bins, **self.counts,
                 "median_ew_angstrom": medians, "notes": list(self.notes),
-                "provider": self.session_info.provider}
+                "provider": self.session_info.provider,
+                "domain": None if self.domain is None else self.domain.summary()}
 
     def nan_reasons(self):
         """Why spectra got NaN, in words: the non-zero reasons of `counts`.
@@ -106,6 +111,8 @@ class EmissionLineResult:
             text.append("uncovered rest-frame bins (A): "
                         + ", ".join(f"{low:g}-{high:g}" for low, high in self.uncovered_bins))
         text += self.notes
+        if self.domain is not None and self.domain.n_analysed:
+            text.append(self.domain.describe())
         return "\n".join(text)
 
     def to_hdulist(self):
@@ -126,6 +133,8 @@ class EmissionLineResult:
                            ("TM_NCOV", "n_outside_coverage"), ("TM_NNAN", "n_mostly_nan"),
                            ("TM_NNEG", "n_nonpositive_continuum")):
             header[key] = (int(self.counts[value]), value.replace("_", " "))
+        if self.domain is not None:
+            self.domain.set_header_keys(header)
         for note in self.notes:
             header["HISTORY"] = note
         hdus = [fits.PrimaryHDU(header=header)]
@@ -137,26 +146,49 @@ class EmissionLineResult:
             image.header["TM_LINE"] = (line, "emission line (positive EW = emission)")
             image.header.extend(header, unique=True)
             hdus.append(image)
+        if self.domain is not None:
+            hdus.append(self._domain_hdu(wcs_header, header))
         return fits.HDUList(hdus)
+
+    def _domain_hdu(self, wcs_header, header):
+        """The ``DOMAIN`` image: each spectrum's domain score (above 1: outside; NaN: none)."""
+        from astropy.io import fits
+
+        image = fits.ImageHDU(np.atleast_1d(self.domain.scores).astype(np.float32),
+                              header=wcs_header.copy(), name="DOMAIN")
+        image.header["BUNIT"] = ("", "domain score: above 1 outside the training domain")
+        image.header.extend(header, unique=True)
+        return image
 
     def write(self, path, *, overwrite=False):
         """Write all lines to one multi-extension FITS file."""
         self.to_hdulist().writeto(path, overwrite=overwrite)
 
+    def map_names(self, stem):
+        """File names `write_maps` writes: ``<stem>_<LINE>_ew.fits`` per line, then
+        ``<stem>_domain_score.fits`` when the card records a domain."""
+        names = [f"{stem}_{line}_ew.fits" for line in self.line_names]
+        if self.domain is not None:
+            names.append(f"{stem}_domain_score.fits")
+        return names
+
     def write_maps(self, directory, *, stem, overwrite=False):
-        """Write one FITS file per line, ``<stem>_<LINE>_ew.fits``; returns the paths."""
+        """Write one FITS file per line (and the domain scores); returns the paths
+        (`map_names`)."""
         from astropy.io import fits
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         hdulist = self.to_hdulist()
+        extensions = list(self.line_names) + (["DOMAIN"] if self.domain is not None else [])
         paths = []
-        for line in self.line_names:
-            header = hdulist[line].header.copy()
+        for extension, name in zip(extensions, self.map_names(stem)):
+            header = hdulist[extension].header.copy()
             for key in ("XTENSION", "PCOUNT", "GCOUNT"):
                 header.remove(key, ignore_missing=True)
-            path = directory / f"{stem}_{line}_ew.fits"
-            fits.PrimaryHDU(hdulist[line].data, header=header).writeto(path, overwrite=overwrite)
+            path = directory / name
+            fits.PrimaryHDU(hdulist[extension].data, header=header).writeto(
+                path, overwrite=overwrite)
             paths.append(path)
         return paths
 

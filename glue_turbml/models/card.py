@@ -11,6 +11,7 @@ __all__ = [
     "CARD_SCHEMA_VERSION",
     "ModelCardError",
     "card_schema",
+    "domain_check_text",
     "validate_card",
     "weights_sha256",
     "write_card",
@@ -227,7 +228,8 @@ def summarize_card(card):
     """One paragraph describing a model for people: task, classes, input, training data, metrics."""
     lines = [f"{card['name']} {card['version']} ({card['task']}): {card['description']}"]
     if card.get("classes"):
-        lines.append("classes: " + "; ".join(f"{c['name']} = {c['meaning']}" for c in card["classes"]))
+        lines.append("classes: " + "; ".join(f"{c['name']} = {c['meaning']}"
+                                             for c in card["classes"]))
     spec = card["input"]
     shape = (f"{spec['tile_size']}x{spec['tile_size']} tiles" if "tile_size" in spec
              else f"{spec['channels']} features")
@@ -243,7 +245,34 @@ def summarize_card(card):
     )
     if metric_text:
         lines.append(f"held-out metrics: {metric_text}")
+    domain = domain_check_text(card)
+    if domain:
+        lines.append(f"domain check: {domain}")
     return "\n".join(lines)
+
+
+def domain_check_text(card):
+    """What the card's domain check flags, measured when it was recorded: one line, or "" for
+    a card without one.
+
+    E.g. ``"flags 1.2% of 10848 held-out training-domain spectra (target <= 0.02);
+    noise_dominated 100.0%, black_bodies 50.0%"``.
+    """
+    measured = card.get("domain", {}).get("measured")
+    if not measured:
+        return ""
+    held_out = measured.get("held_out_training_domain")
+    others = [f"{name} {entry['flagged_fraction']:.1%}" for name, entry in measured.items()
+              if name != "held_out_training_domain" and "flagged_fraction" in entry]
+    text = []
+    if held_out:
+        unit = "spectra" if "n_spectra" in held_out else "tiles"
+        count = held_out.get("n_spectra", held_out.get("n_tiles"))
+        text.append(f"flags {held_out['flagged_fraction']:.1%} of {count} held-out "
+                    f"training-domain {unit} (target {held_out.get('target', 'none')})")
+    if others:
+        text.append("flags of other inputs: " + ", ".join(others))
+    return "; ".join(text)
 
 
 def _cost_line(card):

@@ -3,6 +3,8 @@ comparison with the seed papers, generated from the shipped cards."""
 
 import json
 
+from .card import domain_check_text
+
 __all__ = ["render_models_markdown", "render_comparison_markdown"]
 
 
@@ -48,6 +50,8 @@ def render_models_markdown(entries):
                   + "".join(f"; {method} graph `{entry['file']}`" for method, entry in
                             card["saliency"].get("graphs", {}).items()),
                   *_sanity_lines(card["saliency"]),
+                  *([f"- domain check: {domain_check_text(card)}"]
+                    if domain_check_text(card) else []),
                   f"- trained on: {provenance['training_data'].get('summary', 'see card')}",
                   f"- training command: `{provenance['command']}`",
                   f"- code version: {provenance['code_version']}; date: {provenance['date']}",

@@ -7,7 +7,7 @@ from .controller import ClassifyJob
 from .dialog import component_combo, model_combo
 from .spectral_jobs import (SpectralRequest, apply_spectral_outcome, describe_spectral_error,
                             model_line_names, prepare_spectral_job, run_spectral_job,
-                            spectral_models)
+                            spectral_domain_warning, spectral_models)
 
 __all__ = ["SPECTRAL_ACTION_LABEL", "SpectralJob", "SpectralDialog", "start_spectral_job",
            "open_spectral_dialog", "spectral_layer_action"]
@@ -41,8 +41,20 @@ class SpectralJob(ClassifyJob):
                                           f"{done}/{total} rows of spaxels")
         self.progress_dialog.setValue(int(100 * done / total))
 
+    domain_message_box = None
+
     def _show_result(self):
-        pass  # the EW maps are a dataset; the NaN counts are in its meta
+        # The EW maps are a dataset (NaN counts in its meta); say only when spaxels lie
+        # outside the training domain, without blocking the session.
+        warning = spectral_domain_warning(self.outcome.emission_lines)
+        if not warning:
+            return
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning,
+                                    "Outside the training domain", warning,
+                                    QtWidgets.QMessageBox.Ok, self.application)
+        box.setModal(False)
+        box.show()
+        self.domain_message_box = box
 
     def _fail(self, error):
         # The turbulence advice (tiles, 2D maps) would mislead here.

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["SpectralRequest", "PreparedSpectralJob", "SpectralOutcome", "SPECTRAL_KIND",
+           "DOMAIN_SCORE_COMPONENT", "spectral_domain_warning",
            "GUI_CHUNK_SPAXELS", "spectral_models", "model_line_names", "spectral_result_label",
            "describe_spectral_error", "prepare_spectral_job", "run_spectral_job",
            "spectral_data", "apply_spectral_outcome"]
 
 #: ``kind`` of the result dataset in its ``meta``.
 SPECTRAL_KIND = "emission_lines"
+#: Component of the EW dataset holding each spaxel's domain score.
+DOMAIN_SCORE_COMPONENT = "domain_score"
 #: Spaxels per slab in the plugin: small enough that Cancel answers quickly.
 GUI_CHUNK_SPAXELS = 1024
 
@@ -218,12 +221,20 @@ def _merge_results(parts, prepared, shape):
     """One `EmissionLineResult` of the whole cube from the slabs' results."""
     from dataclasses import replace
 
+    from ..domain import SpectraDomainResult
+
     first = parts[0]
     counts = {key: sum(part.counts[key] for part in parts) for key in first.counts}
     ew = np.concatenate([part.equivalent_width for part in parts], axis=1)
+    domain = None
+    if first.domain is not None:
+        # The verdict is over the whole cube, not the last slab.
+        scores = np.concatenate([part.domain.scores for part in parts], axis=0)
+        domain = SpectraDomainResult.from_scores(scores.reshape(shape),
+                                                 first.domain.false_alarm_rate)
     return replace(first, equivalent_width=ew.reshape((ew.shape[0],) + shape), counts=counts,
                    wcs=prepared.wcs, input_name=prepared.input_name,
-                   notes=list(prepared.notes) + list(first.notes))
+                   notes=list(prepared.notes) + list(first.notes), domain=domain)
 
 
 def run_spectral_job(prepared, request, *, progress=None, cancel=None):
@@ -278,12 +289,24 @@ def run_spectral_job(prepared, request, *, progress=None, cancel=None):
                            timings_s={"spectra": time.perf_counter() - start_time})
 
 
+def spectral_domain_warning(result):
+    """The GUI's warning when spaxels lie outside the model's training domain ("" when none
+    do or the card records no domain)."""
+    domain = result.domain
+    if domain is None or domain.verdict == "inside":
+        return ""
+    return (f"{domain.describe()}.\n\nThe '{DOMAIN_SCORE_COMPONENT}' component of the EW "
+            "dataset shows which spaxels (above 1: outside); mask them before using their EWs.")
+
+
 def spectral_data(outcome, parent, prepared):
     """A glue dataset of the EW maps (Angstrom, positive = emission) on the cube's sky grid.
 
     Components: ``<LINE>`` (predicted) for each chosen line and, for lines the cube covers,
-    ``<LINE>_measured`` and ``<LINE>_predicted_minus_measured``. ``meta`` holds the summary,
-    including the counts of NaN spaxels by reason.
+    ``<LINE>_measured`` and ``<LINE>_predicted_minus_measured``; `DOMAIN_SCORE_COMPONENT` when
+    the card records a domain (above 1: the spaxel's continuum is unlike the training
+    galaxies'). ``meta`` holds the summary, including the counts of NaN spaxels by reason and
+    the domain verdict.
     """
     from glue.core import Component, Data
 
@@ -300,6 +323,9 @@ def spectral_data(outcome, parent, prepared):
             data.add_component(Component(measured, units="Angstrom"), f"{line}_measured")
             data.add_component(Component(predicted - measured, units="Angstrom"),
                                f"{line}_predicted_minus_measured")
+    if result.domain is not None:
+        data.add_component(Component(np.asarray(result.domain.scores, dtype=np.float32)),
+                           DOMAIN_SCORE_COMPONENT)
     summary = result.summary()
     summary["median_ew_angstrom"] = {line: summary["median_ew_angstrom"][line]
                                      for line in prepared.lines}

@@ -114,10 +114,16 @@ def test_out_may_name_one_multi_extension_file(galaxy_cube_path, tmp_path, capsy
                  str(folder), "--device", "cpu"]) == 0
     with fits.open(target) as hdulist:
         assert hdulist[0].header["TM_NPRED"] == 17
-        assert [hdu.name for hdu in hdulist[1:]] == list(EMISSION_LINE_NAMES)
+        assert [hdu.name for hdu in hdulist[1:]] == list(EMISSION_LINE_NAMES) + ["DOMAIN"]
         for line in EMISSION_LINE_NAMES:
             np.testing.assert_array_equal(hdulist[line].data,
                                           fits.getdata(folder / f"galaxy_cube_{line}_ew.fits"))
+        # The domain scores: finite exactly where an EW was predicted, in both layouts.
+        scores = hdulist["DOMAIN"].data
+        np.testing.assert_array_equal(np.isfinite(scores), np.isfinite(hdulist["HALPHA"].data))
+        np.testing.assert_array_equal(scores, fits.getdata(folder
+                                                           / "galaxy_cube_domain_score.fits"))
+        assert hdulist[0].header["TM_DOM"] in ("inside", "partly outside", "outside")
     # --overwrite is needed to replace it, and says so in one line
     assert main(["spectra", str(galaxy_cube_path), "--redshift", str(CUBE_REDSHIFT), "--out",
                  str(target)]) == 2

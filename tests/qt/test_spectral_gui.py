@@ -64,13 +64,18 @@ def test_action_adds_linked_ew_maps_equal_to_the_runtime(glue_app, halpha_cube,
     labels = [cid.label for cid in result.main_components]
     assert labels == ["HBETA", "HBETA_measured", "HBETA_predicted_minus_measured",
                       "HALPHA", "HALPHA_measured", "HALPHA_predicted_minus_measured",
-                      "NII_6584", "NII_6584_measured", "NII_6584_predicted_minus_measured"]
-    assert {result.get_component(label).units for label in labels} == {"Angstrom"}
+                      "NII_6584", "NII_6584_measured", "NII_6584_predicted_minus_measured",
+                      "domain_score"]
+    assert {result.get_component(label).units for label in labels[:-1]} == {"Angstrom"}
 
     expected = predict_emission_lines(path, redshift=CUBE_REDSHIFT, device="cpu")
     for line in CHOSEN_LINES:
         np.testing.assert_allclose(result[line], expected.ew(line), rtol=1e-5, atol=1e-4,
                                    equal_nan=True)
+    # Scored slab by slab, the whole cube's verdict: as the runtime's on the file.
+    np.testing.assert_allclose(result["domain_score"], expected.domain.scores, rtol=1e-5,
+                               atol=1e-5, equal_nan=True)
+    assert result.meta["glue_turbml"]["summary"]["domain"] == expected.domain.summary()
     measured = result["HALPHA_measured"]
     np.testing.assert_allclose(measured, known_ew, rtol=0.01, equal_nan=True)
     np.testing.assert_allclose(result["HALPHA_predicted_minus_measured"],
@@ -223,6 +228,16 @@ def test_muse_cube_in_glue_matches_the_runtime_and_refuses_the_full_model(
     np.testing.assert_allclose(result["HALPHA"], expected.ew("HALPHA"), rtol=1e-5, atol=1e-4)
     assert "air wavelengths converted to vacuum" in result.meta["glue_turbml"]["summary"]["notes"]
     assert np.isfinite(result["HALPHA_measured"]).all()
+    # Its continua are far redder than any training galaxy's: the GUI says so without
+    # blocking, and the scores are a component to look at.
+    domain = result.meta["glue_turbml"]["summary"]["domain"]
+    assert domain["verdict"] == "outside" == expected.domain.verdict
+    assert job.domain_message_box is not None and job.domain_message_box.isVisible()
+    assert not job.domain_message_box.isModal()
+    text = job.domain_message_box.text()
+    assert f"{expected.domain.n_outside} of 1600 spectra" in text and "domain_score" in text
+    np.testing.assert_allclose(result["domain_score"], expected.domain.scores, rtol=1e-5)
+    job.domain_message_box.close()
 
 
 def test_dialog_takes_the_redshift_from_the_cube_header(glue_app, tmp_path):

@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 #: ``../shared/data/desi_sv3_emission_lines.npz`` beside the repository (never copied into it).
-DEFAULT_DATA_PATH = (Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DEFAULT_DATA_PATH = (Path(__file__).resolve().parents[3] / "shared" / "data"
                      / "desi_sv3_emission_lines.npz")
 SPLIT_NAMES = ("train", "validation", "test")
 

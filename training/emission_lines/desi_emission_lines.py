@@ -36,6 +36,7 @@ from glue_turbml.core.continuum_bins import (DEFAULT_MASK_HALF_WIDTH_ANGSTROM,
                                              EMISSION_LINE_WAVELENGTHS_VACUUM)
 
 from .data import DEFAULT_DATA_PATH, load_emission_line_data, restrict_bins
+from .domain_record import record_colour_domain
 from .metrics import ew_scores
 from ..common.provenance import code_version, command_line, utc_timestamp
 from ..saliency.end_step import add_saliency_end_step
@@ -621,13 +622,16 @@ def main(argv=None):
     saliency_summary = add_saliency_end_step(arguments.out, arguments.report, command=command,
                                              script="training.emission_lines.desi_emission_lines",
                                              say=log)
+    domain = record_colour_domain(arguments.out, data, command=command)["domain"]["measured"]
+    log(f"domain check: {domain['held_out_training_domain']['flagged_fraction']:.1%} of the "
+        "test galaxies flagged")
     report = {
         "model": name, "command": command,
         "code_version": written["provenance"]["code_version"],
         "date": written["provenance"]["date"], "onnx": os.path.relpath(arguments.out),
         "weights_sha256": written["weights_sha256"], "data": data.provenance(),
         "chosen_config": config.as_dict(), "choice": choice, "parity": parity,
-        "saliency": saliency_summary,
+        "saliency": saliency_summary, "domain_measured": domain,
         "candidates": {key: {field: value for field, value in entry.items() if field != "net"}
                        for key, entry in candidates.items()},
         "total_seconds": round(time.perf_counter() - started, 1),
