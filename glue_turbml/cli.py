@@ -106,6 +106,19 @@ def _check_batch_size(args):
             raise CommandError(f"--{flag.replace('_', '-')} {value}: give 1 or more")
 
 
+def _check_stride(card, stride):
+    """Refuse a --stride outside the model's bounds before any file is read."""
+    from .core.tiling import TilingError
+    from .models.card_bounds import chosen_stride
+
+    if card["input"].get("tile_size") is None:
+        return
+    try:
+        chosen_stride(card, stride)
+    except TilingError as error:
+        raise CommandError(str(error).replace(" (stride= in Python)", "")) from None
+
+
 def _check_task(card, wanted, command):
     if card["task"] not in wanted:
         raise CommandError(f"--model {card['name']} is a {card['task']} model; turbml {command} "
@@ -220,6 +233,7 @@ def _cmd_classify(args):
     check_distinct_names(files, targets)
     check_targets(targets + ([png_beside(target) for target in targets] if args.png else []),
                   overwrite=args.overwrite, inputs=files)
+    _check_stride(runner.card, args.stride)
     check_memory("classify", files, hdu=args.hdu,
                  remedy="classify a cutout of the map, or give a coarser --stride")
     print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}",
@@ -251,12 +265,17 @@ def _write_result(result, target, path, plot=None):
     through a temporary file; warn when the map lies outside the training domain. Returns the
     result's line."""
     png_line = ""
-    if plot is not None:
+    if plot is None:
+        with writing(target) as partial:
+            result.write(partial)
+    else:
+        # Nested: the PNG is renamed into place only after the FITS file was, so a failed FITS
+        # write leaves neither.
         with writing(png_beside(target)) as png:
             plot(png)
+            with writing(target) as partial:
+                result.write(partial)
         png_line = f", {png_beside(target)}"
-    with writing(target) as partial:
-        result.write(partial)
     _warn_outside_domain(result, path)
     return f"{result}  ->  {target}{png_line}"
 
@@ -302,6 +321,7 @@ def _cmd_saliency(args):
     check_distinct_names(files, targets)
     check_targets(targets + ([] if args.no_png else [png_beside(target) for target in targets]),
                   overwrite=args.overwrite, inputs=files)
+    _check_stride(runner.card, args.stride)
     check_memory("saliency", files, hdu=args.hdu,
                  remedy="explain a cutout of the map, or give a coarser --stride or a smaller "
                         "--batch-size")
@@ -402,20 +422,17 @@ def _cmd_map(args):
                            hdu=args.hdu, axis=args.axis, slice_index=args.slice,
                            projection=args.projection, tile_size=args.tile_size,
                            batch_size=args.batch_size, progress=_progress_bars())
-    line = f"{result}  ->  {target}"
+    plot = None
     if args.png:
+        from functools import partial
+
         from .figures import plot_mapping
         from .inputs import parse_input, reduce_to_image
 
         image, _, _ = reduce_to_image(parse_input(source, hdu=args.hdu), axis=args.axis,
                                       slice_index=args.slice, projection=args.projection)
-        with writing(png_beside(target)) as png:
-            plot_mapping(image, result, png)
-        line += f", {png_beside(target)}"
-    with writing(target) as partial:
-        result.write(partial)
-    _warn_outside_domain(result, source)
-    print(line)
+        plot = partial(plot_mapping, image, result)
+    print(_write_result(result, target, source, plot))
     return 0
 
 
@@ -446,6 +463,8 @@ def _cmd_spectra(args):
     loaded = resolve_model(args.model)
     targets = _spectra_targets(args, source, loaded.card)
     check_targets(targets, overwrite=args.overwrite, inputs=[source])
+    check_memory("spectra", [source], hdu=args.hdu, chunk_spaxels=args.chunk_spaxels,
+                 remedy="give a smaller --chunk-spaxels, or a spatial cutout of the cube")
     with _reporting(source):
         result = predict_emission_lines(source, redshift=args.redshift, model=loaded,
                                         rest_wavelength=rest_wavelength, hdu=args.hdu,
@@ -497,6 +516,9 @@ def _cmd_evaluate(args):
         labelled = expand_class_specs(args.classes, classifier_classes(runner.card))
     except ValueError as error:
         raise CommandError(str(error)) from None
+    _check_stride(runner.card, args.stride)
+    check_memory("classify", [entry.path for entry in labelled], hdu=args.hdu,
+                 remedy="evaluate cutouts of the maps, or give a coarser --stride")
     print(f"model {runner.card['name']} {runner.card['version']} on {runner.info.describe()}; "
           f"{len(labelled)} labelled files", file=sys.stderr)
     result = evaluate_labelled(labelled, runner, hdu=args.hdu, axis=args.axis,

@@ -8,17 +8,17 @@ then ``os.sysconf``, and where neither exists no check is made.
 
 import os
 
-__all__ = ["BYTES_PER_PIXEL", "MEMORY_LIMIT_VARIABLE", "MemoryNeedError", "available_memory",
-           "fits_pixels", "check_memory"]
+__all__ = ["BYTES_PER_PIXEL", "MEMORY_LIMIT_VARIABLE", "SPECTRA_CHUNK_COPIES", "MemoryNeedError",
+           "available_memory", "fits_pixels", "spectra_need", "check_memory"]
 
-#: Peak resident memory per map pixel. classify: 130, measured as the growth of ``ru_maxrss``
-#: in a fresh process over one float32 2048 x 2048 map (kolmogorov-burgers, CPU, default stride),
-#: after a 256 x 256 warm-up run had paid the imports and onnxruntime's first arenas (2026-12,
-#: 2 shared cores; 148 without the warm-up). saliency (guided, batch 32) and map
-#: (mass-weighted-density, batch 16) are the issue's measurements, 104 and 440: the same
-#: measurement of them did not finish on the shared CPU. The tiling and the activations dominate,
-#: so the need grows with the pixels, not with the model file.
-BYTES_PER_PIXEL = {"classify": 130, "saliency": 104, "map": 440}
+#: Peak resident memory per map pixel, measured by ``benchmarks/memory_per_pixel.py``
+#: (``docs/results/memory_per_pixel.json``): the growth of ``ru_maxrss`` of a fresh process over
+#: one float32 map after a 256 x 256 warm-up run (imports, onnxruntime's first arenas), on the
+#: larger of two sizes, rounded up to 5: classify (kolmogorov-burgers, 2048^2) 131.0, saliency
+#: (guided, 2048^2) 193.7, map (mass-weighted-density, 1024^2) 417.7. The slopes between the two
+#: sizes (67.7, 123.1, 411.8) are lower: fixed costs are spread over the pixels. The tiling and
+#: the activations dominate, so the need grows with the pixels, not with the model file.
+BYTES_PER_PIXEL = {"classify": 135, "saliency": 195, "map": 420}
 
 MEMORY_LIMIT_VARIABLE = "GLUE_TURBML_MEMORY_LIMIT_MB"
 
@@ -97,7 +97,28 @@ def fits_pixels(path, *, hdu=None):
     return 0, 0
 
 
-def check_memory(command, files, *, hdu=None, remedy):
+#: Float64 copies of one chunk of spectra that ``turbml spectra`` holds at once (the chunk,
+#: the line-masked copy, its interpolation, the bin sums and counts, the colours' inputs).
+SPECTRA_CHUNK_COPIES = 6
+
+
+def spectra_need(cube_values, n_channels, *, chunk_spaxels):
+    """Bytes ``turbml spectra`` holds for a cube: the cube as float64 (the largest form it can be
+    read in: scaled integers become floats) and `SPECTRA_CHUNK_COPIES` float64 copies of one
+    chunk of ``chunk_spaxels`` spectra. An upper bound from the arrays held, not a measurement.
+
+    Parameters
+    ----------
+    cube_values : int
+        Values in the whole cube.
+    n_channels : int
+        Spectral channels (values per spectrum).
+    chunk_spaxels : int
+    """
+    return 8 * cube_values + SPECTRA_CHUNK_COPIES * 8 * chunk_spaxels * n_channels
+
+
+def check_memory(command, files, *, hdu=None, remedy, chunk_spaxels=4096):
     """Refuse a run whose largest input needs more memory than is available.
 
     Files are analysed one at a time, so the largest one sets the need: its map pixels times
@@ -106,11 +127,14 @@ def check_memory(command, files, *, hdu=None, remedy):
 
     Parameters
     ----------
-    command : {"classify", "saliency", "map"}
+    command : {"classify", "saliency", "map", "spectra"}
+        ``evaluate`` classifies its files one plane at a time: it checks as ``"classify"``.
     files : sequence of path
     hdu : int or str, optional
     remedy : str
         What to change, in the command's flags.
+    chunk_spaxels : int, optional
+        Spectra per chunk (``"spectra"`` only; see `spectra_need`).
 
     Raises
     ------
@@ -123,6 +147,10 @@ def check_memory(command, files, *, hdu=None, remedy):
     needs = []
     for path in files:
         plane, total = fits_pixels(path, hdu=hdu)
+        if command == "spectra":
+            needs.append((spectra_need(total, total // max(plane, 1),
+                                       chunk_spaxels=chunk_spaxels), path))
+            continue
         extra = 4 * total if total > plane else 0
         needs.append((BYTES_PER_PIXEL[command] * plane + extra, path))
     need, path = max(needs, key=lambda entry: entry[0])

@@ -12,6 +12,7 @@ import numpy as np
 
 from .core import build_pipeline, extract_tiles, fill_nan_nearest, make_tile_grid
 from .core.tiling import TilingError
+from .models.card_bounds import chosen_stride
 
 __all__ = ["TiledInput", "prepare_tiled_input", "tiled_input_on_grid", "tile_progress",
            "CHUNK_TILES"]
@@ -79,7 +80,8 @@ def prepare_tiled_input(image, card, *, stride=None, boundary=None, input_name="
     card : dict
         The model card (``input.tile_size``, ``tiling``, ``preprocess``).
     stride : int, optional
-        Tile stride; the card's by default.
+        Tile stride; the card's by default (`glue_turbml.models.card_bounds.chosen_stride`
+        refuses one outside the card's bounds).
     boundary : {"reflect", "periodic"}, optional
         Edge handling; the card's by default.
     input_name : str
@@ -100,7 +102,7 @@ def prepare_tiled_input(image, card, *, stride=None, boundary=None, input_name="
         raise TilingError(f"{input_name}: needs a 2D map, got shape {image.shape}")
     tiling = card["tiling"]
     tile_size = card["input"]["tile_size"]
-    grid = make_tile_grid(image.shape, tile_size, stride=stride or tiling["stride"],
+    grid = make_tile_grid(image.shape, tile_size, stride=chosen_stride(card, stride),
                           boundary=boundary or tiling["boundary"])
     finite = np.isfinite(image)
     if not finite.any():

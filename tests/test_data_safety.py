@@ -63,6 +63,25 @@ def test_an_output_never_replaces_an_input_even_with_overwrite(tmp_path, capsys)
     assert source.read_bytes() == before
 
 
+@pytest.mark.parametrize("command, flags, result_class", [
+    ("classify", CLASSIFY + ("--png",), "glue_turbml.classification.result.ClassificationResult"),
+    ("map", MAP + ("--png",), "glue_turbml.mapping.result.MappingResult"),
+])
+def test_a_failed_fits_write_leaves_no_png_either(command, flags, result_class, tmp_path,
+                                                  capsys, monkeypatch):
+    def disk_full(self, path, **_):
+        with open(path, "wb") as stream:
+            stream.write(b"SIMPLE  =")  # a truncated start, as a full disk leaves
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(f"{result_class}.write", disk_full)
+    source = write_map(tmp_path / "m.fits")
+    out = tmp_path / "out"
+    error = error_line(*run_main(capsys, command, source, *flags, "--out", out)[::2])
+    assert "No space left on device" in error and "cannot write" in error
+    assert not out.exists() or list(out.iterdir()) == []
+
+
 def test_classify_a_folder_into_itself_skips_its_own_results(tmp_path, capsys):
     folder = tmp_path / "maps"
     folder.mkdir()
@@ -308,6 +327,32 @@ def test_a_run_that_needs_more_memory_than_available_is_refused(command, flags, 
     check_memory(command, [source], remedy="")  # enough memory: no error
 
 
+def test_spectra_and_evaluate_check_memory_too(
+        galaxy_cube_path, tmp_path, capsys, monkeypatch):  # noqa: F811
+    from glue_turbml.cli_memory import spectra_need
+
+    monkeypatch.setenv("GLUE_TURBML_MEMORY_LIMIT_MB", "0.1")
+    out = tmp_path / "lines"
+    error = error_line(*run_main(capsys, "spectra", galaxy_cube_path, "--redshift",
+                                 CUBE_REDSHIFT, "--chunk-spaxels", "4096", "--out", out)[::2])
+    with fits.open(galaxy_cube_path) as hdulist:
+        n_channels, ny, nx = hdulist[0].data.shape
+    need = spectra_need(n_channels * ny * nx, n_channels, chunk_spaxels=4096)
+    assert f"needs about {need / 2 ** 20:,.0f} MiB for turbml spectra" in error
+    assert "--chunk-spaxels" in error and not out.exists()
+    # A smaller chunk needs less: the remedy the message names works.
+    assert spectra_need(n_channels * ny * nx, n_channels, chunk_spaxels=16) < need
+
+    maps = tmp_path / "labelled"
+    maps.mkdir()
+    write_map(maps / "a.fits")
+    scores = tmp_path / "scores"
+    error = error_line(*run_main(capsys, "evaluate", "--model", "kolmogorov-burgers",
+                                 "--class", f"kolmogorov={maps}/*.fits", "--out",
+                                 scores)[::2])
+    assert "for turbml classify" in error and "--stride" in error and not scores.exists()
+
+
 def test_available_memory_is_read_from_the_system_without_the_variable(monkeypatch):
     from glue_turbml.cli_memory import available_memory
 
@@ -317,3 +362,38 @@ def test_available_memory_is_read_from_the_system_without_the_variable(monkeypat
     monkeypatch.setenv("GLUE_TURBML_MEMORY_LIMIT_MB", "2")
     assert available_memory() == 2 * 2 ** 20
     assert os.environ["GLUE_TURBML_MEMORY_LIMIT_MB"] == "2"
+
+
+# --- item 8: a stride or tile size outside the model's bounds is refused, never replaced ---
+
+@pytest.mark.parametrize("command, stride", [("classify", "0"), ("classify", "1"),
+                                             ("saliency", "200"), ("evaluate", "0")])
+def test_a_stride_outside_the_models_bounds_is_refused_before_any_work(
+        command, stride, tmp_path, capsys):
+    source = write_map(tmp_path / "m.fits")
+    out = tmp_path / "out"
+    inputs = (("--class", f"kolmogorov={source}") if command == "evaluate" else (source,))
+    error = error_line(*run_main(capsys, command, *inputs, *CLASSIFY, "--stride", stride,
+                                 "--out", out)[::2])
+    assert f"--stride {stride}:" in error and "give 16 to 128 px (default 64)" in error
+    assert "stride=" not in error and not out.exists()
+
+
+def test_the_python_api_refuses_such_a_stride_too(tmp_path):
+    from glue_turbml import classify
+    from glue_turbml.core.tiling import TilingError
+
+    source = write_map(tmp_path / "m.fits")
+    with pytest.raises(TilingError, match=r"--stride 0 \(stride= in Python\)"):
+        classify(source, model="kolmogorov-burgers", stride=0)
+    coarse = classify(source, model="kolmogorov-burgers")
+    fine = classify(source, model="kolmogorov-burgers", stride=16)
+    assert len(fine.tile_origins) > len(coarse.tile_origins)
+    assert set(np.diff(np.unique(fine.tile_origins[:, 1]))) == {16}
+
+
+def test_a_tile_size_above_the_bound_is_refused(tmp_path, capsys):
+    source = write_map(tmp_path / "m.fits")
+    error = error_line(*run_main(capsys, "map", source, *MAP, "--tile-size", "2048", "--out",
+                                 tmp_path / "out")[::2])
+    assert "--tile-size" in error and "at most 1024 px" in error

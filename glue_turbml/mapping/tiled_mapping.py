@@ -128,14 +128,19 @@ def check_column_unit(unit, *, depth=None, input_name="image"):
 
 
 def _tile_options(card, tile_size):
+    from ..models.card_bounds import TILE_SIZE_RANGE
+
     spatial_multiple = card["input"].get("spatial_multiple", 1)
     margin = card["tiling"].get("window_margin", 0)
     tile_size = card["input"]["tile_size"] if tile_size is None else int(tile_size)
-    if tile_size % spatial_multiple or tile_size - 2 * margin < 2 * spatial_multiple:
+    largest = TILE_SIZE_RANGE[1]
+    if tile_size % spatial_multiple or tile_size - 2 * margin < 2 * spatial_multiple \
+            or tile_size > largest:
         raise TilingError(f"--tile-size (tile_size= in Python) must be a multiple of "
                           f"{spatial_multiple} larger than "
-                          f"{2 * margin + 2 * spatial_multiple} px for model {card['name']!r}, "
-                          f"got {tile_size}")
+                          f"{2 * margin + 2 * spatial_multiple} px and at most {largest} px (every "
+                          f"activation grows with it) for model {card['name']!r}, got "
+                          f"{tile_size}")
     stride = card["tiling"]["stride"] if tile_size == card["input"]["tile_size"] \
         else (tile_size - 2 * margin) // 2
     return tile_size, margin, stride

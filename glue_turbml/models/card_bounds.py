@@ -23,6 +23,7 @@ __all__ = [
     "passes_per_megapixel",
     "input_values_per_megapixel",
     "card_bound_problems",
+    "chosen_stride",
 ]
 
 #: Tile side in pixels. The shipped image models use 128; the Alfven classifier exports whole
@@ -172,6 +173,40 @@ def _preprocess_problems(steps):
             if step.get("edges", "periodic") not in ("periodic", "mirror"):
                 yield _field(f"{path}.edges", step["edges"], "is not 'periodic' or 'mirror'",
                              "how fixed Fourier power treats map edges")
+
+
+def chosen_stride(card, stride):
+    """The stride a run uses: the card's, or the user's within the card's bounds.
+
+    Parameters
+    ----------
+    card : dict
+    stride : int or None
+        What the user asked for (``--stride``, ``stride=``); None for the card's.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    glue_turbml.core.TilingError
+        For a stride below ``max(MIN_STRIDE, tile_size / MAX_TILE_OVERLAP)`` (the cost bound a
+        card is held to) or above the tile size (pixels between tiles would never be seen).
+    """
+    from ..core.tiling import TilingError
+
+    if stride is None:
+        return int(card["tiling"]["stride"])
+    tile_size = card["input"]["tile_size"]
+    lowest = max(MIN_STRIDE, math.ceil(tile_size / MAX_TILE_OVERLAP))
+    if not isinstance(stride, numbers.Integral) or not lowest <= stride <= tile_size:
+        raise TilingError(
+            f"--stride {stride} (stride= in Python): model {card['name']!r} takes "
+            f"{tile_size} px tiles, so give {lowest} to {tile_size} px (default "
+            f"{card['tiling']['stride']}); a smaller stride multiplies the network passes, a "
+            "larger one skips pixels between tiles")
+    return int(stride)
 
 
 def _tiling_problems(card):

@@ -27,6 +27,7 @@ from ..core.tiling import TilingError
 from ..domain import check_map
 from ..inputs import InputError
 from ..mapping.tiled_mapping import mapping_grid, margin_window
+from ..models.card_bounds import chosen_stride
 from ..tiled_input import tile_progress, tiled_input_on_grid
 from .occlusion import occlusion_saliency
 from .options import output_names, resolve_target, saliency_passes
@@ -78,7 +79,7 @@ def _mapping_tiles(image, card, *, stride, input_name):
         raise TilingError(f"{input_name}: needs a 2D map, got shape {image.shape}")
     tile_size = card["input"]["tile_size"]
     margin = card["tiling"].get("window_margin", 0)
-    stride = int(stride or card["tiling"]["stride"])
+    stride = chosen_stride(card, stride)
     if min(image.shape) < tile_size - 2 * margin:
         raise TilingError(f"{input_name}: the map is {image.shape[0]}x{image.shape[1]} pixels; "
                           f"model {card['name']!r} needs at least {tile_size - 2 * margin} a side")
