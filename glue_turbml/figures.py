@@ -7,6 +7,8 @@ __all__ = ["plot_classification", "plot_mapping", "plot_saliency"]
 
 
 def _display_scale(image):
+    """The map as shown: log10 when its finite pixels are positive; +-inf shown as blank (NaN)."""
+    image = np.where(np.isfinite(image), image, np.nan)
     finite = image[np.isfinite(image)]
     if finite.size and finite.min() > 0:
         return np.log10(image), "log10 of the map"

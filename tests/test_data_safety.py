@@ -397,3 +397,20 @@ def test_a_tile_size_above_the_bound_is_refused(tmp_path, capsys):
     error = error_line(*run_main(capsys, "map", source, *MAP, "--tile-size", "2048", "--out",
                                  tmp_path / "out")[::2])
     assert "--tile-size" in error and "at most 1024 px" in error
+
+
+@pytest.mark.parametrize("command, flags", [("classify", CLASSIFY + ("--png",)),
+                                            ("saliency", CLASSIFY), ("map", MAP + ("--png",))])
+def test_maps_with_infinities_leak_no_runtime_warnings(command, flags, tmp_path, capsys):
+    import warnings
+
+    source = tmp_path / "inf.fits"
+    image = np.exp(np.random.default_rng(0).normal(size=(160, 200))).astype(np.float32)
+    image[10:20, 10:20], image[50:60, 50:60], image[100, 100] = np.inf, -np.inf, np.nan
+    fits.PrimaryHDU(image).writeto(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        status, stdout, err = run_main(capsys, command, source, *flags, "--out",
+                                       tmp_path / "out")
+    assert status == 0, err
+    assert "RuntimeWarning" not in err
