@@ -36,8 +36,8 @@ from ..common.provenance import code_version, command_line, utc_timestamp
 from ..common.script_options import parse_run_arguments, run_config, torch_thread_count
 
 __all__ = ["CLASSES", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG",
-           "preprocess_steps", "split_runs", "setting_of", "map_settings", "setting_difference",
-           "tile_dataset", "run_identity_control", "run_setting_controls",
+           "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
+           "setting_difference", "tile_dataset", "run_identity_control", "run_setting_controls",
            "record_training_domain", "training_data_summary", "caveats",
            "add_caveats_to_card", "run_training", "main"]
 
@@ -71,6 +71,13 @@ class AlfvenConfig:
         Periodic shift step (px) for extra training inputs; None: no shifts.
     widths, hidden, learning_rate, batch_size, max_epochs, patience, label_smoothing :
         Net and training settings (`training.common.nets`, `training.common.train`).
+    degrade_fraction, degrade_smoothing_px, degrade_noise_snr :
+        Training inputs degraded as observed maps are (`degraded`): each shifted copy is
+        smoothed with probability ``degrade_fraction`` (Gaussian sigma uniform in 0.25 to
+        ``degrade_smoothing_px``) and, independently, given white noise (signal-to-noise
+        log-uniform from ``degrade_noise_snr`` to 1000). 0 turns it off. Without it a network
+        trained on 48^3 slices fell to chance at 1 px of smoothing: it read the dissipation
+        range, which is the solver's, not the physics.
     """
 
     seed: int = 0
@@ -86,6 +93,9 @@ class AlfvenConfig:
     max_epochs: int = 30
     patience: int = 6
     label_smoothing: float = 0.05
+    degrade_fraction: float = 0.5
+    degrade_smoothing_px: float = 2.0
+    degrade_noise_snr: float = 10.0
 
     def to_dict(self):
         """JSON-friendly copy."""
@@ -193,8 +203,37 @@ def setting_difference(reference, other):
     return " and ".join(parts) or "none"
 
 
-def tile_dataset(data, mask, *, config, shifts):
+def degraded(image, rng, *, config):
+    """A training copy of a raw map, smoothed and made noisy as `AlfvenConfig` says (or not).
+
+    Smoothing is periodic and acts on the raw values, as the robustness curves' does
+    (`training.evaluation.robustness`), so training covers what those curves test.
+    """
+    from ..evaluation.robustness import noisy, smoothed
+
+    if config.degrade_fraction <= 0:
+        return image
+    if rng.random() < config.degrade_fraction:
+        image = smoothed(image, rng.uniform(0.25, config.degrade_smoothing_px),
+                         boundary="periodic")
+    if rng.random() < config.degrade_fraction:
+        snr = np.exp(rng.uniform(np.log(config.degrade_noise_snr), np.log(1000.0)))
+        image = noisy(image, snr, rng=rng)
+    return image
+
+
+def tile_dataset(data, mask, *, config, shifts, degrade=False):
     """Preprocessed network inputs of the selected maps (each whole map one input per shift).
+
+    Parameters
+    ----------
+    data : training.classifiers.alfven_data.LabelledMaps
+    mask : numpy.ndarray of bool
+    config : AlfvenConfig
+    shifts : int or None
+        Periodic shift step (px), or None for the maps as they are.
+    degrade : bool
+        Degrade each copy (`degraded`, seeded by ``config.seed``): for training sets only.
 
     Returns
     -------
@@ -206,11 +245,14 @@ def tile_dataset(data, mask, *, config, shifts):
     from ..common.datasets import TileDataset, periodic_shifts
 
     pipeline = build_pipeline(preprocess_steps(config.ffp))
+    rng = np.random.default_rng([config.seed, 101])
     images, labels, runs = [], [], []
     for index in np.flatnonzero(mask):
         image = data.maps[index]
         offsets = periodic_shifts(image.shape[0], shifts) if shifts else [(0, 0)]
         rolled = np.stack([np.roll(image, offset, axis=(0, 1)) for offset in offsets])
+        if degrade:
+            rolled = np.stack([degraded(copy, rng, config=config) for copy in rolled])
         images.append(pipeline(rolled).astype(np.float32))
         labels += [data.labels[index]] * len(offsets)
         runs += [data.runs[index]] * len(offsets)
@@ -241,13 +283,14 @@ def _train_cnn(train_set, validation_set, config, *, name, progress):
     return model, result
 
 
-def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, progress=False):
+def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, test_window=0.0,
+                         progress=False):
     """Can the same network tell two runs of one class apart on later snapshots?
 
     For each class, the two training runs with the smallest seeds are relabelled 0 and 1; the
-    network trains on their snapshots up to ``t_last - gap`` and is scored on their last
-    snapshot time, at least ``gap_turnovers`` later (beyond the driving's correlation time, so
-    the large-scale flow has renewed itself). A score near 0.5 means a run's own pattern is not
+    network is scored on their snapshots from ``t_last - test_window`` to ``t_last`` and trains
+    on those at least ``gap_turnovers`` earlier (beyond the driving's correlation time, so the
+    large-scale flow has renewed itself). A score near 0.5 means a run's own pattern is not
     learnable; well above it, a classifier can pass by recognising runs instead of physics.
 
     Parameters
@@ -257,6 +300,8 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, progres
         The maps of the training runs (test runs are never used).
     config : AlfvenConfig
     gap_turnovers : float
+    test_window : float
+        Turnovers before the last snapshot that are scored too (0: the last time only).
     progress : bool
 
     Returns
@@ -268,8 +313,8 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, progres
     """
     from ..evaluation.classifier_metrics import evaluate_classifier
 
-    result = {"gap_turnovers": float(gap_turnovers), "tolerance": CHANCE_TOLERANCE,
-              "classes": {}, "skipped": {}}
+    result = {"gap_turnovers": float(gap_turnovers), "test_window_turnovers": float(test_window),
+              "tolerance": CHANCE_TOLERANCE, "classes": {}, "skipped": {}}
     for label, class_name in enumerate(data.class_names):
         rows = train_mask & (data.labels == label)
         runs = sorted(set(data.runs[rows].tolist()),
@@ -280,15 +325,17 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, progres
             continue
         pair = rows & np.isin(data.runs, runs)
         last = np.nanmax(data.times[pair])
-        test = pair & (data.times >= last)
-        train = pair & (data.times <= last - gap_turnovers + 1e-9)
+        first_test = last - test_window
+        test = pair & (data.times >= first_test - 1e-9)
+        train = pair & (data.times <= first_test - gap_turnovers + 1e-9)
         if not train.any():
             result["skipped"][class_name] = (f"no snapshot {gap_turnovers} turnovers before "
-                                             f"the last ({last:g})")
+                                             f"the first scored one ({first_test:g})")
             continue
         identity = data.select(np.arange(len(data)))
         identity.labels = (data.runs == runs[1]).astype(np.int64)
-        train_set = tile_dataset(identity, train, config=config, shifts=config.shift)
+        train_set = tile_dataset(identity, train, config=config, shifts=config.shift,
+                                 degrade=True)
         test_set = tile_dataset(identity, test, config=config, shifts=None)
         model, _ = _train_cnn(train_set, train_set, config, name=f"identity {class_name}",
                               progress=progress)
@@ -296,7 +343,8 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, progres
         result["classes"][class_name] = {
             "seeds": [data.records[run]["seed"] for run in runs],
             "train_times": sorted(set(np.round(data.times[train], 3).tolist())),
-            "test_time": round(float(last), 3), "n_train_maps": int(train.sum()),
+            "test_times": sorted(set(np.round(data.times[test], 3).tolist())),
+            "n_train_maps": int(train.sum()),
             "n_test_maps": int(test.sum()), "accuracy": float(accuracy)}
     scores = [entry["accuracy"] for entry in result["classes"].values()]
     result["mean_accuracy"] = float(np.mean(scores)) if scores else None
@@ -341,7 +389,8 @@ def run_setting_controls(data, split, *, config, reference=None, progress=False)
     if reference is None:
         reference = max(names, key=lambda name: np.sum(split["train"] & (settings == name)))
     home = settings == reference
-    train_set = tile_dataset(data, split["train"] & home, config=config, shifts=config.shift)
+    train_set = tile_dataset(data, split["train"] & home, config=config, shifts=config.shift,
+                             degrade=True)
     validation_set = tile_dataset(data, split["validation"] & home, config=config, shifts=None)
     model, _ = _train_cnn(train_set, validation_set, config, name="setting control",
                           progress=progress)
@@ -456,9 +505,11 @@ def caveats(report):
                          "the network adds nothing over it yet.")
     identity = metrics.get("run_identity_control")
     if identity and identity.get("mean_accuracy") is not None and not identity["at_chance"]:
+        gap = identity.get("gap_turnovers", 1.0)
+        later = "one turnover later" if gap == 1.0 else f"{gap:g} turnovers later"
         notes.append(f"A network of this design tells two runs of one class apart at "
-                     f"{identity['mean_accuracy']:.2f} (chance 0.5) one turnover later: part "
-                     "of what it reads may be the run, not the physics.")
+                     f"{identity['mean_accuracy']:.2f} (chance 0.5) {later}: part of what it "
+                     "reads may be the run, not the physics.")
     failures = []
     for curve, what, identity_value in (("smoothing_sigma_px", "Gaussian smoothing of {} px", 0.0),
                                         ("noise_snr", "noise at SNR {}", float("inf")),
@@ -545,8 +596,8 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
 
 
 def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
-                 validation_seeds=None, identity_gap=None, setting_controls=False, command="",
-                 progress=True):
+                 validation_seeds=None, identity_gap=None, identity_window=0.0,
+                 identity_data=None, setting_controls=False, command="", progress=True):
     """Train, evaluate, export and report one Alfven classifier.
 
     Parameters
@@ -563,6 +614,11 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         See `split_runs`.
     identity_gap : float, optional
         Run the run-identity control (`run_identity_control`) with this gap in turnovers.
+    identity_window : float
+        Turnovers before the last snapshot scored by that control.
+    identity_data : training.classifiers.alfven_data.LabelledMaps, optional
+        Longer runs for that control (e.g. recipe ``alfven_48_identity``); the training runs
+        by default.
     setting_controls : bool
         Run the numerics and driving controls (`run_setting_controls`).
     command : str
@@ -592,7 +648,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         raise ValueError(f"all maps must be square and of one size, got {sorted(sizes)}")
     map_size = next(iter(sizes))[0]
     split = split_runs(data, test_seeds=test_seeds, validation_seeds=validation_seeds)
-    train_set = tile_dataset(data, split["train"], config=config, shifts=config.shift)
+    train_set = tile_dataset(data, split["train"], config=config, shifts=config.shift,
+                             degrade=True)
     validation_set = tile_dataset(data, split["validation"], config=config, shifts=None)
     test_set = tile_dataset(data, split["test"], config=config, shifts=None)
     say(f"{name}: {len(train_set)} training inputs, {len(validation_set)} validation, "
@@ -628,8 +685,15 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                     f"{entry['difference']} {entry['accuracy']:.4f}"
                     for entry in controls["settings"].values()))
     if identity_gap is not None:
-        control = run_identity_control(data, split["train"], config=config,
-                                       gap_turnovers=identity_gap, progress=progress)
+        if identity_data is None:
+            control = run_identity_control(data, split["train"], config=config,
+                                           gap_turnovers=identity_gap, test_window=identity_window,
+                                           progress=progress)
+        else:
+            control = run_identity_control(identity_data, np.ones(len(identity_data), bool),
+                                           config=config, gap_turnovers=identity_gap,
+                                           test_window=identity_window, progress=progress)
+            control["data"] = "separate longer runs (--identity-class)"
         metrics["run_identity_control"] = control
         say(f"{name}: run-identity control mean accuracy {control['mean_accuracy']} "
             f"(chance 0.5 +- {CHANCE_TOLERANCE}); skipped {control['skipped']}")
@@ -699,6 +763,13 @@ def _parser():
     parser.add_argument("--identity-control", type=float, default=None, metavar="GAP",
                         help="also train a net to tell two runs of one class apart, scored on "
                              "snapshots GAP turnovers after its training ones (must be ~0.5)")
+    parser.add_argument("--identity-window", type=float, default=0.0, metavar="TURNOVERS",
+                        help="that control scores the snapshots of the last TURNOVERS "
+                             "(default 0: the last time only)")
+    parser.add_argument("--identity-class", dest="identity_classes", action="append",
+                        default=None, metavar="LABEL=GLOB",
+                        help="longer runs for that control (repeat per class; default: the "
+                             "training runs)")
     parser.add_argument("--map-size", type=int, default=None,
                         help="resample every map to this size over the same extent (for cubes "
                              "of several resolutions; default: the smallest map size found)")
@@ -737,10 +808,18 @@ def main(argv=None):
                               slice_step=config.slice_step,
                               directions=config.directions if config.kind == "columns" else None,
                               map_size=map_size)
+    identity_data = None
+    if arguments.identity_classes:
+        identity_data = load_labelled_maps(
+            expand_class_specs(arguments.identity_classes, class_names), class_names,
+            kind=config.kind, slice_step=config.slice_step,
+            directions=config.directions if config.kind == "columns" else None,
+            map_size=map_size)
     run_training(data, config=config, name=arguments.name, out=arguments.out,
                  report_path=arguments.report, test_seeds=arguments.test_seeds,
                  validation_seeds=arguments.validation_seeds,
                  identity_gap=arguments.identity_control,
+                 identity_window=arguments.identity_window, identity_data=identity_data,
                  setting_controls=arguments.setting_controls,
                  command=command_line("training.classifiers.alfven", argv),
                  progress=not arguments.no_progress)

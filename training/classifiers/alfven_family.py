@@ -18,7 +18,11 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["FAMILY", "model_arguments", "main"]
+__all__ = ["FAMILY", "IDENTITY_SET", "model_arguments", "main"]
+
+#: The recipe folder of longer runs for the run-identity control, never a training set (its
+#: runs are alfven_48_fast's seeds 0 and 1).
+IDENTITY_SET = "alfven_48_identity"
 
 #: model name -> its options of `training.classifiers.alfven` besides data and outputs.
 FAMILY = {
@@ -37,10 +41,14 @@ def model_arguments(name, root, *, threads=None, seed=0, sets=None):
     that class.
     """
     found = sorted(path.name for path in Path(root).glob("alfven_*") if path.is_dir())
-    sets = found if sets is None else list(sets)
+    identity = IDENTITY_SET if IDENTITY_SET in found else None
+    sets = [name for name in found if name != IDENTITY_SET] if sets is None else list(sets)
     missing = sorted(set(sets) - set(found))
-    if not sets or missing:
-        raise ValueError(f"{root}: no recipe folders {missing or 'alfven_*'}")
+    if not sets or missing or IDENTITY_SET in sets:
+        raise ValueError(f"{root}: no recipe folders {missing or 'alfven_*'}"
+                         if not sets or missing else
+                         f"{IDENTITY_SET} repeats training runs: it is for the run-identity "
+                         "control only")
     arguments = []
     for recipe in sets:
         for label in ("sub_alfvenic", "super_alfvenic"):
@@ -50,7 +58,15 @@ def model_arguments(name, root, *, threads=None, seed=0, sets=None):
                   # relative: the card records them, and they hold on any clone
                   "--out", f"onnx_models/{name}.onnx",
                   "--report", f"docs/results/{name.replace('-', '_')}.json",
-                  "--identity-control", "1.0", "--seed", str(seed), "--no-progress"]
+                  "--seed", str(seed), "--no-progress"]
+    if identity is None:
+        arguments += ["--identity-control", "1.0"]
+    else:
+        # the runs of alfven_48_fast to 6.5 T: trained on 2-3.5 T, scored on 5.5-6.5 T
+        arguments += ["--identity-control", "2.0", "--identity-window", "1.0"]
+        for label in ("sub_alfvenic", "super_alfvenic"):
+            arguments += ["--identity-class", f"{label}="
+                          f"{Path(root) / identity / label / 'seed_*' / 'snapshot_*.fits'}"]
     if len(sets) > 1:
         arguments.append("--setting-controls")
     if threads is not None:

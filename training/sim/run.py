@@ -74,15 +74,23 @@ class Simulation:
         return cls(config, solver, forcing, state, controller=controller)
 
     @classmethod
-    def restore(cls, path, *, device=None, end_turnovers=None):
+    def restore(cls, path, *, device=None, end_turnovers=None, snapshot_turnovers=None):
         """A run continued from a checkpoint, bit-for-bit as if it had never stopped;
-        ``end_turnovers`` moves its end (to extend a finished run)."""
+        ``end_turnovers`` moves its end (to extend a finished run) and ``snapshot_turnovers``
+        adds later snapshots (the saved times must be its first ones: written snapshots keep
+        their numbers)."""
         saved = load_checkpoint(path)
         values = dict(saved["config"])
         if device is not None:
             values["device"] = device
         if end_turnovers is not None:
             values["end_turnovers"] = end_turnovers
+        if snapshot_turnovers is not None:
+            before = list(values["snapshot_turnovers"])
+            if list(snapshot_turnovers)[:len(before)] != before:
+                raise ValueError(f"snapshot times {list(snapshot_turnovers)} must begin with the "
+                                 f"run's own {before}")
+            values["snapshot_turnovers"] = list(snapshot_turnovers)
         config = RunConfig(**values)
         simulation = cls.start(config)
         simulation.state = MHDState(**{name: tensor.to(config.device)
@@ -141,7 +149,7 @@ def _print_flushed(message):
 
 
 def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
-                   log=_print_flushed, end_turnovers=None):
+                   log=_print_flushed, end_turnovers=None, snapshot_turnovers=None):
     """Run (or continue) a driven simulation, writing snapshots and checkpoints.
 
     Parameters
@@ -156,6 +164,8 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
         Overrides ``config.output_dir``.
     end_turnovers : float, optional
         With ``resume``: a new end time (in turnovers), to extend a run.
+    snapshot_turnovers : sequence of float, optional
+        With ``resume``: the run's snapshot times followed by later ones.
 
     Returns
     -------
@@ -170,7 +180,8 @@ def run_simulation(config=None, *, resume=None, progress=True, output_dir=None,
     """
     from tqdm import tqdm
 
-    simulation = (Simulation.restore(resume, end_turnovers=end_turnovers) if resume
+    simulation = (Simulation.restore(resume, end_turnovers=end_turnovers,
+                                     snapshot_turnovers=snapshot_turnovers) if resume
                   else Simulation.start(config))
     config = simulation.config
     out = Path(output_dir or config.output_dir)

@@ -115,7 +115,7 @@ def test_run_identity_control_detects_a_learnable_run_pattern(persistent):
     control = run_identity_control(data, np.ones(len(data), dtype=bool), config=config,
                                    gap_turnovers=1.0)
     entry = control["classes"]["sub_alfvenic"]
-    assert entry["seeds"] == [10, 11] and entry["test_time"] == 3.0
+    assert entry["seeds"] == [10, 11] and entry["test_times"] == [3.0]
     assert entry["train_times"] == [0.0, 1.0, 2.0] and entry["n_test_maps"] == 48
     assert control["skipped"] == {"super_alfvenic": "fewer than two training runs"}
     # 48 test maps: chance is 0.5 with a binomial sd of 0.072
@@ -123,6 +123,32 @@ def test_run_identity_control_detects_a_learnable_run_pattern(persistent):
         assert entry["accuracy"] >= 0.75 and control["at_chance"] is False
     else:  # nothing persists from one snapshot to the next: within 3 sd of chance
         assert abs(entry["accuracy"] - 0.5) <= 0.22
+
+
+def test_identity_control_scores_a_window_after_a_gap(monkeypatch):
+    from training.classifiers import alfven
+
+    data = _identity_maps(False)
+    seen = {}
+
+    def no_training(train_set, validation_set, config, *, name, progress):
+        seen["n_train"] = len(train_set)
+        return None, None
+
+    monkeypatch.setattr(alfven, "_train_cnn", no_training)
+    monkeypatch.setattr("training.evaluation.classifier_metrics.evaluate_classifier",
+                        lambda model, images, labels: {"accuracy": 0.5})
+    control = alfven.run_identity_control(data, np.ones(len(data), dtype=bool),
+                                          config=alfven.QUICK_CONFIG, gap_turnovers=1.0,
+                                          test_window=1.0)
+    entry = control["classes"]["sub_alfvenic"]
+    # scored on the last turnover (times 2 and 3), trained a turnover before its start
+    assert entry["test_times"] == [2.0, 3.0] and entry["train_times"] == [0.0, 1.0]
+    assert entry["n_test_maps"] == 96 and control["test_window_turnovers"] == 1.0
+    control = alfven.run_identity_control(data, np.ones(len(data), dtype=bool),
+                                          config=alfven.QUICK_CONFIG, gap_turnovers=3.0,
+                                          test_window=1.0)
+    assert "no snapshot 3.0 turnovers before" in control["skipped"]["sub_alfvenic"]
 
 
 def _setting_maps(*, reversed_in_second):
@@ -190,3 +216,24 @@ def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_sec
         assert other["accuracy"] <= 0.2 and not other["within_target"]
     else:
         assert other["accuracy"] >= 0.9
+
+
+def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):
+    from training.classifiers.alfven_family import IDENTITY_SET, model_arguments
+
+    for recipe in ("alfven_48_fast", "alfven_48_drive", IDENTITY_SET):
+        (tmp_path / recipe).mkdir()
+    arguments = model_arguments("alfven", tmp_path)
+    classes = [arguments[i + 1] for i, flag in enumerate(arguments) if flag == "--class"]
+    assert len(classes) == 4 and not any(IDENTITY_SET in spec for spec in classes)
+    identity = [arguments[i + 1] for i, flag in enumerate(arguments)
+                if flag == "--identity-class"]
+    assert len(identity) == 2 and all(IDENTITY_SET in spec for spec in identity)
+    assert arguments[arguments.index("--identity-control") + 1] == "2.0"
+    assert "--setting-controls" in arguments
+    with pytest.raises(ValueError, match="run-identity control only"):
+        model_arguments("alfven", tmp_path, sets=["alfven_48_fast", IDENTITY_SET])
+    (tmp_path / IDENTITY_SET).rmdir()
+    arguments = model_arguments("alfven", tmp_path, sets=["alfven_48_fast"])
+    assert "--identity-class" not in arguments and "--setting-controls" not in arguments
+    assert arguments[arguments.index("--identity-control") + 1] == "1.0"

@@ -288,3 +288,40 @@ def test_test_seeds_must_be_some_of_the_seeds(tmp_path):
     assert load_recipe(path, seeds=[1, 2])["test_seeds"] == [1]
     # one process per seed: a call for the test seed alone is allowed
     assert load_recipe(path, seeds=[1])["test_seeds"] == [1]
+
+
+def test_a_copied_run_is_extended_bit_for_bit_by_a_longer_recipe(tmp_path):
+    overrides = {"cells": 16, "compile": False, "dtype": "float64", "end_turnovers": 0.1,
+                 "snapshot_turnovers": [0.05, 0.1], "checkpoint_every": 4}
+    longer = {**overrides, "end_turnovers": 0.2, "snapshot_turnovers": [0.05, 0.1, 0.15, 0.2]}
+    recipe = RECIPE_DIR / "alfven_48_fast.toml"
+    run_recipe(recipe, output_dir=tmp_path / "short", overrides=overrides, seeds=[0],
+               log=lambda message: None)
+    straight = run_recipe(recipe, output_dir=tmp_path / "straight", overrides=longer,
+                          seeds=[0], log=lambda message: None)
+    _copy_runs(tmp_path / "short", tmp_path / "extended")
+    messages = []
+    extended = run_recipe(RECIPE_DIR / "alfven_48_identity.toml",
+                          output_dir=tmp_path / "extended", overrides=longer, seeds=[0],
+                          log=messages.append)
+    assert sum("extending" in message and "to 0.2 T" in message for message in messages) == 2
+    for label, entry in straight["classes"].items():
+        run, again = entry["runs"][0], extended["classes"][label]["runs"][0]
+        assert len(again["snapshots"]) == 4
+        for path, path_again in zip(run["snapshots"], again["snapshots"]):
+            for array, array_again in zip(read_snapshot(path)[:3], read_snapshot(path_again)[:3]):
+                assert (array == array_again).all()
+    # any other change is still refused
+    _copy_runs(tmp_path / "short", tmp_path / "changed")
+    with pytest.raises(ValueError, match="other parameters"):
+        run_recipe(RECIPE_DIR / "alfven_48_identity.toml", output_dir=tmp_path / "changed",
+                   overrides={**longer, "sound_speed": 0.2}, seeds=[0],
+                   log=lambda message: None)
+
+
+def _copy_runs(source, target):
+    import shutil
+
+    for label in ("sub_alfvenic", "super_alfvenic"):
+        (target / label).mkdir(parents=True)
+        shutil.copytree(source / label / "seed_0000", target / label / "seed_0000")

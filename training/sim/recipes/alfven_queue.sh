@@ -32,6 +32,10 @@ alfven_48_drive sub_alfvenic 20
 alfven_48_drive sub_alfvenic 21
 alfven_48_drive sub_alfvenic 22
 alfven_48_drive sub_alfvenic 23
+alfven_48_identity sub_alfvenic 0
+alfven_48_identity super_alfvenic 0
+alfven_48_identity sub_alfvenic 1
+alfven_48_identity super_alfvenic 1
 alfven_64_minmod_hlle sub_alfvenic 10
 alfven_64_minmod_hlle sub_alfvenic 11
 alfven_64_minmod_hlle sub_alfvenic 12
@@ -42,6 +46,13 @@ echo "$JOBS" | while read recipe label seed; do
   [ -z "$recipe" ] && continue
   mkdir $Q/claims/${recipe}_${label}_${seed} 2>/dev/null || continue
   echo "$(date -u +%FT%T) worker $1 start $recipe $label $seed" >> $Q/queue.log
+  if [ "$recipe" = alfven_48_identity ]; then
+    # the same runs as alfven_48_fast's, extended from their checkpoints (see the recipe)
+    run=$(printf "seed_%04d" $seed)
+    if [ ! -d $Q/$recipe/$label/$run ]; then
+      mkdir -p $Q/$recipe/$label && cp -r $Q/alfven_48_fast/$label/$run $Q/$recipe/$label/
+    fi
+  fi
   nice -n 10 python -m training.sim recipe $R/$recipe.toml --classes $label --seeds $seed \
       --threads 1 --output-dir $Q/$recipe >> $Q/logs/${recipe}_${label}_${seed}.log 2>&1
   echo "$(date -u +%FT%T) worker $1 end $recipe $label $seed rc=$?" >> $Q/queue.log

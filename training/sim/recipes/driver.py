@@ -130,22 +130,38 @@ def _resumable_run(config, *, log=None, label=""):
     """
     output_dir = Path(config.output_dir)
     checkpoint = output_dir / CHECKPOINT_NAME
-    resume = None
+    resume, extension = None, {}
     if checkpoint.exists():
         # through RunConfig, so parameters added to the code since keep their defaults
         saved = RunConfig(**load_checkpoint(checkpoint)["config"]).as_dict()
-        if saved != config.as_dict():
-            changed = sorted(key for key in set(saved) | set(config.as_dict())
-                             if saved.get(key) != config.as_dict().get(key))
+        wanted = config.as_dict()
+        # where a run lives is no parameter of it: a copied run directory continues
+        changed = sorted(key for key in set(saved) | set(wanted)
+                         if saved.get(key) != wanted.get(key) and key != "output_dir")
+        if changed and _extends(saved, wanted, changed):
+            extension = {"end_turnovers": wanted["end_turnovers"],
+                         "snapshot_turnovers": wanted["snapshot_turnovers"]}
+        elif changed:
             raise ValueError(f"{checkpoint} belongs to a run with other parameters ({changed}); "
                              "delete that run directory or choose another --output-dir")
         resume = checkpoint
         if log is not None:
-            log(f"[{label}] continuing {output_dir} from its checkpoint")
+            log(f"[{label}] {'extending' if extension else 'continuing'} {output_dir} from its "
+                "checkpoint" + (f" to {wanted['end_turnovers']:g} T" if extension else ""))
     run_log = (lambda message: None) if log is None else (
         lambda message: log(f"[{label}]   {message}"))
     return run_simulation(None if resume else config, resume=resume, output_dir=output_dir,
-                          progress=False, log=run_log)
+                          progress=False, log=run_log, **extension)
+
+
+def _extends(saved, wanted, changed):
+    """Whether ``wanted`` only runs ``saved`` longer: a later end and more snapshots after the
+    saved ones (a longer recipe over the same runs, e.g. for the run-identity control)."""
+    if not set(changed) <= {"end_turnovers", "snapshot_turnovers"}:
+        return False
+    before, after = list(saved["snapshot_turnovers"]), list(wanted["snapshot_turnovers"])
+    return (wanted["end_turnovers"] >= saved["end_turnovers"]
+            and after[:len(before)] == before)
 
 
 def _calibration_run(config, average_from_turnovers, *, log=None, label=""):
