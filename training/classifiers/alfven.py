@@ -496,6 +496,19 @@ def caveats(report):
         notes.append("Trained and tested on ONE numerics and driving setting of one solver "
                      "at low resolution: not yet checked across numerics, driving or other "
                      "codes (the controls of issue 13 are pending).")
+    cells = sorted({int(key.split("cells=")[1].split()[0]) for key in settings
+                    if "cells=" in key})
+    if cells and max(cells) < 256:
+        notes.append(f"Trained on {'-'.join(str(n) for n in cells)}^3 runs only: no GPU was "
+                     "lent to this project, so the recipe was not run at 256^3 with --device "
+                     "cuda; finer dissipation ranges than these are untested.")
+    controls = (metrics.get("setting_controls") or {}).get("settings", {})
+    failed = [f"{entry['difference']} ({entry['points_below_same_setting']:.1f} points below)"
+              for entry in controls.values() if not entry["within_target"]]
+    if failed:
+        notes.append("Trained on one setting, it loses more than "
+                     f"{CONTROL_TOLERANCE_POINTS:g} points on another: {'; '.join(failed)}; "
+                     "treat maps of other numerics or driving with care.")
     baselines = metrics.get("baselines") or {}
     if baselines:
         best = max(baselines, key=lambda key: baselines[key]["accuracy"])
@@ -503,7 +516,8 @@ def caveats(report):
             notes.append(f"The {best} baseline scores {baselines[best]['accuracy']:.3f} on the "
                          f"same split against the network's {metrics['test_accuracy']:.3f}: "
                          "the network adds nothing over it yet.")
-    identity = metrics.get("run_identity_control")
+    # the control on longer runs (training.classifiers.alfven_identity) where it was made
+    identity = metrics.get("run_identity_control_long") or metrics.get("run_identity_control")
     if identity and identity.get("mean_accuracy") is not None and not identity["at_chance"]:
         gap = identity.get("gap_turnovers", 1.0)
         later = "one turnover later" if gap == 1.0 else f"{gap:g} turnovers later"

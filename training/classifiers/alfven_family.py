@@ -33,15 +33,16 @@ FAMILY = {
 }
 
 
-def model_arguments(name, root, *, threads=None, seed=0, sets=None):
+def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_runs=True):
     """The `training.classifiers.alfven` command line of one family member.
 
     ``sets`` (recipe folder names) limits the data to those sets; all ``alfven_*`` folders
     by default. Give only finished sets: a set with one class done would tie its setting to
-    that class.
+    that class. The run-identity control uses `IDENTITY_SET` when it is there and
+    ``identity_runs`` (give False while its runs are still going), else the training runs.
     """
     found = sorted(path.name for path in Path(root).glob("alfven_*") if path.is_dir())
-    identity = IDENTITY_SET if IDENTITY_SET in found else None
+    identity = IDENTITY_SET if identity_runs and IDENTITY_SET in found else None
     sets = [name for name in found if name != IDENTITY_SET] if sets is None else list(sets)
     missing = sorted(set(sets) - set(found))
     if not sets or missing or IDENTITY_SET in sets:
@@ -88,10 +89,14 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sets", nargs="+", default=None,
                         help="recipe folders under ROOT to use (default: every alfven_* one)")
+    parser.add_argument("--without-identity-runs", action="store_true",
+                        help=f"run the run-identity control on the training runs even where "
+                             f"ROOT/{IDENTITY_SET} exists (while its runs are still going)")
     arguments = parser.parse_args(argv)
     for name in arguments.models:
         command = model_arguments(name, arguments.root, threads=arguments.threads,
-                                  seed=arguments.seed, sets=arguments.sets)
+                                  seed=arguments.seed, sets=arguments.sets,
+                                  identity_runs=not arguments.without_identity_runs)
         print(f"{name}: python -m training.classifiers.alfven {' '.join(command)}", flush=True)
         status = train(command)
         if status:

@@ -237,3 +237,34 @@ def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):
     arguments = model_arguments("alfven", tmp_path, sets=["alfven_48_fast"])
     assert "--identity-class" not in arguments and "--setting-controls" not in arguments
     assert arguments[arguments.index("--identity-control") + 1] == "1.0"
+
+
+@pytest.mark.parametrize("name, kind, ffp", [("alfven", "slices", False),
+                                             ("alfven-ffp", "slices", True),
+                                             ("alfven-column", "columns", False)])
+def test_long_identity_control_uses_each_members_inputs(name, kind, ffp, monkeypatch, tmp_path):
+    from training.classifiers import alfven, alfven_data, alfven_identity
+
+    calls = {}
+
+    def fake_load(labelled, class_names, *, kind, slice_step, directions):
+        calls["globs"] = sorted(str(entry.path) for entry in labelled)
+        calls["kind"], calls["directions"] = kind, directions
+        return _identity_maps(False)
+
+    def fake_control(data, mask, *, config, gap_turnovers, test_window, progress):
+        calls["config"], calls["gap"], calls["window"] = config, gap_turnovers, test_window
+        return {"classes": {}, "mean_accuracy": None}
+
+    for label in ("sub_alfvenic", "super_alfvenic"):
+        run = tmp_path / "alfven_48_identity" / label / "seed_0000"
+        run.mkdir(parents=True)
+        (run / "snapshot_000.fits").write_bytes(b"")
+    monkeypatch.setattr(alfven_data, "load_labelled_maps", fake_load)
+    monkeypatch.setattr(alfven, "run_identity_control", fake_control)
+    result = alfven_identity.identity_control(tmp_path, name)
+    assert calls["kind"] == kind and calls["config"].ffp is ffp
+    assert (calls["directions"] is not None) == (kind == "columns")
+    assert (calls["gap"], calls["window"]) == (2.0, 1.0)
+    assert all("alfven_48_identity" in path for path in calls["globs"])
+    assert len(calls["globs"]) == 2 and "6.5 T" in result["data"]

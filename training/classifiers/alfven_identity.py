@@ -1,0 +1,100 @@
+"""The run-identity control of the Alfven family on the longer runs of recipe
+``alfven_48_identity``: for each family member's inputs, a network of the member's design is
+trained to tell two runs of one class apart on their 2-3.5 T snapshots and scored on 5.5-6.5 T.
+
+Run as::
+
+    python -m training.classifiers.alfven_identity ROOT \\
+        --report docs/results/alfven_identity_control.json [--update-cards]
+
+``ROOT/alfven_48_identity`` holds the extended runs (see the recipe). With ``--update-cards``
+the result joins each shipped member's training report (``metrics.run_identity_control_long``,
+beside the one-turnover control) and its card's caveats (weights untouched).
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+__all__ = ["GAP_TURNOVERS", "WINDOW_TURNOVERS", "identity_control", "main"]
+
+#: Training snapshots end this long before the first scored one ...
+GAP_TURNOVERS = 2.0
+#: ... and the scored ones span the last this many turnovers.
+WINDOW_TURNOVERS = 1.0
+
+
+def identity_control(root, name, *, seed=0, progress=False):
+    """The control for one family member on ``root/alfven_48_identity``.
+
+    Returns
+    -------
+    dict
+        As `training.classifiers.alfven.run_identity_control`.
+    """
+    from glue_turbml.evaluation import expand_class_specs
+
+    from .alfven import CLASSES, FULL_CONFIG, run_identity_control
+    from .alfven_data import load_labelled_maps
+    from .alfven_family import FAMILY, IDENTITY_SET
+
+    options = FAMILY[name]
+    config = replace(FULL_CONFIG, seed=seed, kind=options[options.index("--kind") + 1],
+                     ffp="--ffp" in options)
+    if "--slice-step" in options:
+        config = replace(config, slice_step=int(options[options.index("--slice-step") + 1]))
+    class_names = [label for label, _ in CLASSES]
+    specs = [f"{label}={Path(root) / IDENTITY_SET / label / 'seed_*' / 'snapshot_*.fits'}"
+             for label in class_names]
+    data = load_labelled_maps(expand_class_specs(specs, class_names), class_names,
+                              kind=config.kind, slice_step=config.slice_step,
+                              directions=config.directions if config.kind == "columns" else None)
+    import numpy as np
+
+    result = run_identity_control(data, np.ones(len(data), dtype=bool), config=config,
+                                  gap_turnovers=GAP_TURNOVERS, test_window=WINDOW_TURNOVERS,
+                                  progress=progress)
+    result["data"] = f"{IDENTITY_SET} (alfven_48_fast's seeds 0 and 1 run on to 6.5 T)"
+    return result
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    from .alfven import add_caveats_to_card
+    from .alfven_family import FAMILY
+
+    parser = argparse.ArgumentParser(prog="python -m training.classifiers.alfven_identity",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("root", help="folder holding alfven_48_identity")
+    parser.add_argument("--models", nargs="+", choices=sorted(FAMILY), default=list(FAMILY))
+    parser.add_argument("--report", required=True, help="JSON file to write")
+    parser.add_argument("--update-cards", action="store_true",
+                        help="state the result in each shipped member's card")
+    parser.add_argument("--seed", type=int, default=0)
+    arguments = parser.parse_args(argv)
+    report = {"command": "python -m training.classifiers.alfven_identity "
+                         + " ".join(argv if argv is not None else sys.argv[1:]),
+              "gap_turnovers": GAP_TURNOVERS, "window_turnovers": WINDOW_TURNOVERS,
+              "models": {}}
+    for name in arguments.models:
+        result = identity_control(arguments.root, name, seed=arguments.seed)
+        report["models"][name] = result
+        print(f"{name}: run-identity control {result['mean_accuracy']:.3f} (chance 0.5 +- "
+              f"{result['tolerance']}); per class "
+              + ", ".join(f"{label} {entry['accuracy']:.3f}"
+                          for label, entry in result["classes"].items()), flush=True)
+        if arguments.update_cards:
+            training_report = Path("docs/results") / f"{name.replace('-', '_')}.json"
+            recorded = json.loads(training_report.read_text(encoding="utf-8"))
+            recorded["metrics"]["run_identity_control_long"] = dict(
+                result, command=report["command"])
+            training_report.write_text(json.dumps(recorded, indent=1), encoding="utf-8")
+            add_caveats_to_card(f"onnx_models/{name}.onnx", recorded)
+    Path(arguments.report).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
