@@ -74,13 +74,17 @@ def main(argv=None):
                         help="state the result in each shipped member's card")
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)
-    report = {"command": "python -m training.classifiers.alfven_identity "
-                         + " ".join(argv if argv is not None else sys.argv[1:]),
-              "gap_turnovers": GAP_TURNOVERS, "window_turnovers": WINDOW_TURNOVERS,
-              "models": {}}
+    command = "python -m training.classifiers.alfven_identity " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    report_path = Path(arguments.report)
+    # members measured by earlier calls stay in the report (one call per member is allowed)
+    report = (json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists()
+              else {"gap_turnovers": GAP_TURNOVERS, "window_turnovers": WINDOW_TURNOVERS,
+                    "models": {}})
+    report["command"] = command
     for name in arguments.models:
         result = identity_control(arguments.root, name, seed=arguments.seed)
-        report["models"][name] = result
+        report["models"][name] = dict(result, command=command)
         print(f"{name}: run-identity control {result['mean_accuracy']:.3f} (chance 0.5 +- "
               f"{result['tolerance']}); per class "
               + ", ".join(f"{label} {entry['accuracy']:.3f}"
@@ -89,10 +93,10 @@ def main(argv=None):
             training_report = Path("docs/results") / f"{name.replace('-', '_')}.json"
             recorded = json.loads(training_report.read_text(encoding="utf-8"))
             recorded["metrics"]["run_identity_control_long"] = dict(
-                result, command=report["command"])
+                result, command=command)
             training_report.write_text(json.dumps(recorded, indent=1), encoding="utf-8")
             add_caveats_to_card(f"onnx_models/{name}.onnx", recorded)
-    Path(arguments.report).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    report_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

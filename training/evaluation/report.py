@@ -168,12 +168,18 @@ def _markdown(report, name, figure_name, robustness_name):
                          for setting, entry in controls["settings"].items()],
                         ["setting", "differs in", "accuracy", "points below", "within target",
                          "runs"])
-    identity = metrics.get("run_identity_control")
-    if identity:
-        lines += ["", "## Run-identity control", "",
-                  f"Mean accuracy {identity['mean_accuracy']} telling two runs of one class "
-                  f"apart (chance 0.5 +- {identity['tolerance']}; at chance: "
-                  f"{identity['at_chance']})."]
+    controls = [(key, metrics[key]) for key in ("run_identity_control",
+                                                "run_identity_control_long") if metrics.get(key)]
+    if controls:
+        lines += ["", "## Run-identity control", ""]
+        for key, identity in controls:
+            gap = identity.get("gap_turnovers", 1.0)
+            lines.append(f"- {gap:g} turnover(s) after the training snapshots"
+                         + (" (longer runs, `training.classifiers.alfven_identity`)"
+                            if key.endswith("_long") else "")
+                         + f": mean accuracy {identity['mean_accuracy']:.3f} telling two runs of "
+                         f"one class apart (chance 0.5 +- {identity['tolerance']}; at chance: "
+                         f"{identity['at_chance']}).")
     lines += ["", "## Robustness", "", f"![robustness curves]({robustness_name})", ""]
     for curve, rows_ in report["robustness"].items():
         if isinstance(rows_, list):
