@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["FAMILY", "IDENTITY_SET", "model_arguments", "main"]
+__all__ = ["FAMILY", "IDENTITY_SET", "class_spec", "model_arguments", "main"]
 
 #: The recipe folder of longer runs for the run-identity control, never a training set (its
 #: runs are alfven_48_fast's seeds 0 and 1).
@@ -31,6 +31,11 @@ FAMILY = {
     "alfven-ffp": ["--kind", "slices", "--slice-step", "2", "--ffp"],
     "alfven-column": ["--kind", "columns"],
 }
+
+
+def class_spec(root, recipe, label):
+    """``LABEL=GLOB`` of one class's snapshots in a recipe's output folder under ``root``."""
+    return f"{label}={Path(root) / recipe / label / 'seed_*' / 'snapshot_*.fits'}"
 
 
 def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_runs=True):
@@ -53,8 +58,7 @@ def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_run
     arguments = []
     for recipe in sets:
         for label in ("sub_alfvenic", "super_alfvenic"):
-            arguments += ["--class",
-                          f"{label}={Path(root) / recipe / label / 'seed_*' / 'snapshot_*.fits'}"]
+            arguments += ["--class", class_spec(root, recipe, label)]
     arguments += [*FAMILY[name], "--name", name,
                   # relative: the card records them, and they hold on any clone
                   "--out", f"onnx_models/{name}.onnx",
@@ -66,8 +70,7 @@ def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_run
         # the runs of alfven_48_fast to 6.5 T: trained on 2-3.5 T, scored on 5.5-6.5 T
         arguments += ["--identity-control", "2.0", "--identity-window", "1.0"]
         for label in ("sub_alfvenic", "super_alfvenic"):
-            arguments += ["--identity-class", f"{label}="
-                          f"{Path(root) / identity / label / 'seed_*' / 'snapshot_*.fits'}"]
+            arguments += ["--identity-class", class_spec(root, identity, label)]
     if len(sets) > 1:
         arguments.append("--setting-controls")
     if threads is not None:

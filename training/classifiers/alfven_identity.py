@@ -18,6 +18,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["GAP_TURNOVERS", "WINDOW_TURNOVERS", "identity_control", "main"]
 
 #: Training snapshots end this long before the first scored one ...
@@ -38,7 +40,7 @@ def identity_control(root, name, *, seed=0, progress=False):
 
     from .alfven import CLASSES, FULL_CONFIG, run_identity_control
     from .alfven_data import load_labelled_maps
-    from .alfven_family import FAMILY, IDENTITY_SET
+    from .alfven_family import FAMILY, IDENTITY_SET, class_spec
 
     options = FAMILY[name]
     config = replace(FULL_CONFIG, seed=seed, kind=options[options.index("--kind") + 1],
@@ -46,13 +48,10 @@ def identity_control(root, name, *, seed=0, progress=False):
     if "--slice-step" in options:
         config = replace(config, slice_step=int(options[options.index("--slice-step") + 1]))
     class_names = [label for label, _ in CLASSES]
-    specs = [f"{label}={Path(root) / IDENTITY_SET / label / 'seed_*' / 'snapshot_*.fits'}"
-             for label in class_names]
+    specs = [class_spec(root, IDENTITY_SET, label) for label in class_names]
     data = load_labelled_maps(expand_class_specs(specs, class_names), class_names,
                               kind=config.kind, slice_step=config.slice_step,
                               directions=config.directions if config.kind == "columns" else None)
-    import numpy as np
-
     result = run_identity_control(data, np.ones(len(data), dtype=bool), config=config,
                                   gap_turnovers=GAP_TURNOVERS, test_window=WINDOW_TURNOVERS,
                                   progress=progress)
