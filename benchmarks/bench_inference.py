@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_inference.py [--model kolmogorov-burgers] [--map-size 4096]
+    python benchmarks/bench_inference.py [--model kolmogorov-burgers-fbm] [--map-size 4096]
 
 Everything is measured side by side in one run on this machine, and the ratios are printed:
 
@@ -30,7 +30,7 @@ from timing import best_time  # noqa: E402  (benchmarks/ is on the path when run
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="kolmogorov-burgers")
+    parser.add_argument("--model", default="kolmogorov-burgers-fbm")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--tiles", type=int, default=512, help="tiles for the throughput test")
     parser.add_argument("--batch-size", type=int, default=64)

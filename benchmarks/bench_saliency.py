@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_saliency.py [--model kolmogorov-burgers] [--map-size 4096]
+    python benchmarks/bench_saliency.py [--model kolmogorov-burgers-fbm] [--map-size 4096]
 
 Measured side by side in one run on this machine (onnxruntime, the device ``--device`` picks):
 
@@ -30,7 +30,7 @@ from timing import time_saliency_graphs  # noqa: E402  (benchmarks/ is on the pa
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="kolmogorov-burgers")
+    parser.add_argument("--model", default="kolmogorov-burgers-fbm")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--tiles", type=int, default=256, help="tiles for the throughput test")
     parser.add_argument("--batch-size", type=int, default=32)

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: The command lines measured (the map file and output folder are appended).
 COMMANDS = {
-    "classify": ["classify", "--model", "kolmogorov-burgers", "--device", "cpu"],
-    "saliency": ["saliency", "--model", "kolmogorov-burgers", "--method", "guided", "--device",
+    "classify": ["classify", "--model", "kolmogorov-burgers-fbm", "--device", "cpu"],
+    "saliency": ["saliency", "--model", "kolmogorov-burgers-fbm", "--method", "guided", "--device",
                  "cpu"],
     "map": ["map", "--model", "mass-weighted-density", "--device", "cpu"],
 }

@@ -71,7 +71,7 @@ def classify(data, *, model, device="auto", hdu=None, component=None, axis=None,
     Examples
     --------
     >>> import glue_turbml
-    >>> result = glue_turbml.classify("map.fits", model="kolmogorov-burgers")  # doctest: +SKIP
+    >>> result = glue_turbml.classify("map.fits", model="kolmogorov-burgers-fbm")  # doctest: +SKIP
     >>> print(result)  # doctest: +SKIP
     >>> result.write("map_classified.fits")  # doctest: +SKIP
     """
@@ -161,7 +161,7 @@ def saliency(data, *, model, method="guided", target=None, region=None, device="
     Examples
     --------
     >>> import glue_turbml
-    >>> result = glue_turbml.saliency("map.fits", model="kolmogorov-burgers")  # doctest: +SKIP
+    >>> result = glue_turbml.saliency("map.fits", model="kolmogorov-burgers-fbm")  # doctest: +SKIP
     >>> smoothed, level = result.overlay()  # doctest: +SKIP
     >>> result.write("map_saliency.fits")  # doctest: +SKIP
     """

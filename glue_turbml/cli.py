@@ -402,7 +402,7 @@ def _quantity_option(flag, text, *, example):
 
 
 def _cmd_map(args):
-    from .mapping import map_image
+    from .mapping import input_quantity, map_image
     from .models import resolve_model
 
     _check_batch_size(args)
@@ -411,6 +411,11 @@ def _cmd_map(args):
         depth = _quantity_option("--depth", args.depth, example="'1 pc' or '3e18 cm'")
     loaded = resolve_model(args.model)
     _check_task(loaded.card, ("image_to_image",), "map")
+    if depth is not None and input_quantity(loaded.card) != "column_density":
+        # Said before any file is read; map_image refuses it too (check_input_unit).
+        raise CommandError(f"--depth applies to column-density models only; model "
+                           f"{loaded.card['name']!r} maps a density slice, which has no line "
+                           "of sight: drop --depth")
     source = Path(args.input)
     target = output_path(args.out, f"{output_stem(source)}_{loaded.card['name']}.fits")
     check_targets([target] + ([png_beside(target)] if args.png else []),
@@ -653,21 +658,26 @@ def build_parser():
     explain.set_defaults(handler=_cmd_saliency)
 
     mapping = commands.add_parser(
-        "map", help="map a column-density FITS map to the mass-weighted mean density <n>_m "
-        "with a per-pixel uncertainty (U-Net models)")
-    mapping.add_argument("input", help="FITS file (column density; BUNIT cm-2, a mass surface "
-                                       "density, or none)")
+        "map", help="map a FITS map with an image-to-image model, with a per-pixel "
+        "uncertainty: column density -> <n>_m, or density slice -> magnetic energy (U-Net "
+        "models; the model card says which)")
+    mapping.add_argument("input", help="FITS file: a column density (BUNIT cm-2, a mass surface "
+                                       "density, or none) for column-density models; a density "
+                                       "slice, or a cube with --slice (BUNIT cm-3, g cm-3, or "
+                                       "none) for density-slice models")
     mapping.add_argument("--model", required=True, help="image-to-image model name or .onnx path")
     mapping.add_argument("--out", required=True, help=out_help)
     mapping.add_argument("--depth", default=None,
-                         help="line-of-sight depth, e.g. '1 pc': adds a DENSITY HDU in cm-3")
+                         help="line-of-sight depth, e.g. '1 pc': adds a DENSITY HDU in cm-3 "
+                         "(column-density models only)")
     mapping.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                          help=device_help)
     mapping.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
     mapping.add_argument("--axis", type=int, default=None, help="cube axis (numpy order)")
     mapping.add_argument("--slice", type=int, default=None, help="map this cube plane")
     mapping.add_argument("--projection", choices=("sum", "mean", "moment0"), default=None,
-                         help="map the cube projected along --axis")
+                         help="map the cube projected along --axis (column-density models "
+                         "only; density-slice models take --slice)")
     mapping.add_argument("--tile-size", type=int, default=None,
                          help="network input side in pixels (default: the model card's)")
     mapping.add_argument("--batch-size", type=int, default=16, help="tiles per onnxruntime call")

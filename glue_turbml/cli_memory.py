@@ -14,7 +14,7 @@ __all__ = ["BYTES_PER_PIXEL", "MEMORY_LIMIT_VARIABLE", "SPECTRA_CHUNK_COPIES", "
 #: Peak resident memory per map pixel, measured by ``benchmarks/memory_per_pixel.py``
 #: (``docs/results/memory_per_pixel.json``): the growth of ``ru_maxrss`` of a fresh process over
 #: one float32 map after a 256 x 256 warm-up run (imports, onnxruntime's first arenas), on the
-#: larger of two sizes, rounded up to 5: classify (kolmogorov-burgers, 2048^2) 131.0, saliency
+#: larger of two sizes, rounded up to 5: classify (kolmogorov-burgers-fbm, 2048^2) 131.0, saliency
 #: (guided, 2048^2) 193.7, map (mass-weighted-density, 1024^2) 417.7. The slopes between the two
 #: sizes (67.7, 123.1, 411.8) are lower: fixed costs are spread over the pixels. The tiling and
 #: the activations dominate, so the need grows with the pixels, not with the model file.

@@ -63,7 +63,7 @@ def output_path(out, name, *, n_inputs=1):
     out : str or path
         The ``--out`` value.
     name : str
-        The file name used inside a folder, e.g. ``m13_kolmogorov-burgers.fits``.
+        The file name used inside a folder, e.g. ``m13_kolmogorov-burgers-fbm.fits``.
     n_inputs : int
         How many inputs the command writes results for; a file name takes one only.
 

@@ -9,7 +9,9 @@ __all__ = ["DEMO_MAP", "DEMO_MODEL", "run_demo"]
 #: A synthetic column-density map bundled with the package (see its FITS header for how it was
 #: made): Kolmogorov-like on the left, Burgers-like on the right, with a masked (NaN) disc.
 DEMO_MAP = Path(__file__).resolve().parent / "data" / "demo_two_regimes.fits"
-DEMO_MODEL = "kolmogorov-burgers"
+#: The demonstration classifier, trained on lognormal random-phase fields like those of
+#: ``DEMO_MAP``: the demo shows a model on the kind of map it was trained on, not turbulence.
+DEMO_MODEL = "kolmogorov-burgers-fbm"
 
 
 def run_demo(out_dir, *, device="auto", model=DEMO_MODEL, progress=False):

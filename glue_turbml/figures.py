@@ -1,5 +1,5 @@
 """Figures of results for people: the map beside what a model made of it (probabilities,
-saliency, a U-Net's density map)."""
+saliency, a U-Net's map of density or magnetic energy)."""
 
 import numpy as np
 
@@ -75,12 +75,15 @@ def plot_classification(image, result, path, *, class_name=None, title=None):
 
 
 def plot_mapping(image, result, path, *, title=None):
-    """Save a PNG: the input map, the U-Net's log10(<n>_m/n0) map and its 1-sigma uncertainty.
+    """Save a PNG: the input map, the U-Net's map and its 1-sigma uncertainty.
+
+    Titles and colour-bar labels name the mapped quantity by the result's
+    ``quantity_label`` (from the model card, e.g. ``log10(<n>_m / n0)``).
 
     Parameters
     ----------
     image : numpy.ndarray
-        The mapped 2D column-density map.
+        The mapped 2D map (a column density or a density slice).
     result : glue_turbml.mapping.MappingResult
     path : str or path
         Where to write the PNG.
@@ -99,8 +102,9 @@ def plot_mapping(image, result, path, *, title=None):
     ny, nx = np.shape(image)
     figure = Figure(figsize=(16, min(8.0, max(3.6, 4.6 * ny / nx + 1.4))), layout="constrained")
     projection = result.wcs if result.wcs is not None and result.wcs.has_celestial else None
+    quantity = result.quantity_label
     panels = ((shown, "gray", label),
-              (result.log_density_ratio, "viridis", "log10(<n>_m / n0) [dex]"),
+              (result.log_ratio, "viridis", f"{quantity} [dex]"),
               (result.sigma, "magma", "1-sigma uncertainty [dex]"))
     for position, (data, cmap, caption) in enumerate(panels):
         axes = figure.add_subplot(1, 3, position + 1, projection=projection)
@@ -112,9 +116,9 @@ def plot_mapping(image, result, path, *, title=None):
         if projection is not None:
             axes.set_xlabel("RA")
             axes.set_ylabel("Dec")
-    median = result.summary()["median_log_density_ratio"]
+    median = result.summary()["median_log_ratio"]
     median_text = "nan" if median is None else f"{median:.3f}"
-    figure.suptitle(title or f"{result.input_name}: median log10(<n>_m/n0) = {median_text} dex"
+    figure.suptitle(title or f"{result.input_name}: median {quantity} = {median_text} dex"
                     f"\nmodel {result.model_card['name']} {result.model_card['version']} on "
                     f"{result.session_info.provider}", fontsize=10)
     path = Path(path)

@@ -29,9 +29,9 @@ def test_models_list_json_and_info():
     listed = turbml("models", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     cards = json.loads(listed.stdout)
-    assert any(card["name"] == "kolmogorov-burgers" and card["task"] == "classification"
+    assert any(card["name"] == "kolmogorov-burgers-fbm" and card["task"] == "classification"
                for card in cards)
-    info = turbml("models", "info", "kolmogorov-burgers")
+    info = turbml("models", "info", "kolmogorov-burgers-fbm")
     assert info.returncode == 0
     assert "kolmogorov" in info.stdout and "weights sha256" in info.stdout
 
@@ -55,14 +55,14 @@ def test_classify_files_and_directory(tmp_path):
         fits.PrimaryHDU(image, header=make_celestial_wcs(image.shape).to_header()).writeto(
             inputs / f"m{index}.fits")
     out = tmp_path / "out"
-    completed = turbml("classify", inputs, "--model", "kolmogorov-burgers", "--out", out,
+    completed = turbml("classify", inputs, "--model", "kolmogorov-burgers-fbm", "--out", out,
                        "--device", "cpu", "--png")
     assert completed.returncode == 0, completed.stderr
     for index in range(2):
-        written = out / f"m{index}_kolmogorov-burgers.fits"
+        written = out / f"m{index}_kolmogorov-burgers-fbm.fits"
         assert written.exists() and written.with_suffix(".png").stat().st_size > 10_000
         with fits.open(written) as hdulist:
-            assert hdulist[0].header["TM_MODEL"] == "kolmogorov-burgers"
+            assert hdulist[0].header["TM_MODEL"] == "kolmogorov-burgers-fbm"
             assert hdulist["PROB_KOLMOGOROV"].header["CTYPE1"] == "RA---TAN"
 
 
@@ -85,7 +85,7 @@ def bad_inputs(tmp_path):
 
 
 def test_bad_input_gives_one_line_and_nonzero_exit(bad_inputs, tmp_path):
-    model = ("--model", "kolmogorov-burgers", "--out", tmp_path / "o")
+    model = ("--model", "kolmogorov-burgers-fbm", "--out", tmp_path / "o")
     assert_one_line_error(turbml("classify", bad_inputs["small"], *model), "smaller than",
                           "128x128")
     assert_one_line_error(turbml("classify", bad_inputs["nan"], *model), "entirely NaN")
@@ -93,14 +93,14 @@ def test_bad_input_gives_one_line_and_nonzero_exit(bad_inputs, tmp_path):
     assert_one_line_error(turbml("classify", bad_inputs["good"], "--model", bad_inputs["corrupt"]),
                           "corrupt.onnx", "not a readable ONNX file")
     assert_one_line_error(turbml("classify", bad_inputs["good"], "--model", "no-such-model"),
-                          "unknown model 'no-such-model'", "kolmogorov-burgers")
+                          "unknown model 'no-such-model'", "kolmogorov-burgers-fbm")
     assert_one_line_error(turbml("classify", bad_inputs["empty_dir"], *model), "no FITS files")
 
 
 def test_demo_writes_fits_and_png(tmp_path):
     completed = turbml("demo", "--out", tmp_path / "demo", "--device", "cpu")
     assert completed.returncode == 0, completed.stderr
-    fits_path = tmp_path / "demo" / "demo_two_regimes_kolmogorov-burgers.fits"
+    fits_path = tmp_path / "demo" / "demo_two_regimes_kolmogorov-burgers-fbm.fits"
     png_path = fits_path.with_suffix(".png")
     assert fits_path.exists() and png_path.stat().st_size > 20_000
     assert "left half" in completed.stdout and "right half" in completed.stdout
@@ -167,7 +167,7 @@ def cli_files(tmp_path):
 
 
 def test_cube_errors_name_flags_the_subcommand_takes(cli_files, tmp_path, capsys):
-    classify = ("--model", "kolmogorov-burgers", "--device", "cpu", "--out", tmp_path / "o")
+    classify = ("--model", "kolmogorov-burgers-fbm", "--device", "cpu", "--out", tmp_path / "o")
     mapping = ("--model", "mass-weighted-density", "--device", "cpu", "--out", tmp_path / "o")
     cases = [
         (("classify", cli_files["plain_cube"], *classify), "classify",
@@ -194,12 +194,12 @@ def test_moment0_integrates_a_fits_ppv_cube(cli_files, tmp_path, capsys):
 
     target = tmp_path / "ppv_moment0.fits"
     status, out, err = run_main(capsys, "classify", cli_files["ppv"], "--model",
-                                "kolmogorov-burgers", "--device", "cpu", "--projection",
+                                "kolmogorov-burgers-fbm", "--device", "cpu", "--projection",
                                 "moment0", "--out", target)
     assert status == 0, err
     assert f"->  {target}" in out
     with fits.open(target) as hdulist:
-        assert hdulist[0].header["TM_MODEL"] == "kolmogorov-burgers"
+        assert hdulist[0].header["TM_MODEL"] == "kolmogorov-burgers-fbm"
         assert hdulist["PROB_BURGERS"].header["CTYPE1"] == "RA---TAN"
     # The map classified is spectral-cube's own moment 0 of the file.
     from glue_turbml.inputs import parse_input, reduce_to_image
@@ -210,7 +210,7 @@ def test_moment0_integrates_a_fits_ppv_cube(cli_files, tmp_path, capsys):
     assert unit == expected.unit and wcs.naxis == 2
     # A cube without a spectral axis is refused with the flags that work.
     error = one_error_line(*run_main(capsys, "classify", cli_files["plain_cube"], "--model",
-                                     "kolmogorov-burgers", "--axis", 0, "--projection",
+                                     "kolmogorov-burgers-fbm", "--axis", 0, "--projection",
                                      "moment0", "--out", tmp_path)[::2])
     assert "no spectral WCS axis" in error and "--projection sum or mean" in error
 
@@ -220,10 +220,10 @@ def test_out_is_a_folder_or_a_file_name_in_every_subcommand(cli_files, tmp_path,
     folder_runs = {
         "map": (("map", source, "--model", "mass-weighted-density"),
                 "m13_mass-weighted-density.fits"),
-        "classify": (("classify", source, "--model", "kolmogorov-burgers"),
-                     "m13_kolmogorov-burgers.fits"),
-        "saliency": (("saliency", source, "--model", "kolmogorov-burgers", "--no-png"),
-                     "m13_kolmogorov-burgers_saliency-guided.fits"),
+        "classify": (("classify", source, "--model", "kolmogorov-burgers-fbm"),
+                     "m13_kolmogorov-burgers-fbm.fits"),
+        "saliency": (("saliency", source, "--model", "kolmogorov-burgers-fbm", "--no-png"),
+                     "m13_kolmogorov-burgers-fbm_saliency-guided.fits"),
     }
     for name, (arguments, written) in folder_runs.items():
         folder = tmp_path / f"{name}_out"
@@ -239,7 +239,7 @@ def test_out_is_a_folder_or_a_file_name_in_every_subcommand(cli_files, tmp_path,
             assert hdulist[0].header["TM_MODEL"] == arguments[3]
     # A file name takes one input only.
     error = one_error_line(*run_main(capsys, "classify", source, cli_files["ppv"], "--model",
-                                     "kolmogorov-burgers", "--out", tmp_path / "two.fits")[::2])
+                                     "kolmogorov-burgers-fbm", "--out", tmp_path / "two.fits")[::2])
     assert "names one file but 2 inputs" in error and "--out results/" in error
     assert not (tmp_path / "two.fits").exists()
 
@@ -293,7 +293,7 @@ def two_maps(folder):
 
 
 def test_no_progress_bars_in_pipes(tmp_path):
-    completed = turbml("classify", two_maps(tmp_path / "maps"), "--model", "kolmogorov-burgers",
+    completed = turbml("classify", two_maps(tmp_path / "maps"), "--model", "kolmogorov-burgers-fbm",
                        "--device", "cpu", "--out", tmp_path / "out")
     assert completed.returncode == 0, completed.stderr
     assert "%|" not in completed.stderr and "\r" not in completed.stderr
@@ -313,7 +313,7 @@ def test_progress_bars_draw_on_a_terminal_stderr_apart_from_the_results(tmp_path
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-m", "glue_turbml.cli", "classify", str(two_maps(tmp_path / "maps")),
-         "--model", "kolmogorov-burgers", "--device", "cpu", "--out", str(tmp_path / "out")],
+         "--model", "kolmogorov-burgers-fbm", "--device", "cpu", "--out", str(tmp_path / "out")],
         stdout=subprocess.PIPE, stderr=secondary, text=True)
     os.close(secondary)
     chunks = []

@@ -16,7 +16,7 @@ from tests.spectra_builders import (CUBE_REDSHIFT, cube_header, cube_spaxels,  #
 
 from .conftest import make_celestial_wcs
 
-CLASSIFY = ("--model", "kolmogorov-burgers", "--device", "cpu")
+CLASSIFY = ("--model", "kolmogorov-burgers-fbm", "--device", "cpu")
 MAP = ("--model", "mass-weighted-density", "--device", "cpu")
 
 
@@ -89,16 +89,16 @@ def test_classify_a_folder_into_itself_skips_its_own_results(tmp_path, capsys):
         write_map(folder / f"m{seed}.fits", seed=seed)
     status, out, err = run_main(capsys, "classify", folder, *CLASSIFY, "--out", folder)
     assert status == 0, err
-    first = (folder / "m0_kolmogorov-burgers.fits").read_bytes()
+    first = (folder / "m0_kolmogorov-burgers-fbm.fits").read_bytes()
     status, out, err = run_main(capsys, "classify", folder, *CLASSIFY, "--out", folder,
                                 "--overwrite")
     assert status == 0, err
     assert len(out.splitlines()) == 2 and "skipped 2 earlier turbml result(s)" in err
     assert sorted(path.name for path in folder.iterdir()) == [
-        "m0.fits", "m0_kolmogorov-burgers.fits", "m1.fits", "m1_kolmogorov-burgers.fits"]
-    with fits.open(folder / "m0_kolmogorov-burgers.fits") as hdulist:
+        "m0.fits", "m0_kolmogorov-burgers-fbm.fits", "m1.fits", "m1_kolmogorov-burgers-fbm.fits"]
+    with fits.open(folder / "m0_kolmogorov-burgers-fbm.fits") as hdulist:
         assert hdulist[0].header["TM_INPUT"] == "m0"
-    assert (folder / "m0_kolmogorov-burgers.fits").read_bytes()[:2880] == first[:2880]
+    assert (folder / "m0_kolmogorov-burgers-fbm.fits").read_bytes()[:2880] == first[:2880]
 
 
 def test_inputs_that_would_share_an_output_name_are_refused_before_any_work(tmp_path, capsys):
@@ -117,8 +117,8 @@ def test_a_png_alone_is_never_replaced_without_overwrite(command, tmp_path, caps
     source = write_map(tmp_path / "m.fits")
     out = tmp_path / "out"
     out.mkdir()
-    name = ("m_kolmogorov-burgers.png" if command == "classify"
-            else "m_kolmogorov-burgers_saliency-guided.png")
+    name = ("m_kolmogorov-burgers-fbm.png" if command == "classify"
+            else "m_kolmogorov-burgers-fbm_saliency-guided.png")
     (out / name).write_bytes(b"my figure")
     flags = ("--png",) if command == "classify" else ()
     error = error_line(*run_main(capsys, command, source, *CLASSIFY, "--out", out,
@@ -131,7 +131,7 @@ def test_a_png_alone_is_never_replaced_without_overwrite(command, tmp_path, caps
 def test_the_demo_needs_overwrite_to_replace_an_earlier_run(tmp_path, capsys):
     out = tmp_path / "demo"
     assert run_main(capsys, "demo", "--out", out, "--device", "cpu")[0] == 0
-    png = out / "demo_two_regimes_kolmogorov-burgers.png"
+    png = out / "demo_two_regimes_kolmogorov-burgers-fbm.png"
     png.write_bytes(b"kept")
     error = error_line(*run_main(capsys, "demo", "--out", out, "--device", "cpu")[::2])
     assert "--overwrite" in error and png.read_bytes() == b"kept"
@@ -146,7 +146,7 @@ def test_a_write_that_fails_midway_leaves_the_earlier_result_and_no_partial_file
     source = write_map(tmp_path / "m.fits")
     out = tmp_path / "out"
     assert run_main(capsys, "classify", source, *CLASSIFY, "--out", out)[0] == 0
-    earlier = (out / "m_kolmogorov-burgers.fits").read_bytes()
+    earlier = (out / "m_kolmogorov-burgers-fbm.fits").read_bytes()
 
     def disk_full(self, path, *, overwrite=False):
         with open(path, "wb") as half:
@@ -156,8 +156,8 @@ def test_a_write_that_fails_midway_leaves_the_earlier_result_and_no_partial_file
     monkeypatch.setattr(ClassificationResult, "write", disk_full)
     error = error_line(*run_main(capsys, "classify", source, *CLASSIFY, "--out", out,
                                  "--overwrite")[::2])
-    assert "No space left on device" in error and "m_kolmogorov-burgers.fits" in error
-    assert (out / "m_kolmogorov-burgers.fits").read_bytes() == earlier
+    assert "No space left on device" in error and "m_kolmogorov-burgers-fbm.fits" in error
+    assert (out / "m_kolmogorov-burgers-fbm.fits").read_bytes() == earlier
     assert not leftovers(out)
 
 
@@ -199,7 +199,7 @@ def test_a_batch_goes_on_past_a_truncated_file(tmp_path, capsys):
     failures = [line for line in err.splitlines() if "truncated.fits" in line]
     assert len(failures) == 1 and "shorter than its header says" in failures[0]
     assert sorted(path.name for path in out.iterdir()) == [
-        "good_kolmogorov-burgers.fits", "other_kolmogorov-burgers.fits"]
+        "good_kolmogorov-burgers-fbm.fits", "other_kolmogorov-burgers-fbm.fits"]
 
 
 def test_a_saliency_batch_goes_on_past_a_truncated_file(tmp_path, capsys):
@@ -210,7 +210,7 @@ def test_a_saliency_batch_goes_on_past_a_truncated_file(tmp_path, capsys):
                                    "--out", out)
     assert error_line(status, err).endswith("1 of 2 files done; 1 failed (see above)")
     assert [path.name for path in out.iterdir()] == [
-        "good_kolmogorov-burgers_saliency-guided.fits"]
+        "good_kolmogorov-burgers-fbm_saliency-guided.fits"]
 
 
 def test_a_failed_first_write_leaves_no_new_folder(tmp_path, capsys, monkeypatch):
@@ -250,7 +250,7 @@ def test_foreseeable_problems_exit_2(tmp_path, capsys):
     source = write_map(tmp_path / "m.fits")
     out = tmp_path / "out"
     error = error_line(*run_main(capsys, "map", source, *CLASSIFY, "--out", out)[::2])
-    assert "--model kolmogorov-burgers is a classification model" in error
+    assert "--model kolmogorov-burgers-fbm is a classification model" in error
     error = error_line(*run_main(capsys, "classify", source, *MAP, "--out", out)[::2])
     assert "needs a model of task classification" in error
     error = error_line(*run_main(capsys, "map", source, *MAP, "--out", out,
@@ -280,8 +280,8 @@ def escaped_input(path):
 
 
 @pytest.mark.parametrize("command, flags, output", [
-    ("classify", CLASSIFY, f"{NAME}_kolmogorov-burgers.fits"),
-    ("saliency", CLASSIFY + ("--no-png",), f"{NAME}_kolmogorov-burgers_saliency-guided.fits"),
+    ("classify", CLASSIFY, f"{NAME}_kolmogorov-burgers-fbm.fits"),
+    ("saliency", CLASSIFY + ("--no-png",), f"{NAME}_kolmogorov-burgers-fbm_saliency-guided.fits"),
     ("map", MAP, f"{NAME}_mass-weighted-density.fits"),
 ])
 def test_non_ascii_paths_work_and_headers_escape_them(command, flags, output, tmp_path,
@@ -347,7 +347,7 @@ def test_spectra_and_evaluate_check_memory_too(
     maps.mkdir()
     write_map(maps / "a.fits")
     scores = tmp_path / "scores"
-    error = error_line(*run_main(capsys, "evaluate", "--model", "kolmogorov-burgers",
+    error = error_line(*run_main(capsys, "evaluate", "--model", "kolmogorov-burgers-fbm",
                                  "--class", f"kolmogorov={maps}/*.fits", "--out",
                                  scores)[::2])
     assert "for turbml classify" in error and "--stride" in error and not scores.exists()
@@ -385,9 +385,9 @@ def test_the_python_api_refuses_such_a_stride_too(tmp_path):
 
     source = write_map(tmp_path / "m.fits")
     with pytest.raises(TilingError, match=r"--stride 0 \(stride= in Python\)"):
-        classify(source, model="kolmogorov-burgers", stride=0)
-    coarse = classify(source, model="kolmogorov-burgers")
-    fine = classify(source, model="kolmogorov-burgers", stride=16)
+        classify(source, model="kolmogorov-burgers-fbm", stride=0)
+    coarse = classify(source, model="kolmogorov-burgers-fbm")
+    fine = classify(source, model="kolmogorov-burgers-fbm", stride=16)
     assert len(fine.tile_origins) > len(coarse.tile_origins)
     assert set(np.diff(np.unique(fine.tile_origins[:, 1]))) == {16}
 

@@ -64,8 +64,8 @@ def test_degenerate_maps_are_refused_in_every_command(values, message, tmp_path,
     fits.PrimaryHDU(values.astype(np.float32)).writeto(path)
     out = tmp_path / "out"
     commands = {
-        "classify": ["classify", str(path), "--model", "kolmogorov-burgers", "--out", str(out)],
-        "saliency": ["saliency", str(path), "--model", "kolmogorov-burgers", "--out", str(out)],
+        "classify": ["classify", str(path), "--model", "kolmogorov-burgers-fbm", "--out", str(out)],
+        "saliency": ["saliency", str(path), "--model", "kolmogorov-burgers-fbm", "--out", str(out)],
         "map": ["map", str(path), "--model", "mass-weighted-density", "--out",
                 str(out / "mapped.fits")],
     }

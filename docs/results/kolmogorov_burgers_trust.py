@@ -1,4 +1,4 @@
-"""What the shipped kolmogorov-burgers model can be trusted with, measured through onnxruntime.
+"""What the shipped kolmogorov-burgers-fbm model can be trusted with, measured through onnxruntime.
 
 Run from the repository root::
 
@@ -18,7 +18,7 @@ from glue_turbml.models import open_model
 from training.common.random_fields import BURGERS_SLOPE, KOLMOGOROV_SLOPE, lognormal_field
 from training.evaluation.robustness import robustness_curves
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 result = glue_turbml.classify(DEMO_MAP, model=MODEL)
 domain = result.domain

@@ -6,7 +6,7 @@ Run from the repository root::
 
 For two real images that are not turbulence (scikit-image's Hubble Deep Field and Moon; the
 DSS image of M13 the issue used needs a download, which this machine cannot make), the
-shipped ``kolmogorov-burgers`` model's guided and vanilla saliency is contoured as the overlay
+shipped ``kolmogorov-burgers-fbm`` model's guided and vanilla saliency is contoured as the overlay
 draws it (top 2% of smoothed positive saliency). "Before" smooths as the overlay did until this
 change (edge pixels replicated, no band); "after" is `SaliencyResult.overlay` now (nothing past
 the edge, a band of 3 smoothing sigmas left out). A contour that follows the border puts far
@@ -46,7 +46,7 @@ def _share_near_edge(smoothed, level, inner, width):
 def main():
     images = {"Hubble Deep Field": color.rgb2gray(data.hubble_deep_field()),
               "Moon": data.moon().astype(np.float64)}
-    print(f"model kolmogorov-burgers; contour: top {1 - DEFAULT_CONTOUR_QUANTILE:.0%} of "
+    print(f"model kolmogorov-burgers-fbm; contour: top {1 - DEFAULT_CONTOUR_QUANTILE:.0%} of "
           f"smoothed positive saliency, sigma {DEFAULT_SMOOTHING_SIGMA_PX:g} px\n")
     print(f"{'image':18s} {'method':8s} {'before: contour px within 8 px of edge':>40s} "
           f"{'after: within 8 px of the band':>32s}  band px")
@@ -56,7 +56,7 @@ def main():
         for method in ("guided", "vanilla"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = glue_turbml.saliency(image, model="kolmogorov-burgers", method=method)
+                result = glue_turbml.saliency(image, model="kolmogorov-burgers-fbm", method=method)
             before, before_level = _previous_overlay(result.saliency_map,
                                                      DEFAULT_SMOOTHING_SIGMA_PX,
                                                      DEFAULT_CONTOUR_QUANTILE)

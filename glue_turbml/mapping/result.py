@@ -6,6 +6,7 @@ import numpy as np
 
 from ..fits_images import wcs_image_hdu
 from ..provenance import provenance_header, provenance_summary, result_tail
+from .input_units import input_quantity, mean_channel
 
 __all__ = ["MappingResult"]
 
@@ -14,18 +15,23 @@ __all__ = ["MappingResult"]
 class MappingResult:
     """Per-pixel prediction of a U-Net over a whole map, with its uncertainty.
 
+    What the map holds comes from the model card: `quantity_name` and `quantity_label`.
+
     Attributes
     ----------
-    log_density_ratio : numpy.ndarray
-        ``(ny, nx)`` float32 predicted log10(<n>_m / n0), n0 the mean density along the line of
-        sight (mean column density / depth); NaN where the input was NaN or no tile was used.
+    log_ratio : numpy.ndarray
+        ``(ny, nx)`` float32 predicted mean channel, a log10 ratio (dex): log10(<n>_m / n0) for
+        a column-density model (n0 the mean density along the line of sight, mean column
+        density / depth), log10(E_B / <E_B>) for a magnetic-energy model; NaN where the input
+        was NaN or no tile was used. Also readable as ``log_density_ratio``.
     sigma : numpy.ndarray
-        ``(ny, nx)`` float32 predicted standard deviation of ``log_density_ratio`` (dex).
+        ``(ny, nx)`` float32 predicted standard deviation of ``log_ratio`` (dex).
     density : astropy.units.Quantity or None
-        <n>_m in cm-3 (or g cm-3 for a mass surface density input), when a physical input and a
-        line-of-sight depth were given.
+        <n>_m in cm-3 (or g cm-3 for a mass surface density input), when a physical
+        column-density input and a line-of-sight depth were given.
     mean_column_density : float or astropy.units.Quantity
-        The map mean the input was divided by.
+        The mean of the input map (a column density or a density, as the model takes), which
+        the input was divided by.
     filled_mask : numpy.ndarray of bool
         Input pixels that were NaN and filled from their neighbours for the network.
     n_tiles, n_tiles_used : int
@@ -42,7 +48,7 @@ class MappingResult:
         card records no training domain.
     """
 
-    log_density_ratio: np.ndarray
+    log_ratio: np.ndarray
     sigma: np.ndarray
     density: object
     mean_column_density: object
@@ -60,16 +66,46 @@ class MappingResult:
     depth: object = None
     domain: object = None
 
+    @property
+    def log_density_ratio(self):
+        """The mapped log10 ratio, `log_ratio` (the name kept from column-density models)."""
+        return self.log_ratio
+
+    @property
+    def input_quantity(self):
+        """What the model took: ``"column_density"`` or ``"volume_density"``."""
+        return input_quantity(self.model_card)
+
+    @property
+    def quantity_name(self):
+        """Name of the mapped quantity (e.g. ``"log_density_ratio"``), from the model card."""
+        return mean_channel(self.model_card)[0]
+
+    @property
+    def quantity_label(self):
+        """Short text for the mapped quantity (e.g. ``"log10(E_B / <E_B>)"``)."""
+        return mean_channel(self.model_card)[1]
+
     def summary(self):
-        """JSON-friendly dict of the result and its provenance."""
-        finite = np.isfinite(self.log_density_ratio)
+        """JSON-friendly dict of the result and its provenance.
+
+        ``median_log_ratio`` is the median of the map (dex); column-density models repeat it
+        as ``median_log_density_ratio``. ``mean_column_density`` is the input map's mean.
+        """
+        finite = np.isfinite(self.log_ratio)
+        median = float(np.median(self.log_ratio[finite])) if finite.any() else None
+        by_name = {"median_log_density_ratio": median} \
+            if self.input_quantity == "column_density" else {}
         return {
             **provenance_summary(self.model_card, self.session_info, input_name=self.input_name),
             "preprocessing": self.preprocessing,
+            "input_quantity": self.input_quantity,
+            "quantity_name": self.quantity_name,
+            "quantity_label": self.quantity_label,
             "mean_column_density": str(self.mean_column_density),
             "depth": None if self.depth is None else str(self.depth),
-            "median_log_density_ratio": float(np.median(self.log_density_ratio[finite]))
-            if finite.any() else None,
+            **by_name,
+            "median_log_ratio": median,
             "median_sigma_dex": float(np.median(self.sigma[finite])) if finite.any() else None,
             "n_tiles": int(self.n_tiles),
             "n_tiles_used": int(self.n_tiles_used),
@@ -82,8 +118,8 @@ class MappingResult:
 
     def __str__(self):
         summary = self.summary()
-        median = summary["median_log_density_ratio"]
-        text = (f"{self.input_name}: median log10(<n>_m/n0) = "
+        median = summary["median_log_ratio"]
+        text = (f"{self.input_name}: median {self.quantity_label} = "
                 f"{'nan' if median is None else format(median, '.3f')} ± "
                 f"{summary['median_sigma_dex'] or float('nan'):.3f} dex")
         if self.density is not None:
@@ -92,9 +128,10 @@ class MappingResult:
                                          tiles=f"{self.n_tiles_used}/{self.n_tiles} tiles")
 
     def to_hdulist(self):
-        """FITS form: primary HDU ``log10(<n>_m/n0)`` (BUNIT ``dex``) with the input WCS and the
-        provenance, then ``SIGMA`` (dex), ``DENSITY`` (when computed, BUNIT its unit) and
-        ``FILLED`` (pixels filled for the network), all with the same WCS.
+        """FITS form: primary HDU `log_ratio` (BUNIT ``dex``, commented with `quantity_label`;
+        ``TM_QNAME`` its `quantity_name`) with the input WCS and the provenance, then ``SIGMA``
+        (dex), ``DENSITY`` (when computed, BUNIT its unit) and ``FILLED`` (pixels filled for the
+        network), all with the same WCS.
 
         Returns
         -------
@@ -106,7 +143,9 @@ class MappingResult:
                                    preprocessing=self.preprocessing, input_name=self.input_name)
         if self.wcs is not None:
             header.update(self.wcs.to_header())
-        header["BUNIT"] = ("dex", "log10(<n>_m / mean density along the l.o.s.)")
+        # 47 characters is all a card with a short string value leaves for the comment.
+        header["BUNIT"] = ("dex", self.quantity_label[:47])
+        header["TM_QNAME"] = (self.quantity_name, "mapped quantity")
         header["TM_NTILE"] = (int(self.n_tiles_used), "tiles analysed")
         header["TM_TSIZE"] = (int(self.tile_size), "tile size in pixels")
         header["TM_STRID"] = (int(self.stride), "tile stride in pixels")
@@ -118,7 +157,7 @@ class MappingResult:
         if self.depth is not None:
             header["TM_DEPTH"] = (float(self.depth.value),
                                   f"line-of-sight depth [{self.depth.unit}]")
-        primary = fits.PrimaryHDU(self.log_density_ratio.astype(np.float32), header=header)
+        primary = fits.PrimaryHDU(self.log_ratio.astype(np.float32), header=header)
         hdus = [primary]
 
         def image_hdu(values, name, unit, comment):
@@ -127,7 +166,7 @@ class MappingResult:
             return hdu
 
         hdus.append(image_hdu(self.sigma, "SIGMA", "dex",
-                              "1-sigma uncertainty of log10(<n>_m/n0)"))
+                              f"1-sigma uncertainty of {self.quantity_label}"[:47]))
         if self.density is not None:
             hdus.append(image_hdu(self.density.value, "DENSITY",
                                   self.density.unit.to_string("fits"),

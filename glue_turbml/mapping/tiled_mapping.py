@@ -1,4 +1,5 @@
-"""Image-to-image mapping with a U-Net: column density -> mass-weighted mean density.
+"""Image-to-image mapping with a U-Net: column density -> mass-weighted mean density, or density
+slice -> magnetic energy, as the model card says (see `input_units`).
 
 A map of any size is divided by its mean, tiled with overlapping tiles, run through the
 network and blended with a window that is zero in a margin at least the network's receptive
@@ -13,11 +14,12 @@ from ..core import stitch_tiles
 from ..core.tiling import TileGrid, TilingError
 from ..domain import check_map
 from ..inputs import InputError, parse_input, reduce_to_image
-from ..models import open_model
+from ..models import open_model, resolve_model
 from ..tiled_input import tile_progress, tiled_input_on_grid
+from .input_units import check_input_reduction, check_input_unit, input_quantity
 from .result import MappingResult
 
-__all__ = ["map_image", "map_array", "margin_window", "mapping_grid", "check_column_unit"]
+__all__ = ["map_image", "map_array", "margin_window", "mapping_grid"]
 
 
 def margin_window(tile_size, margin):
@@ -76,55 +78,10 @@ def mapping_grid(shape, tile_size, *, margin, stride):
                     starts_x=starts[1])
 
 
-def check_column_unit(unit, *, depth=None, input_name="image"):
-    """Check that a unit is a column density (or none), and give the output density unit.
-
-    Parameters
-    ----------
-    unit : astropy.units.UnitBase or None
-        The input's unit (FITS ``BUNIT`` or a Quantity's unit).
-    depth : astropy.units.Quantity, optional
-        Line-of-sight depth (a length); needs a physical ``unit``.
-    input_name : str
-
-    Returns
-    -------
-    astropy.units.UnitBase or None
-        ``cm-3`` for a number column density, ``g cm-3`` for a mass surface density, ``None``
-        when no depth is given.
-
-    Raises
-    ------
-    glue_turbml.inputs.InputError
-        For a unit that is not a column density, a depth that is not a length, or a depth
-        with a unitless map.
-    """
-    from astropy import units as u
-
-    accepted = "a column density (e.g. cm-2), a mass surface density (e.g. solMass pc-2) or a " \
-               "dimensionless map"
-    physical = unit is not None and unit != u.dimensionless_unscaled
-    if physical and not (unit.is_equivalent(u.cm ** -2) or unit.is_equivalent(u.g / u.cm ** 2)):
-        # A projection='sum' of a density cube keeps the cube's cm-3: say how to fix it.
-        hint = ("it looks like a volume density summed over cells: multiply by the cell length"
-                if unit.is_equivalent(u.cm ** -3) else
-                "convert it first (e.g. dust optical depth or A_V to N_H)")
-        raise InputError(
-            f"{input_name}: BUNIT/unit {unit.to_string()!r} is not a column density; the model "
-            f"needs {accepted}; {hint}; or, if the map is proportional to N anyway, delete "
-            "BUNIT from the FITS header (in Python, pass the plain array)")
-    if depth is None:
-        return None
-    if not isinstance(depth, u.Quantity) or not depth.unit.is_equivalent(u.cm) \
-            or not np.isscalar(depth.value) or not depth.value > 0:
-        raise InputError(f"--depth must be a positive length, e.g. '1 pc' (depth=1 * u.pc in "
-                         f"Python), got {depth!r}")
-    if not physical:
-        raise InputError(f"{input_name}: --depth (depth=) was given but the map has no "
-                         "column-density unit; set BUNIT (e.g. cm-2) in the FITS header (in "
-                         "Python, a Quantity in cm-2) to get <n>_m in cm-3, or drop --depth to "
-                         "get log10(<n>_m / n0)")
-    return u.cm ** -3 if unit.is_equivalent(u.cm ** -2) else u.g / u.cm ** 3
+def _check_image_to_image(card):
+    if card["task"] != "image_to_image":
+        raise ValueError(f"model {card['name']!r} is a {card['task']} model; map_image needs an "
+                         "image_to_image model (see 'turbml models list')")
 
 
 def _tile_options(card, tile_size):
@@ -148,7 +105,8 @@ def _tile_options(card, tile_size):
 
 def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="image",
               tile_size=None, batch_size=16, progress=False):
-    """Run an opened image-to-image model over one 2D column-density map.
+    """Run an opened image-to-image model over one 2D map (what its card's input quantity
+    says: a column-density map or a density slice).
 
     Parameters
     ----------
@@ -157,9 +115,10 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
     runner : glue_turbml.models.ModelRunner
         An opened model whose card's task is ``image_to_image``.
     unit : astropy.units.UnitBase, optional
-        Unit of ``image`` (checked by `check_column_unit`).
+        Unit of ``image`` (checked against the card by `check_input_unit`).
     depth : astropy.units.Quantity, optional
-        Line-of-sight depth; with a physical ``unit`` the result also holds <n>_m in cm-3.
+        Line-of-sight depth, for column-density models only; with a physical ``unit`` the
+        result also holds <n>_m in cm-3.
     wcs : astropy.wcs.WCS, optional
         Kept in the result.
     input_name : str
@@ -183,10 +142,8 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
         For a non-2D map, a map smaller than the tile interior, all NaN, or with no usable tile.
     """
     card = runner.card
-    if card["task"] != "image_to_image":
-        raise ValueError(f"model {card['name']!r} is a {card['task']} model; map_image needs an "
-                         "image_to_image model (see 'turbml models list')")
-    density_unit = check_column_unit(unit, depth=depth, input_name=input_name)
+    _check_image_to_image(card)
+    density_unit = check_input_unit(card, unit, depth=depth, input_name=input_name)
     image = np.asarray(image)
     if image.ndim != 2:
         raise TilingError(f"{input_name}: needs a 2D map, got shape {image.shape}")
@@ -200,8 +157,10 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
         raise TilingError(f"{input_name}: the map is entirely NaN (no data to map)")
     mean_value = float(np.mean(image[finite], dtype=np.float64))
     if not mean_value > 0:
+        what = "column-density map" if input_quantity(card) == "column_density" \
+            else "density slice"
         raise InputError(f"{input_name}: the mean of the finite pixels is {mean_value:.3g}; a "
-                         "column-density map must be positive on average")
+                         f"{what} must be positive on average")
     # The card says whether the net expects N / mean(N) (scale-free) or N itself.
     divisor = mean_value if card["input"].get("normalization", "none") == "map_mean" else 1.0
     ratio = image.astype(np.float64) / divisor
@@ -234,7 +193,7 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
             density = u.Quantity(10.0 ** log_ratio.astype(np.float64) * mean_density.value,
                                  density_unit)
     return MappingResult(
-        log_density_ratio=log_ratio, sigma=sigma, density=density,
+        log_ratio=log_ratio, sigma=sigma, density=density,
         mean_column_density=mean_column, filled_mask=tiled.filled_mask, n_tiles=grid.n_tiles,
         n_tiles_used=int(tiled.used.size), tile_size=tile_size, stride=stride, window_margin=margin,
         wcs=wcs, model_card=card, session_info=runner.info,
@@ -244,20 +203,27 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
 
 def map_image(data, *, model, device="auto", depth=None, hdu=None, component=None, axis=None,
               slice_index=None, projection=None, tile_size=None, batch_size=16, progress=False):
-    """Map a column-density map to the mass-weighted mean density <n>_m, with uncertainty.
+    """Map a 2D map with an image-to-image model, with a per-pixel uncertainty: a column-density
+    map to the mass-weighted mean density <n>_m, or a density slice to the magnetic energy.
+
+    What the model maps comes from its card (``input.quantity``, see
+    `glue_turbml.mapping.input_units`).
 
     Parameters
     ----------
     data : array_like, Quantity, (array, WCS), str, path, HDU, HDUList, NDData or glue Data
-        A 2D column-density map, or a cube reduced by ``slice_index``/``projection`` (see
-        `glue_turbml.inputs.parse_input`). Units come from a Quantity or the FITS ``BUNIT``;
-        a unitless map is taken as proportional to N. Never modified.
+        A 2D map, or a cube reduced by ``slice_index``/``projection`` (see
+        `glue_turbml.inputs.parse_input`): a column-density map for column-density models, a
+        density slice (``slice_index``; projections are refused) for density-slice models.
+        Units come from a Quantity or the FITS ``BUNIT``; a unitless map is taken as
+        proportional to the model's input quantity. Never modified.
     model : str or path
         An image-to-image model name (e.g. ``"mass-weighted-density"``) or ``.onnx`` path.
     device : {"auto", "cpu", "cuda"}
     depth : astropy.units.Quantity, optional
-        Line-of-sight depth of the cloud (e.g. ``2 * u.pc``). With a map in column-density
-        units, the result also holds <n>_m in cm-3 = 10^log_ratio x mean(N) / depth.
+        Line-of-sight depth of the cloud (e.g. ``2 * u.pc``), column-density models only. With
+        a map in column-density units, the result also holds <n>_m in cm-3 = 10^log_ratio x
+        mean(N) / depth.
     hdu, component, axis, slice_index, projection
         As for `glue_turbml.classify`.
     tile_size : int, optional
@@ -269,13 +235,15 @@ def map_image(data, *, model, device="auto", depth=None, hdu=None, component=Non
     Returns
     -------
     glue_turbml.mapping.MappingResult
-        ``log_density_ratio`` and ``sigma`` maps (dex), optional ``density`` Quantity map, the
-        input WCS and the provenance; ``.write(path)`` saves FITS with BUNIT.
+        ``log_ratio`` (also ``log_density_ratio``) and ``sigma`` maps (dex), optional
+        ``density`` Quantity map, the input WCS and the provenance; ``.write(path)`` saves FITS
+        with BUNIT.
 
     Raises
     ------
     glue_turbml.inputs.InputError
-        For unreadable input, a unit that is not a column density, or a bad depth.
+        For unreadable input, a unit that is not the model's input quantity, a bad depth (or
+        any depth for a density-slice model), or a cube projection for a density-slice model.
     glue_turbml.core.TilingError
         For a map that is too small or has no usable tile.
     glue_turbml.models.ModelNotFoundError, glue_turbml.models.ModelLoadError
@@ -291,10 +259,18 @@ def map_image(data, *, model, device="auto", depth=None, hdu=None, component=Non
     >>> result.write("N_H_density.fits")  # doctest: +SKIP
     """
     parsed = parse_input(data, hdu=hdu, component=component)
+    # The card (no session yet) decides which cube reductions and units fit, so a wrong input
+    # fails before any onnxruntime session is made.
+    loaded = resolve_model(model)
+    _check_image_to_image(loaded.card)
+    check_input_reduction(loaded.card, ndim=parsed.array.ndim,
+                          axis=parsed.spectral_axis if axis is None else axis,
+                          slice_index=slice_index, projection=projection,
+                          input_name=parsed.name)
     image, wcs, unit = reduce_to_image(parsed, axis=axis, slice_index=slice_index,
                                        projection=projection)
-    check_column_unit(unit, depth=depth, input_name=parsed.name)
-    runner = open_model(model, device=device)
+    check_input_unit(loaded.card, unit, depth=depth, input_name=parsed.name)
+    runner = open_model(loaded, device=device)
     return map_array(np.asarray(image), runner, unit=unit, depth=depth, wcs=wcs,
                      input_name=parsed.name, tile_size=tile_size, batch_size=batch_size,
                      progress=progress)

@@ -36,7 +36,7 @@ _COMPANION = re.compile(r"\.saliency-[a-z0-9_]+\.onnx$")
 
 
 def saliency_graph_filename(model_filename, method):
-    """``kolmogorov-burgers.onnx`` -> ``kolmogorov-burgers.saliency-guided.onnx``."""
+    """``alfven.onnx`` -> ``alfven.saliency-guided.onnx``."""
     stem = model_filename[:-5] if model_filename.endswith(".onnx") else model_filename
     return f"{stem}.saliency-{method}.onnx"
 

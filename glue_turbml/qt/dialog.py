@@ -118,7 +118,7 @@ class ClassifyDialog(QtWidgets.QDialog):
         Models to offer; the registry's models of ``task`` by default.
     task : {"classification", "image_to_image"}
         Classify turbulence (with a saliency choice) or run a U-Net mapping (with an
-        optional line-of-sight depth).
+        optional line-of-sight depth, enabled for column-density models only).
     """
 
     def __init__(self, data, *, parent=None, request=None, models=None,
@@ -234,6 +234,21 @@ class ClassifyDialog(QtWidgets.QDialog):
         if 0 <= index < len(self.models):
             self.card_view.setHtml(_card_summary_html(self.models[index].card))
         self._show_saliency_warning()
+        self._update_depth()
+
+    def _update_depth(self):
+        """Enable the depth for column-density models only: a density slice has no line of
+        sight (`request` then sends no depth)."""
+        from ..mapping import input_quantity
+
+        index = self.model_combo.currentIndex()
+        column = not (0 <= index < len(self.models)) \
+            or input_quantity(self.models[index].card) == "column_density"
+        self.depth_spin.setEnabled(column)
+        self.depth_spin.setToolTip(
+            "Line-of-sight depth of the cloud: the mapping then also holds the mean density "
+            "in cm-3" if column else
+            "Not used: this model maps a density slice, which has no line of sight")
 
     def _show_saliency_warning(self, *_):
         from ..saliency_maps.sanity import sanity_failure_message
@@ -293,7 +308,8 @@ class ClassifyDialog(QtWidgets.QDialog):
         if self.task == "image_to_image":
             return MapRequest(model=self.model_combo.currentData(),
                               component=self.component_combo.currentData(),
-                              depth_pc=self.depth_spin.value() or None,
+                              depth_pc=(self.depth_spin.value() or None)
+                              if self.depth_spin.isEnabled() else None,
                               device=self.device_combo.currentData(),
                               show_results=self.show_results_check.isChecked(), **options)
         method = self.saliency_combo.currentData()

@@ -155,15 +155,17 @@ def mapping_data(result, parent, *, plane):
     Returns
     -------
     glue.core.Data
-        Components ``log_density_ratio`` and ``sigma`` (units ``dex``) and, when a depth was
+        Components named by the result's ``quantity_name`` (``log_density_ratio`` for a
+        column-density model, the mean channel's name from the card otherwise, e.g.
+        ``log_magnetic_energy_ratio``) and ``sigma`` (units ``dex``) and, when a depth was
         given for a column-density map, ``density`` in physical units (e.g. ``1 / cm3``).
     """
     from glue.core import Component, Data
 
     data = Data(label=result_label(parent.label, result.model_card["name"], "mapping"),
                 coords=_plane_coords(result.wcs, parent, plane["plane_axes"]))
-    data.add_component(Component(np.asarray(result.log_density_ratio, dtype=np.float32),
-                                 units="dex"), "log_density_ratio")
+    data.add_component(Component(np.asarray(result.log_ratio, dtype=np.float32),
+                                 units="dex"), result.quantity_name)
     data.add_component(Component(np.asarray(result.sigma, dtype=np.float32), units="dex"),
                        "sigma")
     if result.density is not None:

@@ -131,8 +131,9 @@ class MapRequest:
     component, axis, slice_index, projection
         As for `ClassifyRequest`.
     depth_pc : float, optional
-        Line-of-sight depth in parsec; with a column-density map the output then also holds
-        the mean density in physical units.
+        Line-of-sight depth in parsec, for column-density models only (refused for models
+        mapping a density slice); with a column-density map the output then also holds the
+        mean density in physical units.
     device : {"auto", "cpu", "cuda"}
         As for `ClassifyRequest`.
     show_results : bool
@@ -159,9 +160,10 @@ class JobOutcome:
     timings_s: dict = field(default_factory=dict)
 
 
-#: The picker's first (default) classifier when it is installed: the model of the demo, whose
-#: answer users can compare with `turbml demo`; the others follow by name.
-DEFAULT_CLASSIFIER = "kolmogorov-burgers"
+#: The picker's first (default) classifier when it is installed: the model of the demo (trained
+#: on lognormal random fields), whose answer users can compare with `turbml demo`; the others
+#: follow by name.
+DEFAULT_CLASSIFIER = "kolmogorov-burgers-fbm"
 
 
 def classification_models():
@@ -359,7 +361,9 @@ def run_map_job(prepared, request, *, progress=None, cancel=None):
     ------
     JobCancelled
     glue_turbml.inputs.InputError
-        For a map whose units are not a column density, or a depth with a unitless map.
+        For a map whose units are not what the model maps (a column density, or a density
+        for a density-slice model), a depth with a unitless map or with a density-slice model,
+        or a cube projection for a density-slice model.
     glue_turbml.core.TilingError
     glue_turbml.models.ModelNotFoundError, glue_turbml.models.ModelLoadError
     ValueError
@@ -369,13 +373,19 @@ def run_map_job(prepared, request, *, progress=None, cancel=None):
 
     from astropy import units as u
 
-    from ..mapping import check_column_unit, map_array
-    from ..models import open_model
+    from ..mapping import check_input_reduction, check_input_unit, map_array
+    from ..models import open_model, resolve_model
 
     cancel = cancel or CancelToken()
     depth = None if not request.depth_pc else request.depth_pc * u.pc
-    check_column_unit(prepared.unit, depth=depth, input_name=prepared.input_name)
-    runner = open_model(request.model, device=request.device)
+    # The card alone says what the model maps: refuse a wrong input before making a session.
+    loaded = resolve_model(request.model)
+    plane = prepared.plane
+    check_input_reduction(loaded.card, ndim=2 if plane.get("axis") is None else 3,
+                          axis=plane.get("axis"), slice_index=plane.get("slice_index"),
+                          projection=plane.get("projection"), input_name=prepared.input_name)
+    check_input_unit(loaded.card, prepared.unit, depth=depth, input_name=prepared.input_name)
+    runner = open_model(loaded, device=request.device)
     cancel.check()
     start = time.perf_counter()
     mapping = map_array(prepared.image, runner, unit=prepared.unit, depth=depth,

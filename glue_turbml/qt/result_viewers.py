@@ -1,6 +1,7 @@
 """Showing a finished job's results in a viewer, so nobody has to drag them in by hand."""
 
-__all__ = ["all_viewers", "show_classification", "show_mapping", "show_job_results"]
+__all__ = ["all_viewers", "show_classification", "show_mapping", "mapping_component",
+           "show_job_results"]
 
 
 def all_viewers(application):
@@ -52,7 +53,7 @@ def show_classification(application, parent, datasets, *, viewer=None):
 
 
 def show_mapping(application, mapping):
-    """Show a U-Net mapping in an image viewer (its density, else its log density ratio).
+    """Show a U-Net mapping in an image viewer (its density, else its mapped quantity).
 
     Parameters
     ----------
@@ -74,11 +75,36 @@ def show_mapping(application, mapping):
     if application is None or not hasattr(application, "new_data_viewer"):
         return None
     opened = application.new_data_viewer(ImageViewer, data=mapping)
-    labels = [cid.label for cid in mapping.main_components]
-    component = "density" if "density" in labels else "log_density_ratio"
+    component = mapping_component(mapping)
     layer_state = next(state for state in opened.state.layers if state.layer is mapping)
     layer_state.attribute = mapping.id[component]
     return opened
+
+
+def mapping_component(mapping):
+    """The component of a mapping dataset to show: ``density`` when there is one, else the
+    mapped quantity (named in the dataset's summary; sessions saved before it was recorded hold
+    ``log_density_ratio``).
+
+    Parameters
+    ----------
+    mapping : glue.core.Data
+        A mapping dataset (`glue_turbml.qt.glue_data.mapping_data`).
+
+    Returns
+    -------
+    str
+        A component label of ``mapping``.
+    """
+    from .glue_data import result_summary
+
+    labels = [cid.label for cid in mapping.main_components]
+    if "density" in labels:
+        return "density"
+    summary = (result_summary(mapping) or {}).get("summary") or {}
+    name = summary.get("quantity_name", "log_density_ratio")
+    # Falls back to the first component for a dataset whose components were renamed.
+    return name if name in labels else labels[0]
 
 
 def show_job_results(job):

@@ -13,7 +13,7 @@ from training.common.random_fields import lognormal_field
 
 from tests.conftest import make_celestial_wcs
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 @pytest.fixture(scope="module")

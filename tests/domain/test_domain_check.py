@@ -1,4 +1,4 @@
-"""The shipped kolmogorov-burgers card's domain check, through classify, the FITS file and the
+"""The shipped kolmogorov-burgers-fbm card's domain check, through classify, the FITS file and the
 command line: its own kind of map is inside, a photograph of galaxies is outside."""
 
 import json
@@ -16,7 +16,7 @@ from glue_turbml.models import resolve_model
 from training.common.random_fields import lognormal_field
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_its_own_kind_of_map_is_inside_and_galaxies_are_outside(hubble_path):
 def test_fits_output_and_command_line_warning(hubble_path, tmp_path, capsys):
     assert turbml(["classify", str(hubble_path), "--model", MODEL, "--out", str(tmp_path)]) == 0
     error = capsys.readouterr().err
-    assert "lie outside the training domain of kolmogorov-burgers" in error
+    assert "lie outside the training domain of kolmogorov-burgers-fbm" in error
     with fits.open(tmp_path / f"hubble_deep_field_{MODEL}.fits") as hdul:
         assert hdul[0].header["TM_DOM"] == "outside"
         assert hdul[0].header["TM_DOUT"] == len(hdul["DOMAIN"].data)

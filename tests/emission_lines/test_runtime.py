@@ -125,7 +125,7 @@ def test_bad_inputs_give_clear_errors(galaxy_cube_path, spectral_cube_path, cube
     with pytest.raises(InputError, match="redshift must be finite"):
         predict_emission_lines(galaxy_cube_path, redshift=np.nan, model=MODEL)
     with pytest.raises(InputError, match="not a spectral model"):
-        predict_emission_lines(galaxy_cube_path, redshift=0.03, model="kolmogorov-burgers")
+        predict_emission_lines(galaxy_cube_path, redshift=0.03, model="kolmogorov-burgers-fbm")
     with pytest.raises(InputError, match="is a velocity"):
         predict_emission_lines(spectral_cube_path, redshift=0.03, model=MODEL)
     with pytest.raises(InputError, match="not a wavelength"):

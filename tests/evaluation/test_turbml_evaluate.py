@@ -1,5 +1,5 @@
 """``turbml evaluate`` and `glue_turbml.evaluate` on real FITS maps and cubes with the shipped
-kolmogorov-burgers classifier (its training domain: lognormal maps of known spectral slope)."""
+kolmogorov-burgers-fbm classifier (its training domain: lognormal maps of known spectral slope)."""
 
 import json
 
@@ -13,7 +13,7 @@ from glue_turbml.evaluation import expand_class_specs
 from glue_turbml.inputs import InputError
 from training.common.random_fields import BURGERS_SLOPE, KOLMOGOROV_SLOPE, lognormal_field
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 SLOPES = {"kolmogorov": KOLMOGOROV_SLOPE, "burgers": BURGERS_SLOPE}
 
 
@@ -115,7 +115,7 @@ def test_existing_results_are_kept_without_overwrite(labelled_folder, tmp_path, 
     assert not (out / "evaluation.json").exists()
     assert _run("--class", f"kolmogorov={labelled_folder / 'kolmogorov'}", "--out", out,
                 "--overwrite") == 0
-    assert (out / "evaluation.md").read_text().startswith("# Evaluation of kolmogorov-burgers")
+    assert (out / "evaluation.md").read_text().startswith("# Evaluation of kolmogorov-burgers-fbm")
 
 
 @pytest.mark.parametrize("arguments, message", [

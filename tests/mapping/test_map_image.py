@@ -166,7 +166,7 @@ def test_units_are_converted_or_refused_with_a_clear_message(column_map):
 
 def test_wrong_model_small_maps_and_bad_tile_sizes_are_refused(column_map):
     with pytest.raises(ValueError, match="image_to_image"):
-        glue_turbml.map_image(column_map, model="kolmogorov-burgers", device="cpu")
+        glue_turbml.map_image(column_map, model="kolmogorov-burgers-fbm", device="cpu")
     with pytest.raises(TilingError, match="at least 64x64"):
         glue_turbml.map_image(column_map[:40, :80], model=MODEL, device="cpu")
     with pytest.raises(TilingError, match="multiple of 4"):

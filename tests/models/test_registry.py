@@ -17,7 +17,7 @@ def test_search_path_order(monkeypatch, tmp_path):
 
 def test_shipped_models_are_listed():
     names = [entry.name for entry in list_models()]
-    assert "kolmogorov-burgers" in names
+    assert "kolmogorov-burgers-fbm" in names
 
 
 def test_user_model_found_by_name(monkeypatch, tmp_path, carded_classifier_path):
@@ -39,7 +39,7 @@ def test_refused_files_are_reported(monkeypatch, tmp_path):
 
 def test_unknown_name_lists_available():
     with pytest.raises(ModelNotFoundError, match="unknown model 'no-such-model'; available "
-                                                 "models: .*kolmogorov-burgers"):
+                                                 "models: .*kolmogorov-burgers-fbm"):
         resolve_model("no-such-model")
 
 

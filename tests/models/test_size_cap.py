@@ -44,7 +44,8 @@ def test_listing_models_stops_once_instead_of_refusing_every_file(monkeypatch):
         scan_models()
 
 
-@pytest.mark.parametrize("command", [["models", "list"], ["models", "info", "kolmogorov-burgers"]])
+@pytest.mark.parametrize("command", [["models", "list"],
+                                     ["models", "info", "kolmogorov-burgers-fbm"]])
 def test_the_command_line_exits_2_with_one_line(command, monkeypatch, capsys):
     monkeypatch.setenv("GLUE_TURBML_MAX_MODEL_MB", "nan")
     assert turbml(command) == 2

@@ -20,14 +20,14 @@ RUN_MODELS = textwrap.dedent("""
 
     rng = np.random.default_rng(0)
     for device in ("auto", "cpu"):
-        runner = open_model("kolmogorov-burgers", device=device)
+        runner = open_model("kolmogorov-burgers-fbm", device=device)
         assert runner.run(rng.normal(size=(3, 1, 128, 128))).shape == (3, 2)
         graph = open_saliency_graph(runner.loaded, "guided", device=device)
         assert graph.run(rng.normal(size=(2, 1, 128, 128)), np.ones((2, 2)))[1].shape == \\
             (2, 1, 128, 128)
     assert open_model("desi-emission-lines", device="cpu").run(
         rng.normal(size=(4, 11))).shape == (4, 10)
-    result = glue_turbml.classify(rng.lognormal(size=(256, 256)), model="kolmogorov-burgers")
+    result = glue_turbml.classify(rng.lognormal(size=(256, 256)), model="kolmogorov-burgers-fbm")
     result.write(sys.argv[1])
 """)
 
@@ -81,12 +81,13 @@ def test_the_command_line_writes_only_its_outputs(tmp_path):
     fits.PrimaryHDU(np.random.default_rng(1).lognormal(size=(256, 256)).astype(np.float32)) \
         .writeto(source)
     completed = subprocess.run([sys.executable, "-m", "glue_turbml.cli", "classify", str(source),
-                                "--model", "kolmogorov-burgers", "--out", str(root / "out") + "/"],
+                                "--model", "kolmogorov-burgers-fbm",
+                                "--out", str(root / "out") + "/"],
                                cwd=root / "work", env=environment, capture_output=True, text=True,
                                timeout=300)
     assert completed.returncode == 0, completed.stderr
     assert _written(root, besides=root / "out") == []
-    assert [path.name for path in (root / "out").iterdir()] == ["map_kolmogorov-burgers.fits"]
+    assert [path.name for path in (root / "out").iterdir()] == ["map_kolmogorov-burgers-fbm.fits"]
 
 
 def test_importing_glue_turbml_turns_onnxruntime_telemetry_off(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from tests.qt.conftest import load_glue_data, wait_for_job, write_fits_map
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _snapshot(data_collection):

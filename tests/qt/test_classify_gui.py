@@ -6,7 +6,7 @@ import numpy as np
 from tests.qt.conftest import wait_for_job
 from tests.qt.job_starts import trigger_recording_jobs
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _trigger_layer_action(application, data, monkeypatch):

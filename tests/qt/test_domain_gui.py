@@ -6,7 +6,7 @@ import numpy as np
 from tests.qt.conftest import load_glue_data, wait_for_job, write_fits_map
 from tests.qt.test_viewer import _settle
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _classify_in_viewer(glue_app, data):

@@ -10,7 +10,7 @@ import numpy as np
 from tests.conftest import make_celestial_wcs
 from tests.qt.conftest import load_glue_data, wait_for_job, write_fits_map
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

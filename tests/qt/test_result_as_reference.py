@@ -7,7 +7,7 @@ from tests.qt.conftest import wait_for_job
 from tests.qt.viewer_helpers import (create_viewer_from_data_collection, menu_tool, settle,
                                      shown_layer_labels)
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _classified(glue_app, data, **options):

@@ -9,7 +9,7 @@ from glue_turbml.qt.glue_data import META_KEY, find_result, result_label
 from glue_turbml.qt.jobs import (CancelToken, ClassifyRequest, JobCancelled, apply_outcome,
                                  prepare_job, run_job)
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _classify(data_collection, data, request):

@@ -7,7 +7,7 @@ from tests.qt.conftest import wait_for_job
 from tests.qt.job_starts import trigger_recording_jobs
 from tests.qt.viewer_helpers import menu_tool, settle, shown_layer_labels
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _all_viewers(application):

@@ -41,7 +41,7 @@ def test_unet_dialog_lists_its_outputs_instead_of_an_empty_classes_heading(glue_
     unet_text = _card_text(map_256, "image_to_image", "mass-weighted-density")
     assert "Classes:" not in unet_text
     assert "Outputs:" in unet_text and "log_density_ratio" in unet_text
-    classifier_text = _card_text(map_256, "classification", "kolmogorov-burgers")
+    classifier_text = _card_text(map_256, "classification", "kolmogorov-burgers-fbm")
     assert "Classes:" in classifier_text and "burgers" in classifier_text
 
 
@@ -67,7 +67,7 @@ def test_the_dialog_warns_before_running_a_method_that_fails_the_sanity_check(gl
     from glue_turbml.qt.dialog import ClassifyDialog
 
     dialog = ClassifyDialog(map_256, task="classification")
-    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("kolmogorov-burgers"))
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("kolmogorov-burgers-fbm"))
     dialog.saliency_combo.setCurrentIndex(dialog.saliency_combo.findData("guided"))
     assert not dialog.saliency_warning.isVisibleTo(dialog)
     dialog.saliency_combo.setCurrentIndex(dialog.saliency_combo.findData("occlusion"))

@@ -7,7 +7,7 @@ import pytest
 from tests.qt.conftest import wait_for_job
 from tests.qt.job_starts import trigger_recording_jobs
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _zoom(viewer, *, y, x):

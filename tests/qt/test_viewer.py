@@ -6,7 +6,7 @@ import numpy as np
 
 from tests.qt.conftest import load_glue_data, wait_for_job
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 def _settle(seconds=0.1):

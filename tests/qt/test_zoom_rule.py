@@ -7,7 +7,7 @@ import pytest
 from tests.qt.conftest import load_glue_data, wait_for_job, write_fits_map
 from tests.qt.viewer_helpers import menu_tool, settle
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 #: A square map taller than glue's default viewer shows with square pixels.
 MAP_SIZE = 300
 

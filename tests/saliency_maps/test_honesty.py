@@ -14,7 +14,7 @@ from glue_turbml.cli import main as turbml_main
 from glue_turbml.saliency_maps import SaliencySanityWarning, sanity_failure_message
 from glue_turbml.saliency_maps.result import border_band
 
-MODEL = "kolmogorov-burgers"
+MODEL = "kolmogorov-burgers-fbm"
 
 
 @pytest.fixture(scope="module")

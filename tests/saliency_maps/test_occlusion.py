@@ -69,7 +69,7 @@ def test_occlusion_on_the_shipped_model_equals_captum_end_to_end():
     """onnxruntime forward passes of the shipped file vs Captum on its torch rebuild."""
     from training.common.export import torch_classifier_from_onnx
 
-    runner = open_model("kolmogorov-burgers", device="cpu")
+    runner = open_model("kolmogorov-burgers-fbm", device="cpu")
     net = torch_classifier_from_onnx(runner.loaded)
     tiles = equalized_tiles(2, 128, seed=77)
     with torch.no_grad():

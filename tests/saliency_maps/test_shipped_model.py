@@ -1,4 +1,5 @@
-"""The shipped kolmogorov-burgers model's saliency graphs against Captum on its torch rebuild."""
+"""The shipped kolmogorov-burgers-fbm model's saliency graphs against Captum on its torch
+rebuild."""
 
 import json
 from pathlib import Path
@@ -19,12 +20,12 @@ from training.common.random_fields import BURGERS_SLOPE, lognormal_field
 from .shipped_graphs import check_pinned_graph_files
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-MODEL_PATH = REPOSITORY / "onnx_models" / "kolmogorov-burgers.onnx"
+MODEL_PATH = REPOSITORY / "onnx_models" / "kolmogorov-burgers-fbm.onnx"
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    loaded = resolve_model("kolmogorov-burgers")
+    loaded = resolve_model("kolmogorov-burgers-fbm")
     return loaded, torch_classifier_from_onnx(loaded)
 
 
@@ -36,6 +37,7 @@ def test_card_references_both_graphs_and_weights_are_the_trained_ones(shipped):
             "glue_turbml.saliency_of"])
         assert owner["weights_sha256"] == loaded.card["weights_sha256"]
         assert owner["method"] == method
+        assert owner["model"] == loaded.card["name"]
     export = loaded.card["provenance"]["saliency_export"]
     assert export["forward_max_abs_logit_diff"] <= 1e-5
     assert export["max_relative_saliency_diff"] <= 1e-5
@@ -68,7 +70,7 @@ def test_shipped_graphs_equal_captum(shipped, method):
 
 def test_demo_map_guided_saliency(shipped):
     result = glue_turbml.saliency(REPOSITORY / "glue_turbml" / "data" / "demo_two_regimes.fits",
-                                  model="kolmogorov-burgers", method="guided")
+                                  model="kolmogorov-burgers-fbm", method="guided")
     assert result.saliency_map.shape == (512, 1024)
     assert result.wcs is not None and result.wcs.has_celestial
     finite = np.isfinite(result.saliency_map)

@@ -35,7 +35,8 @@ import numpy as np
 from ..common.provenance import code_version, command_line, utc_timestamp
 from ..common.script_options import parse_run_arguments, run_config, torch_thread_count
 
-__all__ = ["CLASSES", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG", "QUICK_CONFIG",
+__all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG",
+           "QUICK_CONFIG",
            "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
            "setting_difference", "tile_dataset", "run_identity_control", "run_setting_controls",
            "record_training_domain", "training_data_summary", "caveats",
@@ -169,7 +170,7 @@ def split_runs(data, *, test_seeds=None, validation_seeds=None):
             if np.isfinite(times).any() and len(np.unique(times)) > 1:
                 validation_mask |= rows & (data.times == np.nanmax(times))
         train_mask &= ~validation_mask
-    for label, (name, _) in enumerate(CLASSES[:len(data.class_names)]):
+    for label, name in enumerate(data.class_names):
         for split, mask in (("training", train_mask), ("test", test_mask)):
             if not np.any(mask & (data.labels == label)):
                 raise ValueError(f"class {name} has no {split} run; give at least two seeds "
@@ -474,7 +475,12 @@ def training_data_summary(records):
             text += f", snapshots {times[0]:g}-{times[-1]:g} T"
         lines.append(text)
     settings = sorted({setting_of(record) for record in records})
-    return ("Driven isothermal MHD runs of our own solver (training.sim). " + "; ".join(lines)
+    magnetised = any((record["files"][0].get("mean_field") or 0) > 0 for record in records
+                     if record["files"])
+    driven = all(entry.get("driving_kind") != "none" for record in records
+                 for entry in record["files"])
+    kind = f"{'Driven' if driven else 'Decaying'} isothermal {'MHD' if magnetised else 'hydro'}"
+    return (f"{kind} runs of our own solver (training.sim). " + "; ".join(lines)
             + f". Settings (numerics | driving): {' || '.join(settings)}.")
 
 
@@ -495,7 +501,7 @@ def caveats(report):
     if len(settings) <= 1:
         notes.append("Trained and tested on ONE numerics and driving setting of one solver "
                      "at low resolution: not yet checked across numerics, driving or other "
-                     "codes (the controls of issue 13 are pending).")
+                     "codes.")
     cells = sorted({int(key.split("cells=")[1].split()[0]) for key in settings
                     if "cells=" in key})
     if cells and max(cells) < 256:
@@ -566,20 +572,28 @@ def _accuracy_by(values, correct):
             for value in np.unique(values[np.isfinite(values)])}
 
 
+#: The card's task sentence and map kinds of the Alfven models (other families pass their own).
+ALFVEN_TEXT = {
+    "task": "Sub- vs super-Alfvenic isothermal MHD turbulence",
+    "slices": "density slices perpendicular to the mean field",
+    "columns": "column-density maps along lines of sight at 0-90 deg to the mean field",
+}
+
+
 def _build_card(name, config, *, map_size, metrics, split, data, training, command, date,
-                report_path):
-    kind_text = ("density slices perpendicular to the mean field" if config.kind == "slices"
-                 else "column-density maps along lines of sight at 0-90 deg to the mean field")
+                report_path, classes=CLASSES, text=None):
+    text = ALFVEN_TEXT if text is None else text
+    kind_text = text[config.kind]
     return {
         "schema_version": 1,
         "name": name,
         "version": "0.1.0",
         "task": "classification",
         "description": (
-            f"Sub- vs super-Alfvenic isothermal MHD turbulence from {kind_text} "
+            f"{text['task']} from {kind_text} "
             f"({map_size}x{map_size} periodic maps; preprocessing "
             f"{' > '.join(step['op'] for step in preprocess_steps(config.ffp))})."),
-        "classes": [{"name": class_name, "meaning": meaning} for class_name, meaning in CLASSES],
+        "classes": [{"name": class_name, "meaning": meaning} for class_name, meaning in classes],
         "input": {"name": "image", "kind": kind_text, "description": (
             f"{map_size}x{map_size} maps, one channel, NCHW float32, after preprocessing; the "
             "graph accepts other sizes (global average pooling)"),
@@ -611,8 +625,9 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
 
 def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                  validation_seeds=None, identity_gap=None, identity_window=0.0,
-                 identity_data=None, setting_controls=False, command="", progress=True):
-    """Train, evaluate, export and report one Alfven classifier.
+                 identity_data=None, setting_controls=False, command="", progress=True,
+                 classes=CLASSES, text=None, script="training.classifiers.alfven"):
+    """Train, evaluate, export and report one classifier of simulator maps (Alfven by default).
 
     Parameters
     ----------
@@ -637,6 +652,13 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         Run the numerics and driving controls (`run_setting_controls`).
     command : str
     progress : bool
+    classes : sequence of (str, str)
+        Class names (in label order) and their meanings, for the card.
+    text : dict, optional
+        ``{"task", "slices", "columns"}``: the card's task sentence and map kinds
+        (`ALFVEN_TEXT` by default).
+    script : str
+        Module of the training command (for the saliency step's provenance).
 
     Returns
     -------
@@ -718,7 +740,7 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     date = utc_timestamp()
     card = _build_card(name, config, map_size=map_size, metrics=metrics, split=split,
                        data=data, training=training, command=command, date=date,
-                       report_path=report_path)
+                       report_path=report_path, classes=classes, text=text)
     exported = export_classifier(model, out, card, tile_size=map_size,
                                  parity_images=test_set.images[:16],
                                  parity_tile_sizes=(map_size,), seed=config.seed)
@@ -728,8 +750,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         boundary="periodic", seed=config.seed,
         tile_sizes=sorted({max(8, map_size // 2), max(8, 3 * map_size // 4), map_size}),
         groups={"time_turnovers": np.round(data.times[test_rows], 3)})
-    saliency = add_saliency_end_step(out, report_path, command=command,
-                                     script="training.classifiers.alfven", say=say)
+    saliency = add_saliency_end_step(out, report_path, command=command, script=script,
+                                     say=say)
     domain = record_training_domain(out, data, split, seed=config.seed, command=command)
     held_out = domain["domain"]["measured"]["held_out_training_domain"]
     say(f"{name}: domain check flags {held_out['flagged_fraction']:.1%} of "

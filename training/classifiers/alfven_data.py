@@ -93,6 +93,8 @@ def snapshot_record(path, header):
             "mach_sonic": _header_number(header, "MS"),
             "mach_alfven_total": _header_number(header, "MATOTAL"),
             "mean_field": _header_number(header, "HIERARCH PAR mean_field"),
+            # "none" for decaying runs (their forcing parameters are then unused)
+            "driving_kind": header.get("HIERARCH PAR driving"),
             "numerics": _parameter_text(header, NUMERICS_PARAMETERS),
             "driving": _parameter_text(header, DRIVING_PARAMETERS)}
 

@@ -1,8 +1,10 @@
-"""Train, evaluate and export the ``kolmogorov-burgers`` tile classifier and its FFP controls.
+"""Train, evaluate and export the ``kolmogorov-burgers-fbm`` demonstration tile classifier
+(lognormal random-phase fields) and its FFP controls.
 
 Run as::
 
-    python -m training.classifiers.kolmogorov_burgers --out onnx_models/kolmogorov-burgers.onnx \\
+    python -m training.classifiers.kolmogorov_burgers \\
+        --out onnx_models/kolmogorov-burgers-fbm.onnx \\
         --report docs/results/kolmogorov_burgers.json [--seed 0] [--quick]
 
 After export, the run adds the vanilla and guided saliency graphs (``training.saliency.add``)
@@ -61,7 +63,9 @@ __all__ = [
     "main",
 ]
 
-MODEL_NAME = "kolmogorov-burgers"
+#: "-fbm": trained on lognormal random-phase (fractional-Brownian-like) fields, not turbulence;
+#: the plain name ``kolmogorov-burgers`` is the classifier trained on simulations.
+MODEL_NAME = "kolmogorov-burgers-fbm"
 MODEL_VERSION = "1.0.0"
 #: Class number -> (name, physical meaning, spectral slope of the generating field).
 CLASSES = (
@@ -637,7 +641,7 @@ def _findings(metrics):
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m training.classifiers.kolmogorov_burgers",
-        description="Train and export the kolmogorov-burgers classifier with its FFP controls.")
+        description=f"Train and export the {MODEL_NAME} classifier with its FFP controls.")
     parser.add_argument("--out", required=True, help="ONNX file to write")
     parser.add_argument("--report", required=True, help="JSON report to write")
     return parser

@@ -4,7 +4,7 @@ images that are not turbulence.
 
 Run as::
 
-    python -m training.evaluation.add_domain onnx_models/kolmogorov-burgers.onnx \\
+    python -m training.evaluation.add_domain onnx_models/kolmogorov-burgers-fbm.onnx \\
         --report docs/results/kolmogorov_burgers_domain.json
 
 Training-like tiles are drawn again from the model's own generator with seeds no training
@@ -92,7 +92,7 @@ def lognormal_column_tiles(card, *, seed, n_maps):
 
 
 #: Model name -> generator of raw training-domain tiles ``(card, *, seed, n_maps)``.
-GENERATORS = {"kolmogorov-burgers": lognormal_classifier_tiles,
+GENERATORS = {"kolmogorov-burgers-fbm": lognormal_classifier_tiles,
               "mass-weighted-density": lognormal_column_tiles}
 
 

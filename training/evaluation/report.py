@@ -1,4 +1,5 @@
-"""A classifier's evaluation report, Markdown beside one PNG: confusion matrix, ROC and AUC,
+"""A model's evaluation report (image-to-image models: `training.evaluation.unet_report`); a
+classifier's is Markdown beside one PNG: confusion matrix, ROC and AUC,
 learning curves, and the baselines side by side, from the JSON report its training wrote.
 
 Run as::
@@ -206,6 +207,10 @@ def write_report(report, name, out_dir):
     """
     from .robustness import plot_robustness
 
+    if report.get("card", {}).get("task") == "image_to_image":
+        from .unet_report import write_unet_report
+
+        return write_unet_report(report, name, out_dir)
     missing = sorted({"metrics", "baselines", "history", "robustness", "test_scores"}
                      - set(report))
     if missing:

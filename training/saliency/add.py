@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m training.saliency.add onnx_models/kolmogorov-burgers.onnx \\
+    python -m training.saliency.add onnx_models/kolmogorov-burgers-fbm.onnx \\
         --report docs/results/kolmogorov_burgers_saliency.json
 
 The torch network is rebuilt from the file's own initializers

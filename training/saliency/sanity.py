@@ -10,7 +10,7 @@ learned. Guided backpropagation is known to fail this test (Adebayo et al. 2018,
 
 Run from the repository root::
 
-    python -m training.saliency.sanity onnx_models/kolmogorov-burgers.onnx \\
+    python -m training.saliency.sanity onnx_models/kolmogorov-burgers-fbm.onnx \\
         --report docs/results/kolmogorov_burgers_sanity.json --write-card
 
 ``--write-card`` records the result in the model card (``saliency.sanity_checks``), so users

@@ -23,6 +23,7 @@ from .data import normalized_input
 
 __all__ = [
     "AXIS_INDEX",
+    "TARGET_REFERENCES",
     "SlicePairs",
     "MHDSliceSplits",
     "read_mhd_snapshot",
@@ -40,6 +41,14 @@ __all__ = [
 AXIS_INDEX = {"z": 0, "y": 1, "x": 2}
 
 _FIELD_HDUS = ("BX", "BY", "BZ")
+
+#: What each ``target_reference`` makes the target.
+TARGET_REFERENCES = {
+    "code_units": "log10(B^2/2), simulator units (rho0 = 1, magnetic pressure B^2/2)",
+    "snapshot_mean": "log10(B^2/2 / mean B^2/2 of the snapshot)",
+    # what a user's single map allows: the ratio to the mean over the map itself
+    "slice_mean": "log10(B^2/2 / mean B^2/2 of the slice)",
+}
 _SPLIT_NAMES = ("train", "validation", "test")
 
 
@@ -335,9 +344,9 @@ def build_mhd_slice_splits(snapshot_paths, *, axis="z", buffer=None, seed,
         Dihedral copies per training pair (validation and test are never augmented).
     correlation_threshold : float, optional
         See ``buffer``.
-    target_reference : {"code_units", "snapshot_mean"}
+    target_reference : {"code_units", "snapshot_mean", "slice_mean"}
         B^2/2 in simulator units (rho0 = 1, magnetic pressure B^2/2), or divided by the
-        snapshot's mean B^2/2.
+        snapshot's or by each slice's mean B^2/2 (`TARGET_REFERENCES`).
 
     Returns
     -------
@@ -354,8 +363,8 @@ def build_mhd_slice_splits(snapshot_paths, *, axis="z", buffer=None, seed,
         raise ValueError("give at least one snapshot FITS file")
     if axis not in AXIS_INDEX:
         raise ValueError(f"axis must be one of {sorted(AXIS_INDEX)}, got {axis!r}")
-    if target_reference not in ("code_units", "snapshot_mean"):
-        raise ValueError(f"target_reference must be 'code_units' or 'snapshot_mean', got "
+    if target_reference not in TARGET_REFERENCES:
+        raise ValueError(f"target_reference must be one of {list(TARGET_REFERENCES)}, got "
                          f"{target_reference!r}")
     axis_index = AXIS_INDEX[axis]
     slices, targets, records, length = [], [], [], None
@@ -371,8 +380,11 @@ def build_mhd_slice_splits(snapshot_paths, *, axis="z", buffer=None, seed,
                              "its log10 is undefined; use a run with a mean field")
         if target_reference == "snapshot_mean":
             energy = energy / energy.mean()
+        energy = np.moveaxis(energy, axis_index, 0)
+        if target_reference == "slice_mean":
+            energy = energy / energy.mean(axis=(1, 2), keepdims=True)
         slices.append(np.moveaxis(density, axis_index, 0))
-        targets.append(np.log10(np.moveaxis(energy, axis_index, 0)))
+        targets.append(np.log10(energy))
         records.append(_snapshot_record(path, header))
     measured = None
     if buffer is None:
@@ -398,9 +410,7 @@ def build_mhd_slice_splits(snapshot_paths, *, axis="z", buffer=None, seed,
         "offset": int(offset),
         "split_slices": {name: indices.tolist() for name, indices in split_indices.items()},
         "input": "log10(rho / mean rho of the slice)",
-        "target": ("log10(B^2/2), simulator units (rho0 = 1, magnetic pressure B^2/2)"
-                   if target_reference == "code_units"
-                   else "log10(B^2/2 / mean B^2/2 of the snapshot)"),
+        "target": TARGET_REFERENCES[target_reference],
         "target_reference": target_reference,
         "field": "cell-centred B written by training.sim (face averages)",
         "seed": int(seed),
@@ -511,7 +521,7 @@ def _parser():
     parser.add_argument("--augment-copies", type=int, default=1,
                         help="dihedral copies per training pair")
     parser.add_argument("--seed", type=int, default=0, help="seed of the augmentation")
-    parser.add_argument("--target-reference", choices=("code_units", "snapshot_mean"),
+    parser.add_argument("--target-reference", choices=sorted(TARGET_REFERENCES),
                         default="code_units")
     parser.add_argument("--summary", action="store_true",
                         help="print the split and target statistics")

@@ -13,16 +13,16 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_adding_the_record_keeps_the_weights_and_renders_beside_ours(tmp_path):
-    copy = tmp_path / "kolmogorov-burgers.onnx"
-    shutil.copy(shipped_models_dir() / "kolmogorov-burgers.onnx", copy)
+    copy = tmp_path / "kolmogorov-burgers-fbm.onnx"
+    shutil.copy(shipped_models_dir() / "kolmogorov-burgers-fbm.onnx", copy)
     before = load_model_file(copy).card
     record = add_published(copy)
     after = load_model_file(copy).card
     assert after["weights_sha256"] == before["weights_sha256"]
-    assert after["published"] == record == PUBLISHED["kolmogorov-burgers"]
+    assert after["published"] == record == PUBLISHED["kolmogorov-burgers-fbm"]
     entry = type("Entry", (), {"name": after["name"], "card": after, "path": copy})()
     text = render_comparison_markdown([entry])
-    row = next(line for line in text.splitlines() if line.startswith("| kolmogorov-burgers"))
+    row = next(line for line in text.splitlines() if line.startswith("| kolmogorov-burgers-fbm"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[2] == f"{after['metrics']['test_accuracy']:.4g}" and cells[3] == "0.77"
     assert "NOT MHD" in cells[4]  # the reader sees what our number was measured on
@@ -33,12 +33,12 @@ def test_a_model_without_a_paper_is_listed_and_refused_by_the_script(tmp_path):
     entry = type("Entry", (), {"name": "own-model", "card": card, "path": tmp_path})()
     assert "Models no seed paper answers: own-model." in render_comparison_markdown([entry])
     copy = tmp_path / "other.onnx"
-    shutil.copy(shipped_models_dir() / "kolmogorov-burgers.onnx", copy)
-    saved = PUBLISHED.pop("kolmogorov-burgers")
+    shutil.copy(shipped_models_dir() / "kolmogorov-burgers-fbm.onnx", copy)
+    saved = PUBLISHED.pop("kolmogorov-burgers-fbm")
     try:
         assert main([str(copy)]) == 2
     finally:
-        PUBLISHED["kolmogorov-burgers"] = saved
+        PUBLISHED["kolmogorov-burgers-fbm"] = saved
 
 
 def test_docs_models_md_is_generated_from_the_shipped_cards():

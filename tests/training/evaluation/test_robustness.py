@@ -1,5 +1,6 @@
-"""Robustness curves through onnxruntime with the shipped kolmogorov-burgers model, on lognormal
-maps of its own kind: each degradation acts as stated, and accuracy responds where it must."""
+"""Robustness curves through onnxruntime with the shipped kolmogorov-burgers-fbm model, on
+lognormal maps of its own kind: each degradation acts as stated, and accuracy responds where it
+must."""
 
 import numpy as np
 import pytest
@@ -37,7 +38,7 @@ def test_transformations_do_what_they_say():
 
 def test_curves_respond_to_degradation_and_are_seeded(maps_and_labels, tmp_path):
     maps, labels = maps_and_labels
-    runner = open_model("kolmogorov-burgers", device="cpu")
+    runner = open_model("kolmogorov-burgers-fbm", device="cpu")
     curves = {"smoothing_sigma_px": (0.0, 8.0), "noise_snr": (float("inf"), 3.0)}
     result = robustness_curves(runner, maps, labels, curves=curves, tile_sizes=(64, 128),
                                groups={"seed_parity": [0, 1, 0, 1, 0, 1]}, seed=4)
@@ -57,7 +58,7 @@ def test_curves_respond_to_degradation_and_are_seeded(maps_and_labels, tmp_path)
 
 def test_maps_smaller_than_a_tile_are_counted_not_scored(maps_and_labels):
     maps, labels = maps_and_labels
-    runner = open_model("kolmogorov-burgers", device="cpu")
+    runner = open_model("kolmogorov-burgers-fbm", device="cpu")
     result = robustness_curves(runner, maps[:2], labels[:2], curves={"zoom_factor": (0.25,)})
     row = result["zoom_factor"][0]
     assert row["n_maps"] == 0 and row["n_maps_too_small"] == 2 and row["tile_accuracy"] is None

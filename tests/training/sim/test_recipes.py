@@ -21,6 +21,15 @@ def test_shipped_recipes_load_and_validate(name):
     assert recipe["calibration"]["seed"] not in recipe["seeds"]
 
 
+def test_spectral_index_recipe_spans_the_slopes_3_to_4_5_at_one_mach_number():
+    recipe = load_recipe(RECIPE_DIR / "spectral_index_64_cpu.toml")
+    slopes = sorted(entry["initial_velocity_slope"] for entry in recipe["classes"].values())
+    assert slopes[0] == 3.0 and slopes[-1] == 4.5 and len(slopes) == 7
+    assert recipe["common"]["driving"] == "none" and recipe["common"]["target_mach"] == 1.41
+    assert recipe["calibration"]["parameter"] == "initial_mach"
+    assert recipe["calibration"]["seed"] not in recipe["seeds"]
+
+
 def test_bad_recipes_are_rejected_before_any_run(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("seeds = [0]\n[common]\ncells = 8\n[classes.a]\nmean_field = 1.0\n"

@@ -86,6 +86,17 @@ def test_snapshot_mean_reference_divides_by_the_mean_energy(mhd_snapshots):
                                np.log10(energy[index] / energy.mean()), atol=2e-6)
 
 
+def test_slice_mean_reference_divides_each_slice_by_its_own_mean(mhd_snapshots):
+    splits = build_mhd_slice_splits(mhd_snapshots[:1], axis="x", buffer=2, seed=0,
+                                    augment_copies=0, target_reference="slice_mean")
+    _, energy = _direct_cubes(mhd_snapshots[0])
+    for row in range(len(splits.test)):
+        energy_slice = _slice(energy, "x", splits.test.slice_indices[row])
+        np.testing.assert_allclose(splits.test.targets[row, 0],
+                                   np.log10(energy_slice / energy_slice.mean()), atol=2e-6)
+    assert "of the slice" in splits.parameters["target"]
+
+
 def _periodic_gap(first, second, length):
     distance = np.abs(np.asarray(first)[:, None] - np.asarray(second)[None, :])
     return int(np.min(np.minimum(distance, length - distance))) - 1

@@ -1,0 +1,225 @@
+"""Train the ``mass-weighted-density`` U-Net on our simulator's runs (hydro and MHD).
+
+Column density N in, the mass-weighted mean density along each line of sight out,
+``log10(<n>_m / n0)`` with ``<n>_m = int n^2 dz / N`` (Ribeiro & Hily-Blant) and ``n0`` the
+mean density along the map's lines of sight. The maps are projections of `training.sim`
+snapshots along the three axes over the whole box and over half-box slabs (depth / map width 1
+and 0.5). Whole runs are held out (`training.unet.sim_runs.split_by_run`): the validation runs
+stop the training and calibrate sigma, the test runs are the held-out numbers, reported per
+class of run beside the constant-depth and power-law baselines. One command makes the shipped
+file, its report and log::
+
+    python -m training.unet.mass_weighted_density_sims \\
+        /work/simdata/hydro/kolmogorov_burgers_64_cpu /work/simdata/alfven/alfven_48_fast \\
+        /work/simdata/alfven/alfven_48_drive --out onnx_models/mass-weighted-density.onnx \\
+        --report docs/results/mass_weighted_density_sims.json --threads 2
+"""
+
+import argparse
+import sys
+
+import numpy as np
+
+from ..common.provenance import code_version, command_line
+from ..common.script_options import parse_run_arguments, run_config
+from .mass_weighted_density import ACCEPTED_UNITS
+from .sim_training import FULL_CONFIG, QUICK_CONFIG
+
+__all__ = ["MODEL_NAME", "MODEL_VERSION", "DEPTH_FRACTIONS", "pairs_by_size", "fit_baselines",
+           "build_card", "main"]
+
+MODEL_NAME = "mass-weighted-density"
+MODEL_VERSION = "0.2.0"
+#: Line-of-sight depths of the training maps, as fractions of the box (= map) width.
+DEPTH_FRACTIONS = (1.0, 0.5)
+
+
+def pairs_by_size(runs, *, depth_fractions=DEPTH_FRACTIONS):
+    """`training.unet.sim_runs.projection_pairs` of the runs, one entry per cube side."""
+    from astropy.io import fits
+
+    from .sim_runs import projection_pairs
+
+    sides = sorted({int(fits.getheader(run.files[0])["NAXIS1"]) for run in runs})
+    return [projection_pairs(runs, depth_fractions=depth_fractions, map_size=side)
+            for side in sides]
+
+
+def fit_baselines(train_sets):
+    """The constant-depth and power-law baselines, fitted on the training maps.
+
+    Constant depth: ``<n>_m ~ N / L`` with both sides over their means gives
+    ``log10(<n>_m / n0) = log10(N / <N>)``. Power law: ``a + b log10(N / <N>)``, least squares
+    over the training pixels.
+
+    Returns
+    -------
+    callable
+        ``predict(pairs) -> {"constant_depth": ..., "power_law": ...}``.
+    """
+    from .evaluate import fit_power_law
+
+    intercept, slope = fit_power_law(
+        np.concatenate([pairs.inputs.ravel() for pairs in train_sets]),
+        np.concatenate([pairs.targets.ravel() for pairs in train_sets]))
+
+    def predict(pairs):
+        return {"constant_depth": pairs.inputs.astype(np.float64),
+                "power_law": intercept + slope * pairs.inputs.astype(np.float64)}
+    predict.parameters = {"power_law": {"intercept": intercept, "slope": slope}}
+    return predict
+
+
+def _training_summary(records, split):
+    lines = []
+    for run_class in sorted({f"{record['set']}:{record['label']}" for record in records}):
+        runs = [record for record in records
+                if f"{record['set']}:{record['label']}" == run_class]
+        machs = [snap["mach_sonic"] for record in runs for snap in record["snapshots"]
+                 if snap["mach_sonic"] is not None]
+        alfven = [snap["mach_alfven_total"] for record in runs for snap in record["snapshots"]
+                  if snap["mach_alfven_total"] not in (None, float("inf"))]
+        times = sorted({snap["time_turnovers"] for record in runs for snap in record["snapshots"]})
+        parameters = runs[0]["run_parameters"]
+        text = (f"{run_class}: {len(runs)} runs (seeds {sorted(r['seed'] for r in runs)}), "
+                f"{parameters.get('cells')}^3, M_s {min(machs):.2f}-{max(machs):.2f}")
+        if alfven:
+            text += f", M_A(total field) {min(alfven):.2f}-{max(alfven):.2f}"
+        text += f", snapshots {times[0]:g}-{times[-1]:g} T"
+        lines.append(text)
+    return "; ".join(lines)
+
+
+def build_card(config, *, records, split, metrics, training, receptive_field, date, command,
+               depth_fractions=DEPTH_FRACTIONS, baseline_parameters=None):
+    """The model card of a simulator-trained mass-weighted-density U-Net."""
+    spatial_multiple = 2 ** (len(config.widths) - 1)
+    stride = (config.tile_size - 2 * config.window_margin) // 2
+    depth_text = " and ".join(f"{value:g}" for value in depth_fractions)
+    return {
+        "schema_version": 1,
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "task": "image_to_image",
+        "description": (
+            "Maps a column-density map N to the mass-weighted mean density along each line of "
+            "sight, <n>_m = (1/N) int n^2 dz (Ribeiro & Hily-Blant), relative to the mean "
+            "density along the lines of sight, with a per-pixel Gaussian uncertainty "
+            "calibrated on runs it never trained on. Trained on isothermal hydro and MHD "
+            "turbulence of our own solver (training.sim), projected over line-of-sight depths "
+            f"of {depth_text} times the map width; no self-gravity, so dense cores are outside "
+            "its training."),
+        "input": {
+            "name": "image",
+            "kind": "column-density map (N = int n dz), divided by its own mean",
+            "quantity": "column_density",
+            "description": (
+                "a 2D column-density (or mass surface density) map of any size; the runtime "
+                "divides it by its mean over finite pixels, takes log10 and cuts "
+                f"{config.tile_size}x{config.tile_size} tiles. The graph accepts any height "
+                f"and width that are multiples of {spatial_multiple}. The model assumes a "
+                f"line-of-sight depth of {depth_text} times the map's width in pixels "
+                "(the training projections)."),
+            "tile_size": config.tile_size,
+            "channels": 1,
+            "dtype": "float32",
+            "units": "cm-2",
+            "layout": "NCHW",
+            "spatial_multiple": spatial_multiple,
+            "normalization": "map_mean",
+            "accepted_units": list(ACCEPTED_UNITS),
+        },
+        "outputs": [{
+            "name": "prediction",
+            "description": "two channels per pixel: mean and log-variance of "
+                           "log10(<n>_m / n0)",
+            "units": "dex",
+            "activation": "none",
+            "channels": [
+                {"name": "log_density_ratio", "units": "dex", "label": "log10(<n>_m / n0)",
+                 "description": "predicted mean of log10(<n>_m / n0), n0 = mean density = "
+                                "mean(N) / depth; times n0 gives <n>_m in cm-3"},
+                {"name": "log_variance", "units": "",
+                 "description": "natural log of the predicted variance of log10(<n>_m / n0) "
+                                "(calibrated); sigma (dex) = exp(0.5 * log_variance)"},
+            ],
+        }],
+        "preprocess": [{"op": "log10"}],
+        "tiling": {"stride": stride, "boundary": "reflect", "combine": "window",
+                   "min_valid_fraction": 0.5, "window_margin": config.window_margin},
+        "saliency": {"methods": [],
+                     "notes": "nn.ReLU modules, one per use, no normalisation layers: "
+                              "exportable for gradient saliency"},
+        "provenance": {
+            "training_data": {
+                "summary": ("Isothermal turbulence of our own solver (training.sim), not "
+                            "lognormal fields: " + _training_summary(records, split) + "."),
+                "runs": records,
+                "depth_fractions_of_map_width": list(depth_fractions),
+                "projection_axes": [0, 1, 2],
+                "maps": "projections of each snapshot along x, y and z, over the whole box "
+                        "and over each half-box slab; input log10(N / mean N), target "
+                        "log10(<n>_m / n0)",
+            },
+            "split": {"method": "whole runs: per class of run the largest seed is the test "
+                                "run, the next the validation run (early stopping and sigma "
+                                "calibration), the rest train "
+                                "(training.unet.sim_runs.split_by_run)", "runs": split},
+            "seeds": {"torch": config.seed, "subsample": config.seed,
+                      "noise": config.seed},
+            "training": dict(training, baselines=baseline_parameters or {}),
+            "command": command,
+            "code_version": code_version(),
+            "date": date,
+        },
+        "metrics": metrics,
+    }
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m training.unet.mass_weighted_density_sims",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="+",
+                        help="training.sim recipe output folders (hydro and MHD sets)")
+    parser.add_argument("--out", required=True, help="ONNX file to write")
+    parser.add_argument("--report", help="JSON report to write")
+    return parser
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    from tqdm.auto import tqdm
+
+    from .sim_runs import find_runs, run_records, split_by_run
+    from .sim_training import train_sim_unet
+
+    argv, arguments = parse_run_arguments(_parser(), argv, quick_help="tiny version for tests")
+    config = run_config(arguments, quick=QUICK_CONFIG, full=FULL_CONFIG)
+    command = command_line("training.unet.mass_weighted_density_sims", argv)
+    runs = find_runs(arguments.sets)
+    split = split_by_run(runs)
+    by_key = {run.key: run for run in runs}
+    sets = {name: pairs_by_size([by_key[key] for key in keys]) for name, keys in split.items()}
+    sets["calibration"] = sets["validation"]
+    records = run_records(runs)
+    holder = {}
+
+    def baselines(train_sets):
+        holder["predict"] = fit_baselines(train_sets)
+        return holder["predict"]
+
+    def card(**parts):
+        return build_card(config, records=records, split=split, command=command,
+                          baseline_parameters=getattr(holder.get("predict"), "parameters",
+                                                      None), **parts)
+
+    say = tqdm.write if not arguments.no_progress else (lambda text: print(text, flush=True))
+    train_sim_unet(name=MODEL_NAME, config=config, sets=sets, baselines=baselines,
+                   build_card=card, out=arguments.out, report_path=arguments.report,
+                   command=command, script="training.unet.mass_weighted_density_sims", say=say,
+                   progress=not arguments.no_progress, with_saliency=not arguments.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
