@@ -3,10 +3,11 @@
 from contextlib import suppress
 
 from ._version import __version__
-from .api import classify, evaluate, list_models, map_image, predict_emission_lines, saliency
+from .api import (classify, evaluate, list_models, map_image, predict_emission_lines, regress,
+                  saliency)
 
 __all__ = ["__version__", "classify", "evaluate", "list_models", "map_image",
-           "predict_emission_lines", "saliency", "setup"]
+           "predict_emission_lines", "regress", "saliency", "setup"]
 
 
 def setup():

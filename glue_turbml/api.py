@@ -8,10 +8,11 @@ from .evaluation import classifier_classes, evaluate_labelled, expand_class_spec
 from .inputs import InputError, parse_input, reduce_to_image
 from .mapping import map_image
 from .models import list_models, open_model
+from .regression import regress_image
 from .saliency_maps import saliency_image
 
 __all__ = ["classify", "evaluate", "list_models", "map_image", "predict_emission_lines",
-           "saliency"]
+           "regress", "saliency"]
 
 
 def classify(data, *, model, device="auto", hdu=None, component=None, axis=None, slice_index=None,
@@ -97,6 +98,58 @@ def classify(data, *, model, device="auto", hdu=None, component=None, axis=None,
     image, wcs, _ = reduce_to_image(parsed, axis=axis, slice_index=slice_index,
                                     projection=projection)
     return classify_image(np.asarray(image), runner, wcs=wcs, input_name=parsed.name, **options)
+
+
+def regress(data, *, model, device="auto", hdu=None, component=None, axis=None,
+            slice_index=None, projection=None, stride=None, boundary=None, batch_size=64,
+            progress=False):
+    """Estimate one scalar of a map with a regression model, with its uncertainty.
+
+    E.g. the velocity power-spectrum slope of a column-density map (``spectral-index``). The
+    map is tiled as `classify` tiles it; each tile gives a value and a Gaussian sigma, and the
+    whole-map value is their inverse-variance weighted mean, its sigma the root mean square of
+    the tile sigmas combined with the spread of the tile values (tiles of one map are
+    correlated; see `glue_turbml.regression.combine_tile_estimates`).
+
+    Parameters
+    ----------
+    data : array_like, (array, WCS), str, path, HDU, HDUList, SpectralCube, NDData or glue Data
+        What to measure (see `glue_turbml.inputs.parse_input`). Never modified.
+    model : str or path
+        A map regressor's name (``turbml models list``) or ``.onnx`` path: a card of task
+        ``regression`` whose first output lists the value and its ``log_variance``.
+    device : {"auto", "cpu", "cuda"}
+    hdu, component, axis, slice_index, projection, stride, boundary, batch_size, progress
+        As for `classify`.
+
+    Returns
+    -------
+    glue_turbml.regression.RegressionResult
+        ``value`` and ``sigma`` of the whole map, per-tile values and sigmas, per-pixel
+        ``value_map`` and ``sigma_map``, the domain check, the input WCS and the provenance;
+        ``.write(path)`` saves FITS.
+
+    Raises
+    ------
+    ValueError
+        For a model that is not a map regressor (the message names the command to use).
+    glue_turbml.inputs.InputError, glue_turbml.core.TilingError
+        As for `classify`.
+    glue_turbml.models.ModelNotFoundError, glue_turbml.models.ModelLoadError,
+    glue_turbml.models.ModelCardError
+        For an unknown, corrupt or mismatched model.
+
+    Examples
+    --------
+    >>> import glue_turbml
+    >>> result = glue_turbml.regress("N_H.fits", model="spectral-index")  # doctest: +SKIP
+    >>> result.value, result.sigma  # doctest: +SKIP
+    >>> result.write("N_H_spectral-index.fits")  # doctest: +SKIP
+    """
+    return regress_image(data, model=model, device=device, hdu=hdu, component=component,
+                         axis=axis, slice_index=slice_index, projection=projection,
+                         stride=stride, boundary=boundary, batch_size=batch_size,
+                         progress=progress)
 
 
 def saliency(data, *, model, method="guided", target=None, region=None, device="auto",

@@ -1,4 +1,4 @@
-"""The ``turbml`` command line: list models, classify or map FITS files, saliency maps,
+"""The ``turbml`` command line: list models, classify, regress or map FITS files, saliency maps,
 emission-line maps of spectral cubes, scores on labelled data, the demo."""
 
 import argparse
@@ -120,10 +120,15 @@ def _check_stride(card, stride):
 
 
 def _check_task(card, wanted, command):
-    if card["task"] not in wanted:
-        raise CommandError(f"--model {card['name']} is a {card['task']} model; turbml {command} "
-                           f"needs a model of task {' or '.join(wanted)} "
-                           "(see 'turbml models list')")
+    """Refuse a model of another kind (`glue_turbml.models.tasks.model_kind`), naming the
+    subcommand that runs it."""
+    from .models.tasks import model_kind, right_tool
+
+    if model_kind(card) not in wanted:
+        kind = card["task"] if model_kind(card) == card["task"] else f"per-spectrum {card['task']}"
+        raise CommandError(f"--model {card['name']} is a {kind} model; turbml {command} "
+                           f"needs a model of task {' or '.join(wanted)}: "
+                           f"{right_tool(card, command_line=True)} (see 'turbml models list')")
 
 
 def _progress_bars():
@@ -255,6 +260,50 @@ def _cmd_classify(args):
                                       slice_index=args.slice, projection=args.projection)
         return _write_result(result, target, path,
                              lambda png: plot_classification(image, result, png))
+
+    _run_batch(files, work)
+    return 0
+
+
+def _cmd_regress(args):
+    from functools import partial
+
+    from .api import regress
+    from .figures import plot_regression
+    from .models import open_model, resolve_model
+    from .regression import regression_output
+
+    files = _expand_inputs(args.inputs)
+    loaded = resolve_model(args.model)
+    _check_task(loaded.card, ("regression",), "regress")
+    regression_output(loaded.card)  # a card without the value and log_variance: one line
+    targets = [output_path(args.out, f"{output_stem(path)}_{loaded.card['name']}.fits",
+                           n_inputs=len(files)) for path in files]
+    check_distinct_names(files, targets)
+    check_targets(targets + ([png_beside(target) for target in targets] if args.png else []),
+                  overwrite=args.overwrite, inputs=files)
+    _check_stride(loaded.card, args.stride)
+    check_memory("regress", files, hdu=args.hdu,
+                 remedy="measure a cutout of the map, or give a coarser --stride")
+    runner = open_model(loaded, device=args.device)
+    print(f"model {loaded.card['name']} {loaded.card['version']} on {runner.info.describe()}",
+          file=sys.stderr)
+    bars = _progress_bars()
+    target_of = dict(zip(files, targets))
+
+    def work(path):
+        result = regress(path, model=loaded, device=args.device, hdu=args.hdu, axis=args.axis,
+                         slice_index=args.slice, projection=args.projection,
+                         stride=args.stride, boundary=args.boundary,
+                         progress=bars and len(files) == 1)
+        plot = None
+        if args.png:
+            from .inputs import parse_input, reduce_to_image
+
+            image, _, _ = reduce_to_image(parse_input(path, hdu=args.hdu), axis=args.axis,
+                                          slice_index=args.slice, projection=args.projection)
+            plot = partial(plot_regression, image, result)
+        return _write_result(result, target_of[path], path, plot)
 
     _run_batch(files, work)
     return 0
@@ -616,6 +665,28 @@ def build_parser():
     classify.add_argument("--png", action="store_true", help="also write a PNG figure")
     classify.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     classify.set_defaults(handler=_cmd_classify)
+
+    regress = commands.add_parser(
+        "regress", help="estimate one quantity of FITS maps with a regression model (e.g. the "
+        "velocity spectral index), with its uncertainty")
+    regress.add_argument("inputs", nargs="+", help="FITS files or directories of FITS files")
+    regress.add_argument("--model", required=True,
+                         help="regression model name or path to an .onnx file")
+    regress.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                         help=device_help)
+    regress.add_argument("--out", default=".", help=out_help + " (default: current folder)")
+    regress.add_argument("--hdu", default=None, help="HDU index or name (default: first image)")
+    regress.add_argument("--axis", type=int, default=None, help="cube axis (numpy order)")
+    regress.add_argument("--slice", type=int, default=None, help="measure this cube plane")
+    regress.add_argument("--projection", choices=("sum", "mean", "moment0"), default=None,
+                         help="measure the cube projected along --axis")
+    regress.add_argument("--stride", type=int, default=None, help="tile stride in pixels")
+    regress.add_argument("--boundary", choices=("reflect", "periodic"), default=None,
+                         help="edge handling: periodic for simulation slices")
+    regress.add_argument("--png", action="store_true",
+                         help="also write a PNG figure (map, value map, sigma map)")
+    regress.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    regress.set_defaults(handler=_cmd_regress)
 
     explain = commands.add_parser(
         "saliency", help="saliency maps of a model's output: a classifier's decision, a "

@@ -18,7 +18,9 @@ __all__ = ["BYTES_PER_PIXEL", "MEMORY_LIMIT_VARIABLE", "SPECTRA_CHUNK_COPIES", "
 #: (guided, 2048^2) 193.7, map (mass-weighted-density, 1024^2) 417.7. The slopes between the two
 #: sizes (67.7, 123.1, 411.8) are lower: fixed costs are spread over the pixels. The tiling and
 #: the activations dominate, so the need grows with the pixels, not with the model file.
-BYTES_PER_PIXEL = {"classify": 135, "saliency": 195, "map": 420}
+#: ``regress`` tiles and preprocesses as classify does, and its networks also pool each tile to
+#: a few numbers, so it takes classify's figure (not measured on its own).
+BYTES_PER_PIXEL = {"classify": 135, "regress": 135, "saliency": 195, "map": 420}
 
 MEMORY_LIMIT_VARIABLE = "GLUE_TURBML_MEMORY_LIMIT_MB"
 
@@ -127,7 +129,7 @@ def check_memory(command, files, *, hdu=None, remedy, chunk_spaxels=4096):
 
     Parameters
     ----------
-    command : {"classify", "saliency", "map", "spectra"}
+    command : {"classify", "regress", "saliency", "map", "spectra"}
         ``evaluate`` classifies its files one plane at a time: it checks as ``"classify"``.
     files : sequence of path
     hdu : int or str, optional

@@ -1,9 +1,9 @@
 """Figures of results for people: the map beside what a model made of it (probabilities,
-saliency, a U-Net's map of density or magnetic energy)."""
+saliency, a U-Net's map of density or magnetic energy, a regressor's value and sigma)."""
 
 import numpy as np
 
-__all__ = ["plot_classification", "plot_mapping", "plot_saliency"]
+__all__ = ["plot_classification", "plot_mapping", "plot_regression", "plot_saliency"]
 
 
 def _display_scale(image):
@@ -74,6 +74,21 @@ def plot_classification(image, result, path, *, class_name=None, title=None):
     return path
 
 
+def _map_panels(figure, panels, projection):
+    """Draw ``(data, cmap, caption)`` panels side by side, each between its 1st and 99th
+    percentile, with a colour bar (and RA/Dec axes with a celestial ``projection``)."""
+    for position, (data, cmap, caption) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), position + 1, projection=projection)
+        finite = np.asarray(data)[np.isfinite(data)]
+        limits = dict(vmin=np.percentile(finite, 1), vmax=np.percentile(finite, 99)) \
+            if finite.size else {}
+        shown_image = axes.imshow(data, origin="lower", cmap=cmap, **limits)
+        figure.colorbar(shown_image, ax=axes, shrink=0.8, label=caption)
+        if projection is not None:
+            axes.set_xlabel("RA")
+            axes.set_ylabel("Dec")
+
+
 def plot_mapping(image, result, path, *, title=None):
     """Save a PNG: the input map, the U-Net's map and its 1-sigma uncertainty.
 
@@ -106,21 +121,55 @@ def plot_mapping(image, result, path, *, title=None):
     panels = ((shown, "gray", label),
               (result.log_ratio, "viridis", f"{quantity} [dex]"),
               (result.sigma, "magma", "1-sigma uncertainty [dex]"))
-    for position, (data, cmap, caption) in enumerate(panels):
-        axes = figure.add_subplot(1, 3, position + 1, projection=projection)
-        finite = np.asarray(data)[np.isfinite(data)]
-        limits = dict(vmin=np.percentile(finite, 1), vmax=np.percentile(finite, 99)) \
-            if finite.size else {}
-        shown_image = axes.imshow(data, origin="lower", cmap=cmap, **limits)
-        figure.colorbar(shown_image, ax=axes, shrink=0.8, label=caption)
-        if projection is not None:
-            axes.set_xlabel("RA")
-            axes.set_ylabel("Dec")
+    _map_panels(figure, panels, projection)
     median = result.summary()["median_log_ratio"]
     median_text = "nan" if median is None else f"{median:.3f}"
     figure.suptitle(title or f"{result.input_name}: median {quantity} = {median_text} dex"
                     f"\nmodel {result.model_card['name']} {result.model_card['version']} on "
                     f"{result.session_info.provider}", fontsize=10)
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def plot_regression(image, result, path, *, title=None):
+    """Save a PNG: the input map, the per-pixel value a regressor estimates and its sigma.
+
+    Titles and colour-bar labels name the quantity by its card label (e.g. ``velocity
+    spectral index``); the title gives the whole-map value and sigma.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The measured 2D map.
+    result : glue_turbml.regression.RegressionResult
+    path : str or path
+        Where to write the PNG.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    shown, label = _display_scale(np.asarray(image, dtype=float))
+    ny, nx = np.shape(image)
+    figure = Figure(figsize=(16, min(8.0, max(3.6, 4.6 * ny / nx + 1.4))), layout="constrained")
+    projection = result.wcs if result.wcs is not None and result.wcs.has_celestial else None
+    quantity = result.quantity.label
+    units = f" [{result.quantity.units}]" if result.quantity.units else ""
+    _map_panels(figure, ((shown, "gray", label),
+                         (result.value_map, "viridis",
+                          f"{quantity}{units}, blended from {result.tile_size}-px tiles"),
+                         (result.sigma_map, "magma", f"1-sigma uncertainty{units}")), projection)
+    figure.suptitle(title or f"{result.input_name}: {quantity} = {result.value:.3f} ± "
+                    f"{result.sigma:.3f}{units}\nmodel {result.model_card['name']} "
+                    f"{result.model_card['version']} on {result.session_info.provider}",
+                    fontsize=10)
     path = Path(path)
     figure.savefig(path, dpi=110)
     return path

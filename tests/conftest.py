@@ -64,3 +64,22 @@ def spectral_cube_path(tmp_path):
     path = tmp_path / "cube.fits"
     fits.PrimaryHDU(cube, header=header).writeto(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def regression_model_folder(tmp_path_factory):
+    """A folder holding the tiny map regressor of `tests.regression_nets` (exported once)."""
+    from tests.regression_nets import write_spectral_index_model
+
+    folder = tmp_path_factory.mktemp("regression_models")
+    write_spectral_index_model(folder)
+    return folder
+
+
+@pytest.fixture
+def regression_model(regression_model_folder, monkeypatch):
+    """The tiny map regressor on ``GLUE_TURBML_MODEL_PATH``; its registry name."""
+    from tests.regression_nets import MODEL_NAME
+
+    monkeypatch.setenv("GLUE_TURBML_MODEL_PATH", str(regression_model_folder))
+    return MODEL_NAME

@@ -5,20 +5,11 @@ import numpy as np
 from ..core import stitch_tiles
 from ..domain import check_map
 from ..domain.embedding import EMBEDDING_OUTPUT
+from ..models.tasks import right_tool
 from ..tiled_input import prepare_tiled_input, tile_progress
 from .result import ClassificationResult
 
 __all__ = ["classify_image", "softmax"]
-
-
-#: What to call instead of classify, by the model's kind.
-_RIGHT_TOOL = {"image_to_image": "use glue_turbml.map_image / `turbml map` for it",
-               "spectral": "use glue_turbml.predict_emission_lines / `turbml spectra` for it"}
-
-
-def _tool_key(card):
-    """``spectral`` for per-spectrum models (card input layout NC), else the card's task."""
-    return "spectral" if card.get("input", {}).get("layout") == "NC" else card["task"]
 
 
 def softmax(logits):
@@ -61,7 +52,7 @@ def classify_image(image, runner, *, wcs=None, input_name="image", stride=None, 
     card = runner.card
     if card["task"] != "classification":
         raise ValueError(f"model {card['name']!r} has task {card['task']!r}, not classification; "
-                         f"{_RIGHT_TOOL.get(_tool_key(card), 'pick a classification model')} "
+                         f"{right_tool(card)} "
                          "(`turbml models list` shows each model's task)")
     tiled = prepare_tiled_input(image, card, stride=stride, boundary=boundary,
                                 input_name=input_name, purpose="classify")

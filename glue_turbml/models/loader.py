@@ -248,6 +248,16 @@ def _check_interface(model, card, source):
                 f"{source}: the first output must be (batch, {n_classes}) class scores as the card "
                 f"lists {n_classes} classes"
             )
+    channels = card["outputs"][0].get("channels")
+    if card["task"] == "regression" and layout != "NC" and channels:
+        # a map regressor's first output is one value per channel and tile (glue_turbml.regress)
+        last = model.graph.output[0].type.tensor_type.shape.dim
+        if len(last) != 2 or (last[1].HasField("dim_value")
+                              and last[1].dim_value != len(channels)):
+            raise ModelLoadError(
+                f"{source}: the first output must be (batch, {len(channels)}), one value per "
+                f"tile for each of the {len(channels)} channels the card lists"
+            )
     return expected_input, tuple(graph_outputs)
 
 

@@ -37,8 +37,8 @@ def _register_viewer_tools():
 def _register_layer_actions():
     from glue_qt.config import layer_action
 
-    from .actions import (ICON, LAYER_ACTION_LABEL, MAP_ACTION_LABEL, classify_layer_action,
-                          map_layer_action)
+    from .actions import (ICON, LAYER_ACTION_LABEL, MAP_ACTION_LABEL, REGRESS_ACTION_LABEL,
+                          classify_layer_action, map_layer_action, regress_layer_action)
     from .spectral import SPECTRAL_ACTION_LABEL, spectral_layer_action
 
     registered = {item.label for item in layer_action.members}
@@ -47,6 +47,9 @@ def _register_layer_actions():
              "Classify the turbulence in this map or cube with a glue-turbml model"),
             (MAP_ACTION_LABEL, map_layer_action,
              "Map this column-density map with a glue-turbml U-Net (output and uncertainty)"),
+            (REGRESS_ACTION_LABEL, regress_layer_action,
+             "Estimate one quantity of this map (e.g. the velocity spectral index) with a "
+             "glue-turbml regression model, with its uncertainty"),
             (SPECTRAL_ACTION_LABEL, spectral_layer_action,
              "Predict emission-line EW maps of this spectral cube from its continuum")):
         if label not in registered:
@@ -65,9 +68,9 @@ def _register_viewer():
 def setup_qt():
     """Register the Qt front end with glue; a second call does nothing.
 
-    Registers the "Classify turbulence", "U-Net mapping" and "Predict emission lines"
-    data-collection actions, the image viewer's "Turbulence" toolbar menu (classify this view,
-    saliency overlays) and the turbulence viewer.
+    Registers the "Classify turbulence", "U-Net mapping", "Estimate (regression)" and
+    "Predict emission lines" data-collection actions, the image viewer's "Turbulence" toolbar
+    menu (classify this view, saliency overlays) and the turbulence viewer.
 
     Raises
     ------

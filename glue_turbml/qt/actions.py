@@ -3,18 +3,20 @@
 from glue.viewers.common.tool import SimpleToolMenu, Tool
 from qtpy import QtWidgets
 
-from .controller import ClassifyJob, MapJob, show_error
+from .controller import ClassifyJob, MapJob, RegressJob, show_error
 from .dialog import ClassifyDialog
 from .jobs import classification_models
 
-__all__ = ["LAYER_ACTION_LABEL", "MAP_ACTION_LABEL", "ICON", "TOOL_MENU_ID", "TOOL_IDS",
-           "find_application", "classify_layer_action", "map_layer_action",
-           "open_classify_dialog", "start_classification", "start_mapping",
+__all__ = ["LAYER_ACTION_LABEL", "MAP_ACTION_LABEL", "REGRESS_ACTION_LABEL", "ICON",
+           "TOOL_MENU_ID", "TOOL_IDS", "find_application", "classify_layer_action",
+           "map_layer_action", "regress_layer_action", "open_classify_dialog",
+           "start_classification", "start_mapping", "start_regression",
            "TurbulenceMenu", "ClassifyViewTool", "ClassifyOptionsTool", "SaliencyContourTool",
            "SaliencyColormapTool"]
 
 LAYER_ACTION_LABEL = "Classify turbulence"
 MAP_ACTION_LABEL = "U-Net mapping"
+REGRESS_ACTION_LABEL = "Estimate (regression)"
 #: An icon bundled with glue (a file path would break glue's start-up on other machines).
 ICON = "glue_rainbow"
 TOOL_MENU_ID = "turbml:menu"
@@ -55,6 +57,13 @@ def start_mapping(data_collection, data, request, *, application=None):
                                          application=application))
 
 
+def start_regression(data_collection, data, request, *, application=None):
+    """Start a `RegressJob` (bad input shows a message box and returns the failed job); the
+    value map opens in an image viewer unless ``request.show_results`` is off."""
+    return _start_showing_results(RegressJob(data_collection, data, request,
+                                             application=application))
+
+
 def open_classify_dialog(data, data_collection, *, application=None, request=None,
                          task="classification", viewer=None):
     """Ask for the model and options, then start the job.
@@ -64,16 +73,16 @@ def open_classify_dialog(data, data_collection, *, application=None, request=Non
     data : glue.core.Data
     data_collection : glue.core.DataCollection
     application : QMainWindow, optional
-    request : ClassifyRequest or MapRequest, optional
+    request : ClassifyRequest, MapRequest or RegressRequest, optional
         Initial choices.
-    task : {"classification", "image_to_image"}
-        Classify turbulence or run a U-Net mapping.
+    task : {"classification", "image_to_image", "regression"}
+        Classify turbulence, run a U-Net mapping, or estimate a quantity with a regressor.
     viewer : glue image viewer, optional
         The viewer the dialog was opened from (it shows the results).
 
     Returns
     -------
-    ClassifyJob, MapJob or None
+    ClassifyJob, MapJob, RegressJob or None
         None when the user closed the dialog.
     """
     from ..inputs import InputError
@@ -94,6 +103,8 @@ def open_classify_dialog(data, data_collection, *, application=None, request=Non
     if task == "classification":
         return start_classification(data_collection, data, dialog.request(),
                                     application=application, viewer=viewer)
+    if task == "regression":
+        return start_regression(data_collection, data, dialog.request(), application=application)
     return start_mapping(data_collection, data, dialog.request(), application=application)
 
 
@@ -108,6 +119,13 @@ def map_layer_action(data, data_collection):
     return open_classify_dialog(data, data_collection,
                                 application=find_application(data_collection),
                                 task="image_to_image")
+
+
+def regress_layer_action(data, data_collection):
+    """Callback of the "Estimate (regression)" entry of the data collection's context menu."""
+    return open_classify_dialog(data, data_collection,
+                                application=find_application(data_collection),
+                                task="regression")
 
 
 def _default_model():

@@ -7,8 +7,10 @@ from qtpy import QtCore, QtWidgets
 from .jobs import (CancelToken, JobCancelled, apply_map_outcome, apply_outcome, prepare_job,
                    run_job, run_map_job)
 from .messages import describe_error
+from .regression_jobs import apply_regress_outcome, run_regress_job
 
-__all__ = ["ClassifyJob", "MapJob", "keep_viewer_slices", "show_error", "running_jobs"]
+__all__ = ["ClassifyJob", "MapJob", "RegressJob", "keep_viewer_slices", "show_error",
+           "running_jobs"]
 
 #: Jobs whose worker thread is alive: a QThread must outlive its run.
 _RUNNING = set()
@@ -158,7 +160,7 @@ class ClassifyJob(QtCore.QObject):
         if self.progress_dialog is None or total <= 0:
             return
         verb = {"classify": "Classifying", "saliency": "Computing saliency for",
-                "map": "Mapping"}.get(phase, self.verb)
+                "map": "Mapping", "regress": "Estimating"}.get(phase, self.verb)
         self.progress_dialog.setLabelText(f"{verb} {self._prepared.input_name}: "
                                           f"{done}/{total} tiles")
         self.progress_dialog.setValue(int(100 * done / total))
@@ -225,3 +227,28 @@ class MapJob(ClassifyJob):
 
     def _show_result(self):
         pass  # the mapping is a dataset; its summary is in its meta
+
+
+class RegressJob(ClassifyJob):
+    """One "Estimate (regression)" run: as `ClassifyJob`, with `run_regress_job` in the worker
+    and the per-pixel value and sigma added as a linked dataset with units (the whole-map
+    value and sigma in its ``meta``).
+
+    Parameters
+    ----------
+    data_collection, data, application
+        As for `ClassifyJob`.
+    request : glue_turbml.qt.regression_jobs.RegressRequest
+    """
+
+    title = "Estimate (regression)"
+    verb = "Estimating"
+    run_function = staticmethod(run_regress_job)
+    apply_function = staticmethod(apply_regress_outcome)
+
+    def _show_result(self):
+        # The maps are a dataset; the whole-map value and sigma (and any domain warning) go to
+        # the window's status bar, which does not block the session.
+        status_bar = getattr(self.application, "statusBar", None)
+        if callable(status_bar):
+            status_bar().showMessage(str(self.outcome.regression))

@@ -1,8 +1,10 @@
-"""The "Classify turbulence" dialog: model (with its card summary), component, cube slicing."""
+"""The "Classify turbulence" dialog: model (with its card summary), component, cube slicing.
+The "U-Net mapping" and "Estimate (regression)" actions use it too."""
 
 from qtpy import QtCore, QtWidgets
 
 from .jobs import ClassifyRequest, MapRequest, classification_models, image_to_image_models
+from .regression_jobs import RegressRequest, regression_models
 
 __all__ = ["ClassifyDialog", "SALIENCY_CHOICES", "DEVICE_CHOICES", "model_combo",
            "component_combo"]
@@ -17,6 +19,14 @@ DEVICE_CHOICES = (("auto (GPU if available, else CPU)", "auto"), ("CPU", "cpu"),
 _NONE = "none"
 _WHOLE_PLANE = "the whole map"
 _PROJECTIONS = ("sum", "mean")
+#: Per task: window title, OK button, the models it offers, and what they are called.
+_TASKS = {
+    "classification": ("Classify turbulence", "Classify", classification_models,
+                       "classification"),
+    "image_to_image": ("U-Net mapping", "Map", image_to_image_models, "image-to-image (U-Net)"),
+    "regression": ("Estimate (regression)", "Estimate", regression_models,
+                   "map regression (value and log_variance outputs)"),
+}
 
 
 def model_combo(models):
@@ -112,28 +122,26 @@ class ClassifyDialog(QtWidgets.QDialog):
     data : glue.core.Data
         The dataset to analyse (not modified).
     parent : QWidget, optional
-    request : ClassifyRequest or MapRequest, optional
+    request : ClassifyRequest, MapRequest or RegressRequest, optional
         Initial choices (e.g. the viewer's current slice).
     models : list of glue_turbml.models.ModelEntry, optional
         Models to offer; the registry's models of ``task`` by default.
-    task : {"classification", "image_to_image"}
-        Classify turbulence (with a saliency choice) or run a U-Net mapping (with an
-        optional line-of-sight depth, enabled for column-density models only).
+    task : {"classification", "image_to_image", "regression"}
+        Classify turbulence (with a saliency choice), run a U-Net mapping (with an
+        optional line-of-sight depth, enabled for column-density models only), or estimate
+        one quantity of the map with a regressor.
     """
 
     def __init__(self, data, *, parent=None, request=None, models=None,
                  task="classification"):
         super().__init__(parent)
-        if task not in ("classification", "image_to_image"):
-            raise ValueError(f"task must be 'classification' or 'image_to_image', got {task!r}")
+        if task not in _TASKS:
+            raise ValueError(f"task must be one of {', '.join(map(repr, _TASKS))}, got {task!r}")
         self.task = task
-        action = "Classify turbulence" if task == "classification" else "U-Net mapping"
+        action, button, task_models, kind = _TASKS[task]
         self.setWindowTitle(f"{action}: {data.label}")
         self.data = data
-        if models is None:
-            models = classification_models() if task == "classification" \
-                else image_to_image_models()
-        self.models = list(models)
+        self.models = list(task_models() if models is None else models)
         layout = QtWidgets.QVBoxLayout(self)
         form = QtWidgets.QFormLayout()
         layout.addLayout(form)
@@ -184,7 +192,7 @@ class ClassifyDialog(QtWidgets.QDialog):
             form_lower.addRow("Saliency map", self.saliency_combo)
             form_lower.addRow("", self.saliency_warning)
             self.saliency_combo.currentIndexChanged.connect(self._show_saliency_warning)
-        else:
+        elif task == "image_to_image":
             form_lower.addRow("Line-of-sight depth", self.depth_spin)
         self.device_combo = QtWidgets.QComboBox()
         for label, device in DEVICE_CHOICES:
@@ -198,12 +206,12 @@ class ClassifyDialog(QtWidgets.QDialog):
             form_lower.addRow("Region", self.region_label)
         self.show_results_check = QtWidgets.QCheckBox(
             "Open the results in a viewer" if task == "classification"
-            else "Open the mapping in a viewer")
+            else f"Open the {'mapping' if task == 'image_to_image' else 'estimate'} in a viewer")
         self.show_results_check.setToolTip(
             "Show the map with the probability and saliency overlays when the job ends; "
             "the results are added to the data collection either way"
             if task == "classification" else
-            "Show the mapping in an image viewer when the job ends; it is added to the data "
+            "Show the result in an image viewer when the job ends; it is added to the data "
             "collection either way")
         self.show_results_check.setChecked(True)
         form_lower.addRow("", self.show_results_check)
@@ -211,13 +219,11 @@ class ClassifyDialog(QtWidgets.QDialog):
 
         self.buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
-        self.buttons.button(QtWidgets.QDialogButtonBox.Ok).setText(
-            "Classify" if task == "classification" else "Map")
+        self.buttons.button(QtWidgets.QDialogButtonBox.Ok).setText(button)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         if not self.models:
-            kind = "classification" if task == "classification" else "image-to-image (U-Net)"
             self.card_view.setHtml(f"<p>No {kind} model found. Put exported .onnx "
                                    "files in ~/.glue_turbml/models or GLUE_TURBML_MODEL_PATH."
                                    "</p>")
@@ -288,7 +294,7 @@ class ClassifyDialog(QtWidgets.QDialog):
                 _WHOLE_PLANE if request.region is None else
                 "y {}:{}, x {}:{} (the viewer's visible part)".format(*request.region[0],
                                                                       *request.region[1]))
-        elif request.depth_pc:
+        elif getattr(request, "depth_pc", None):
             self.depth_spin.setValue(float(request.depth_pc))
         if self.is_cube:
             if request.axis is not None:
@@ -298,13 +304,18 @@ class ClassifyDialog(QtWidgets.QDialog):
                 self.slice_spin.setValue(int(request.slice_index))
 
     def request(self):
-        """The `ClassifyRequest` (or `MapRequest`) the dialog shows."""
+        """The `ClassifyRequest` (or `MapRequest`, `RegressRequest`) the dialog shows."""
         options = {}
         if self.is_cube:
             projection = self.mode_combo.currentData()
             projection = None if projection == _NONE else projection
             options = {"axis": self.axis_combo.currentData(), "projection": projection,
                        "slice_index": None if projection else self.slice_spin.value()}
+        if self.task == "regression":
+            return RegressRequest(model=self.model_combo.currentData(),
+                                  component=self.component_combo.currentData(),
+                                  device=self.device_combo.currentData(),
+                                  show_results=self.show_results_check.isChecked(), **options)
         if self.task == "image_to_image":
             return MapRequest(model=self.model_combo.currentData(),
                               component=self.component_combo.currentData(),

@@ -10,13 +10,14 @@ import json
 import numpy as np
 
 __all__ = ["META_KEY", "RESULT_KINDS", "OUTLINE_WIDTH_PX", "classification_data", "saliency_data",
-           "mapping_data", "result_label", "find_result", "add_or_update_result", "link_to_parent",
-           "result_summary", "is_result", "result_parent", "not_a_map_message", "region_text"]
+           "mapping_data", "regression_data", "result_label", "find_result",
+           "add_or_update_result", "link_to_parent", "result_summary", "is_result",
+           "result_parent", "not_a_map_message", "region_text"]
 
 #: Key in ``Data.meta`` holding the JSON-friendly description of a glue-turbml result.
 META_KEY = "glue_turbml"
-#: Kinds of result datasets the plugin creates.
-RESULT_KINDS = ("classification", "saliency", "mapping")
+#: Kinds of result datasets the plugin creates that are planes of their parent.
+RESULT_KINDS = ("classification", "saliency", "mapping", "regression")
 #: Width of the saliency outline band in pixels.
 OUTLINE_WIDTH_PX = 2
 
@@ -33,7 +34,7 @@ def result_label(parent_label, model_name, kind):
     ----------
     parent_label : str
     model_name : str
-    kind : {"classification", "saliency", "mapping"}
+    kind : {"classification", "saliency", "mapping", "regression"}
 
     Returns
     -------
@@ -172,6 +173,44 @@ def mapping_data(result, parent, *, plane):
         data.add_component(Component(np.asarray(result.density.value, dtype=np.float32),
                                      units=result.density.unit.to_string()), "density")
     data.meta.update(_base_meta("mapping", parent, plane, result.summary()))
+    return data
+
+
+def regression_data(result, parent, *, plane):
+    """A glue dataset of a regressor's per-pixel value and sigma, with units.
+
+    Parameters
+    ----------
+    result : glue_turbml.regression.RegressionResult
+    parent : glue.core.Data
+    plane : dict
+        As for `classification_data`.
+
+    Returns
+    -------
+    glue.core.Data
+        Components named by the estimated quantity (the card's channel 0, e.g.
+        ``spectral_index``) and ``sigma``, both in the quantity's units; the whole-map value
+        and sigma are in ``meta`` (``summary``: ``value``, ``sigma``).
+    """
+    from glue.core import Component, Data
+
+    quantity = result.quantity
+    data = Data(label=result_label(parent.label, result.model_card["name"], "regression"),
+                coords=_plane_coords(result.wcs, parent, plane["plane_axes"]))
+    data.add_component(Component(np.asarray(result.value_map, dtype=np.float32),
+                                 units=quantity.units), quantity.name)
+    data.add_component(Component(np.asarray(result.sigma_map, dtype=np.float32),
+                                 units=quantity.units), "sigma")
+    summary = result.summary()
+    summary["tiles"] = {
+        "origins_yx": result.tile_origins.tolist(),
+        "values": [None if not np.isfinite(value) else float(value)
+                   for value in result.tile_values],
+        "sigmas": [None if not np.isfinite(sigma) else float(sigma)
+                   for sigma in result.tile_sigmas],
+    }
+    data.meta.update(_base_meta("regression", parent, plane, summary))
     return data
 
 
@@ -329,7 +368,7 @@ def add_or_update_result(data_collection, parent, new_data):
     data_collection : glue.core.DataCollection
     parent : glue.core.Data
     new_data : glue.core.Data
-        Made by `classification_data` or `saliency_data`.
+        Made by `classification_data`, `saliency_data`, `mapping_data` or `regression_data`.
 
     Returns
     -------

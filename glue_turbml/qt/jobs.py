@@ -1,7 +1,8 @@
 """Plugin jobs in three steps: prepare (main thread), run (worker), apply (main thread).
 
 Two jobs: "Classify turbulence" (`run_job`, classification and saliency) and "U-Net
-mapping" (`run_map_job`).
+mapping" (`run_map_job`); "Estimate (regression)" is in `regression_jobs`, on the same
+`prepare_job`.
 
 `prepare_job` reads the glue dataset into a plain numpy map on the main thread, `run_job` does
 only numpy and onnxruntime work so it can run in a worker thread (with progress and a cancel
@@ -158,6 +159,7 @@ class JobOutcome:
     saliency: object = None
     mapping: object = None
     timings_s: dict = field(default_factory=dict)
+    regression: object = None
 
 
 #: The picker's first (default) classifier when it is installed: the model of the demo (trained
@@ -188,7 +190,7 @@ def prepare_job(data, request):
     Parameters
     ----------
     data : glue.core.Data
-    request : ClassifyRequest or MapRequest
+    request : ClassifyRequest, MapRequest or glue_turbml.qt.regression_jobs.RegressRequest
 
     Returns
     -------

@@ -53,13 +53,14 @@ def show_classification(application, parent, datasets, *, viewer=None):
 
 
 def show_mapping(application, mapping):
-    """Show a U-Net mapping in an image viewer (its density, else its mapped quantity).
+    """Show a U-Net mapping in an image viewer (its density, else its mapped quantity); a
+    regression estimate is shown the same way (its value map).
 
     Parameters
     ----------
     application : glue_qt.app.GlueApplication or None
     mapping : glue.core.Data
-        The mapping dataset from the job.
+        The mapping (or regression) dataset from the job.
 
     Returns
     -------
@@ -115,7 +116,7 @@ def show_job_results(job):
 
     Parameters
     ----------
-    job : glue_turbml.qt.controller.ClassifyJob or MapJob
+    job : glue_turbml.qt.controller.ClassifyJob, MapJob or RegressJob
 
     Returns
     -------
@@ -127,8 +128,9 @@ def show_job_results(job):
     if job.state != "done" or not getattr(job.request, "show_results", False):
         return None
     try:
-        if "mapping" in job.datasets:
-            job.result_viewer = show_mapping(job.application, job.datasets["mapping"])
+        if "mapping" in job.datasets or "regression" in job.datasets:
+            shown = job.datasets["mapping" if "mapping" in job.datasets else "regression"]
+            job.result_viewer = show_mapping(job.application, shown)
         else:
             job.result_viewer = show_classification(job.application, job.data, job.datasets,
                                                     viewer=job.viewer)

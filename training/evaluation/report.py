@@ -211,6 +211,10 @@ def write_report(report, name, out_dir):
         from .unet_report import write_unet_report
 
         return write_unet_report(report, name, out_dir)
+    if report.get("card", {}).get("task") == "regression":
+        from .regression_report import write_regression_report
+
+        return write_regression_report(report, name, out_dir)
     missing = sorted({"metrics", "baselines", "history", "robustness", "test_scores"}
                      - set(report))
     if missing:

@@ -166,7 +166,8 @@ def rebuild_torch_net(loaded):
     task = loaded.card["task"]
     if task == "regression" and loaded.card["input"].get("layout") == "NC":
         return torch_emission_line_net_from_onnx(loaded)
-    if task == "classification":
+    if task in ("classification", "regression"):
+        # per-map regressors are TurbulenceCNNs with a value and a log-variance output
         return torch_classifier_from_onnx(loaded)
     if task == "image_to_image":
         from ..unet.export import torch_unet_from_onnx

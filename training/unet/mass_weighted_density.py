@@ -1,14 +1,16 @@
-"""Train, export and evaluate the ``mass-weighted-density`` U-Net (column density -> <n>_m).
+"""Train, export and evaluate a lognormal-field U-Net (column density -> <n>_m), the
+``mass-weighted-density-lognormal`` demonstration variant.
 
 Ribeiro & Hily-Blant map a column-density map N = int n dz to the mass-weighted mean density
 along each line of sight, <n>_m = (1/N) int n^2 dz. This script does the same on seeded
 lognormal random-phase density cubes (not MHD simulations), writes the ONNX model with its card,
 and a log and JSON report under ``docs/results/``; it ends with the saliency graphs and their
-randomization sanity check (`training.saliency.end_step`), so the shipped file comes from this
-one command::
+randomization sanity check (`training.saliency.end_step`). The shipped ``mass-weighted-density``
+was made this way until it was retrained on our simulations
+(`training.unet.mass_weighted_density_sims`); this variant is no longer shipped::
 
     OMP_NUM_THREADS=1 nice -n 10 python -m training.unet.mass_weighted_density \\
-        --out onnx_models/mass-weighted-density.onnx \\
+        --out mass-weighted-density-lognormal.onnx \\
         --report docs/results/mass_weighted_density.json --threads 1
 """
 
@@ -25,7 +27,7 @@ from ..common.script_options import parse_run_arguments, run_config, torch_threa
 __all__ = ["UNetExperimentConfig", "FULL_CONFIG", "QUICK_CONFIG", "build_unet_card",
            "run_experiment", "main"]
 
-MODEL_NAME = "mass-weighted-density"
+MODEL_NAME = "mass-weighted-density-lognormal"
 MODEL_VERSION = "0.1.0"
 #: Column-density units the runtime accepts (any scale: the map is divided by its mean).
 ACCEPTED_UNITS = ("", "cm-2", "m-2", "g cm-2", "solMass pc-2")

@@ -37,6 +37,9 @@ class SimUNetConfig:
         The runtime's tile and blending margin (the margin at least the receptive field).
     max_epochs, patience, warmup_epochs, batch_size, learning_rate, seed :
         `training.unet.train.UNetTrainingConfig`.
+    detach_variance : bool
+        `training.unet.nets.ProbabilisticUNet`'s option: the likelihood trains the variance
+        head only, never the features the mean is made from.
     """
 
     widths: tuple = (16, 32, 64)
@@ -51,6 +54,7 @@ class SimUNetConfig:
     warmup_epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 1e-3
+    detach_variance: bool = False
     seed: int = 0
 
     def to_dict(self):
@@ -139,6 +143,7 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
 
     from ..common.nets import count_weights
     from ..evaluation.add_domain import record_domain
+    from ..evaluation.published import add_published
     from ..saliency.end_step import add_saliency_end_step
     from .calibration import apply_sigma_scale, fit_sigma_scale
     from .caveats import add_unet_caveats
@@ -162,7 +167,8 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
         f"{len(validation_crops)} validation crops; {count('calibration')} calibration and "
         f"{count('test')} test maps")
     torch.manual_seed(config.seed)
-    net = ProbabilisticUNet(widths=config.widths, convs_per_block=config.convs_per_block)
+    net = ProbabilisticUNet(widths=config.widths, convs_per_block=config.convs_per_block,
+                            detach_variance=config.detach_variance)
     multiple = net.spatial_multiple
     receptive_field = receptive_field_radius(net, size=max(128, 8 * multiple))
     if receptive_field > config.window_margin:
@@ -207,10 +213,14 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
                 "sigma_calibration": calibration,
                 "objective": "squared error for the mean + Gaussian NLL for the log-variance "
                              "with the mean's gradient stopped "
-                             "(training.unet.nets.mean_then_variance_loss)",
+                             "(training.unet.nets.mean_then_variance_loss)"
+                             + ("; the log-variance head reads the features with their "
+                                "gradient stopped, so only the squared error shapes them"
+                                if config.detach_variance else ""),
                 "selection": "epoch with the lowest validation Gaussian NLL after the MSE "
                              "warm-up epochs, on whole periodic validation maps"}
     date = utc_timestamp()
+
     def card_with_report(**parts):
         card = build_card(**parts)
         # `python -m training.evaluation.report MODEL` finds the training report here
@@ -282,6 +292,7 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
                 f"{key} {value['mse_log10']:.4f}" for key, value in entry.items()
                 if key not in ("unet", "n_pixels")))
     add_unet_caveats(out)
+    add_published(out)   # the seed's number beside ours, when a seed publishes one
     saliency = None
     if with_saliency:
         saliency = add_saliency_end_step(out, report_path, command=command, script=script,

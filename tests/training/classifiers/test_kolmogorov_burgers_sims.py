@@ -4,33 +4,20 @@ runs: held-out seeds, the slides' HOG + SVM baseline on the same split, the card
 import json
 
 import pytest
-import torch
 
 from glue_turbml.models import load_model_file
+from tests.training.sim_sets import simulate_set
 from training.classifiers.kolmogorov_burgers_sims import CLASSES, main
-from training.sim.config import RunConfig
-from training.sim.run import run_simulation
 
 
 @pytest.fixture(scope="module")
 def hydro_set(tmp_path_factory):
     """A recipe-like folder: 3 seeds per class of 8^3 decaying hydro runs, k^-11/3 and k^-4."""
-    root = tmp_path_factory.mktemp("sets") / "kolmogorov_burgers_tiny"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # tiny grids on a shared machine: one thread is fastest
-    try:
-        for (label, _), slope in zip(CLASSES, (11 / 3, 4.0)):
-            for seed in (0, 1, 2):
-                run_simulation(RunConfig(cells=8, sound_speed=0.1, mean_field=0.0,
-                                         target_mach=1.41, driving="none",
-                                         initial_velocity_slope=slope, seed=seed,
-                                         end_turnovers=0.5, snapshot_turnovers=[0.1, 0.25, 0.5],
-                                         checkpoint_every=1000,
-                                         output_dir=str(root / label / f"seed_{seed:04d}")),
-                               progress=False, log=lambda message: None)
-    finally:
-        torch.set_num_threads(threads)
-    return root
+    return simulate_set(tmp_path_factory.mktemp("sets") / "kolmogorov_burgers_tiny",
+                        {label: {"initial_velocity_slope": slope}
+                         for (label, _), slope in zip(CLASSES, (11 / 3, 4.0))},
+                        cells=8, sound_speed=0.1, mean_field=0.0, target_mach=1.41,
+                        driving="none", end_turnovers=0.5, snapshot_turnovers=[0.1, 0.25, 0.5])
 
 
 @pytest.mark.slow

@@ -10,8 +10,7 @@ import torch
 from astropy.io import fits
 
 from glue_turbml.models import read_card
-from training.sim.config import RunConfig
-from training.sim.run import run_simulation
+from tests.training.sim_sets import simulate_set
 from training.unet.calibration import apply_sigma_scale, fit_sigma_scale, interval_coverage
 from training.unet.magnetic_energy import main as magnetic_energy_main
 from training.unet.magnetic_energy import slice_pairs
@@ -26,20 +25,11 @@ CLASSES = {"sub_alfvenic": 1.0, "super_alfvenic": 0.1}
 @pytest.fixture(scope="module")
 def mhd_set(tmp_path_factory):
     """A recipe-like output folder: 3 seeds per class of tiny real 16^3 driven MHD runs."""
-    root = tmp_path_factory.mktemp("sets") / "tiny_mhd"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # tiny grids on a shared machine: one thread is fastest
-    try:
-        for label, mean_field in CLASSES.items():
-            for seed in (0, 1, 2):
-                run_simulation(RunConfig(cells=16, sound_speed=0.1, mean_field=mean_field,
-                                         target_mach=2.0, seed=seed, end_turnovers=0.2,
-                                         snapshot_turnovers=[0.1, 0.2], checkpoint_every=1000,
-                                         output_dir=str(root / label / f"seed_{seed:04d}")),
-                               progress=False, log=lambda message: None)
-    finally:
-        torch.set_num_threads(threads)
-    return root
+    return simulate_set(tmp_path_factory.mktemp("sets") / "tiny_mhd",
+                        {label: {"mean_field": mean_field}
+                         for label, mean_field in CLASSES.items()},
+                        cells=16, sound_speed=0.1, target_mach=2.0, end_turnovers=0.2,
+                        snapshot_turnovers=[0.1, 0.2])
 
 
 def test_runs_are_found_split_by_seed_and_unfinished_runs_left_out(mhd_set, tmp_path):
@@ -181,3 +171,18 @@ def test_caveats_name_what_breaks_the_model_and_where_a_baseline_wins():
     metrics["held_out"]["by_run_classes"]["a:y"] = entry(0.1, 0.2)
     metrics["coverage_by_class_of_run"]["a:y"]["within_target"] = True
     assert unet_caveats(metrics) == []
+
+
+def test_training_summary_reads_hydro_runs_whose_alfven_mach_is_infinite():
+    from training.unet.mass_weighted_density_sims import _training_summary
+
+    records = [{"set": "hydro", "label": "a", "seed": 0,
+                "run_parameters": {"cells": 64},
+                "snapshots": [{"mach_sonic": 1.4, "mach_alfven_total": "inf",
+                               "time_turnovers": 0.1}]},
+               {"set": "mhd", "label": "b", "seed": 0, "run_parameters": {"cells": 48},
+                "snapshots": [{"mach_sonic": 7.0, "mach_alfven_total": 0.7,
+                               "time_turnovers": 2.0}]}]
+    text = _training_summary(records, {})
+    assert "hydro:a: 1 runs (seeds [0]), 64^3, M_s 1.40-1.40, snapshots 0.1-0.1 T" in text
+    assert "M_A(total field) 0.70-0.70" in text

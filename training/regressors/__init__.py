@@ -1,0 +1,1 @@
+"""Per-map regressors trained on simulations (e.g. the velocity spectral index)."""
