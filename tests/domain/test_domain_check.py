@@ -96,7 +96,11 @@ def test_the_unet_mapping_says_when_a_map_is_not_a_column_density(hubble_path, t
     assert "OUTSIDE the training domain" in captured.out
     with fits.open(out) as hdul:
         assert hdul[0].header["TM_DOM"] == "outside"
-        assert (~hdul["DOMAIN"].data["in_domain"]).mean() >= 0.95
+        # the card's measured rate (85% for the simulation-trained U-Net), and most tiles
+        flagged = (~hdul["DOMAIN"].data["in_domain"]).mean()
+        assert flagged == pytest.approx(domain["measured"]["hubble_deep_field"]
+                                        ["flagged_fraction"], abs=0.02)
+        assert flagged >= 0.8
     demo = glue_turbml.map_image(REPOSITORY / "glue_turbml" / "data" / "demo_two_regimes.fits",
                                  model="mass-weighted-density")
     assert demo.domain.verdict == "inside"

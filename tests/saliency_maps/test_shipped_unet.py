@@ -1,8 +1,8 @@
 """The shipped mass-weighted-density U-Net's saliency graphs against Captum on its torch rebuild.
 
 The graphs were added without retraining (``python -m training.saliency.add``, report in
-``docs/results/mass_weighted_density_saliency.json``) and the randomization sanity check was
-recorded in the card (``docs/results/mass_weighted_density_sanity.json``).
+``docs/results/mass_weighted_density_sims_saliency.json``) and the randomization sanity check was
+recorded in the card (``docs/results/mass_weighted_density_sims_sanity.json``).
 """
 
 import json
@@ -22,7 +22,7 @@ from tests.saliency_task_nets import WeightedOutput, region_targets
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 MODEL_PATH = REPOSITORY / "onnx_models" / "mass-weighted-density.onnx"
-SANITY_REPORT = REPOSITORY / "docs" / "results" / "mass_weighted_density_sanity.json"
+SANITY_REPORT = REPOSITORY / "docs" / "results" / "mass_weighted_density_sims_sanity.json"
 
 
 @pytest.fixture(scope="module")
