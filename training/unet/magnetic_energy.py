@@ -24,8 +24,8 @@ import numpy as np
 
 from ..common.provenance import code_version, command_line
 from ..common.script_options import parse_run_arguments, run_config
+from .card_sections import unet_card_sections
 from .sim_training import FULL_CONFIG, QUICK_CONFIG
-
 __all__ = ["MODEL_NAME", "MODEL_VERSION", "ACCEPTED_UNITS", "slice_pairs", "run_slab_splits",
            "fit_baselines", "build_card", "main"]
 
@@ -148,7 +148,6 @@ def build_card(config, *, records, split, buffers, metrics, training, receptive_
     from .mass_weighted_density_sims import _training_summary
 
     spatial_multiple = 2 ** (len(config.widths) - 1)
-    stride = (config.tile_size - 2 * config.window_margin) // 2
     return {
         "schema_version": 1,
         "name": MODEL_NAME,
@@ -161,8 +160,7 @@ def build_card(config, *, records, split, buffers, metrics, training, receptive_
             "energy U-Net). Trained on slices containing the mean-field direction, of driven "
             "isothermal MHD turbulence of our own solver at M_s ~ 7, sub- and super-Alfvenic. "
             "It gives where the field energy is concentrated, not its absolute strength."),
-        "input": {
-            "name": "image",
+        **unet_card_sections(config, input_fields={
             "kind": "density slice (volume density in a plane), divided by its own mean",
             "quantity": "volume_density",
             "description": (
@@ -172,37 +170,11 @@ def build_card(config, *, records, split, buffers, metrics, training, receptive_
                 f"over finite pixels, takes log10 and cuts {config.tile_size}x"
                 f"{config.tile_size} tiles. Any height and width that are multiples of "
                 f"{spatial_multiple}."),
-            "tile_size": config.tile_size,
-            "channels": 1,
-            "dtype": "float32",
-            "units": "cm-3",
-            "layout": "NCHW",
-            "spatial_multiple": spatial_multiple,
-            "normalization": "map_mean",
-            "accepted_units": list(ACCEPTED_UNITS),
-        },
-        "outputs": [{
-            "name": "prediction",
-            "description": "two channels per pixel: mean and log-variance of "
-                           "log10(E_B / <E_B>)",
-            "units": "dex",
-            "activation": "none",
-            "channels": [
-                {"name": "log_magnetic_energy_ratio", "units": "dex",
-                 "label": "log10(E_B / <E_B>)",
-                 "description": "predicted mean of log10(E_B / <E_B>), E_B = B^2/2 and <E_B> "
-                                "its mean over the slice"},
-                {"name": "log_variance", "units": "",
-                 "description": "natural log of the predicted variance of log10(E_B / <E_B>) "
-                                "(calibrated); sigma (dex) = exp(0.5 * log_variance)"},
-            ],
-        }],
-        "preprocess": [{"op": "log10"}],
-        "tiling": {"stride": stride, "boundary": "reflect", "combine": "window",
-                   "min_valid_fraction": 0.5, "window_margin": config.window_margin},
-        "saliency": {"methods": [],
-                     "notes": "nn.ReLU modules, one per use, no normalisation layers: "
-                              "exportable for gradient saliency"},
+            "units": "cm-3", "accepted_units": list(ACCEPTED_UNITS)},
+            target="log10(E_B / <E_B>)", calibrated=True, channel={
+                "name": "log_magnetic_energy_ratio", "label": "log10(E_B / <E_B>)",
+                "description": "predicted mean of log10(E_B / <E_B>), E_B = B^2/2 and <E_B> "
+                               "its mean over the slice"}),
         "provenance": {
             "training_data": {
                 "summary": ("Driven isothermal MHD turbulence of our own solver "

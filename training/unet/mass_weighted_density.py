@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 from ..common.provenance import code_version, command_line, utc_timestamp
 from ..common.script_options import parse_run_arguments, run_config, torch_thread_count
-
+from .card_sections import unet_card_sections
 __all__ = ["UNetExperimentConfig", "FULL_CONFIG", "QUICK_CONFIG", "build_unet_card",
            "run_experiment", "main"]
 
@@ -96,7 +96,6 @@ def build_unet_card(config, *, net_config, training_record, data_parameters, spl
     dict
     """
     spatial_multiple = 2 ** (len(config.widths) - 1)
-    stride = (config.tile_size - 2 * config.window_margin) // 2
     training_data = dict(data_parameters)
     training_data.update({
         "summary": (
@@ -122,8 +121,7 @@ def build_unet_card(config, *, net_config, training_record, data_parameters, spl
             "demonstration model trained only on lognormal random-phase cubes whose depth "
             "equals the map width; it is not calibrated on simulations with gravity or on "
             "observations."),
-        "input": {
-            "name": "image",
+        **unet_card_sections(config, input_fields={
             "kind": "column-density map (N = int n dz), divided by its own mean",
             "description": (
                 "a 2D column-density (or mass surface density) map of any size; the runtime "
@@ -132,36 +130,11 @@ def build_unet_card(config, *, net_config, training_record, data_parameters, spl
                 f"and width that are multiples of {spatial_multiple}. Pixel scale does not "
                 "enter (scale-free training fields), but the model assumes a line-of-sight "
                 "depth comparable to the map width in pixels."),
-            "tile_size": config.tile_size,
-            "channels": 1,
-            "dtype": "float32",
-            "units": "cm-2",
-            "layout": "NCHW",
-            "spatial_multiple": spatial_multiple,
-            "normalization": "map_mean",
-            "accepted_units": list(ACCEPTED_UNITS),
-        },
-        "outputs": [{
-            "name": "prediction",
-            "description": "two channels per pixel: mean and log-variance of "
-                           "log10(<n>_m / mean density)",
-            "units": "dex",
-            "activation": "none",
-            "channels": [
-                {"name": "log_density_ratio", "units": "dex",
-                 "description": "predicted mean of log10(<n>_m / n0), n0 = mean density = "
-                                "mean(N) / depth; times n0 gives <n>_m in cm-3"},
-                {"name": "log_variance", "units": "",
-                 "description": "natural log of the predicted variance of log10(<n>_m / n0); "
-                                "sigma (dex) = exp(0.5 * log_variance)"},
-            ],
-        }],
-        "preprocess": [{"op": "log10"}],
-        "tiling": {"stride": stride, "boundary": "reflect", "combine": "window",
-                   "min_valid_fraction": 0.5, "window_margin": config.window_margin},
-        "saliency": {"methods": [],
-                     "notes": "nn.ReLU modules, one per use, no normalisation layers: "
-                              "exportable for gradient saliency"},
+            "units": "cm-2", "accepted_units": list(ACCEPTED_UNITS)},
+            target="log10(<n>_m / n0)", calibrated=False, channel={
+                "name": "log_density_ratio",
+                "description": "predicted mean of log10(<n>_m / n0), n0 = mean density = "
+                               "mean(N) / depth; times n0 gives <n>_m in cm-3"}),
         "provenance": {
             "training_data": training_data,
             "split": {"method": "whole cubes (realizations) per split, never shared: all "

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..common.provenance import code_version, command_line
 from ..common.script_options import parse_run_arguments, run_config
+from .card_sections import unet_card_sections
 from .mass_weighted_density import ACCEPTED_UNITS
 from .sim_training import FULL_CONFIG, QUICK_CONFIG
-
 __all__ = ["MODEL_NAME", "MODEL_VERSION", "DEPTH_FRACTIONS", "pairs_by_size", "fit_baselines",
            "build_card", "main"]
 
@@ -102,7 +102,6 @@ def build_card(config, *, records, split, metrics, training, receptive_field, da
                depth_fractions=DEPTH_FRACTIONS, baseline_parameters=None):
     """The model card of a simulator-trained mass-weighted-density U-Net."""
     spatial_multiple = 2 ** (len(config.widths) - 1)
-    stride = (config.tile_size - 2 * config.window_margin) // 2
     depth_text = " and ".join(f"{value:g}" for value in depth_fractions)
     return {
         "schema_version": 1,
@@ -117,8 +116,7 @@ def build_card(config, *, records, split, metrics, training, receptive_field, da
             "turbulence of our own solver (training.sim), projected over line-of-sight depths "
             f"of {depth_text} times the map width; no self-gravity, so dense cores are outside "
             "its training."),
-        "input": {
-            "name": "image",
+        **unet_card_sections(config, input_fields={
             "kind": "column-density map (N = int n dz), divided by its own mean",
             "quantity": "column_density",
             "description": (
@@ -128,36 +126,11 @@ def build_card(config, *, records, split, metrics, training, receptive_field, da
                 f"and width that are multiples of {spatial_multiple}. The model assumes a "
                 f"line-of-sight depth of {depth_text} times the map's width in pixels "
                 "(the training projections)."),
-            "tile_size": config.tile_size,
-            "channels": 1,
-            "dtype": "float32",
-            "units": "cm-2",
-            "layout": "NCHW",
-            "spatial_multiple": spatial_multiple,
-            "normalization": "map_mean",
-            "accepted_units": list(ACCEPTED_UNITS),
-        },
-        "outputs": [{
-            "name": "prediction",
-            "description": "two channels per pixel: mean and log-variance of "
-                           "log10(<n>_m / n0)",
-            "units": "dex",
-            "activation": "none",
-            "channels": [
-                {"name": "log_density_ratio", "units": "dex", "label": "log10(<n>_m / n0)",
-                 "description": "predicted mean of log10(<n>_m / n0), n0 = mean density = "
-                                "mean(N) / depth; times n0 gives <n>_m in cm-3"},
-                {"name": "log_variance", "units": "",
-                 "description": "natural log of the predicted variance of log10(<n>_m / n0) "
-                                "(calibrated); sigma (dex) = exp(0.5 * log_variance)"},
-            ],
-        }],
-        "preprocess": [{"op": "log10"}],
-        "tiling": {"stride": stride, "boundary": "reflect", "combine": "window",
-                   "min_valid_fraction": 0.5, "window_margin": config.window_margin},
-        "saliency": {"methods": [],
-                     "notes": "nn.ReLU modules, one per use, no normalisation layers: "
-                              "exportable for gradient saliency"},
+            "units": "cm-2", "accepted_units": list(ACCEPTED_UNITS)},
+            target="log10(<n>_m / n0)", calibrated=True, channel={
+                "name": "log_density_ratio", "label": "log10(<n>_m / n0)",
+                "description": "predicted mean of log10(<n>_m / n0), n0 = mean density = "
+                               "mean(N) / depth; times n0 gives <n>_m in cm-3"}),
         "provenance": {
             "training_data": {
                 "summary": ("Isothermal turbulence of our own solver (training.sim), not "
