@@ -52,7 +52,7 @@ def map_spectrum_slope(image):
     return float(fit_power_law_slope(k, power, k_min=SLOPE_FIT_K[0], k_max=SLOPE_FIT_K[1]))
 
 
-def fit_baselines(raw_maps, inputs, targets, *, seed):
+def fit_baselines(raw_maps, inputs, targets):
     """The map's own spectral slope (mapped linearly to the target) and HOG + SVR.
 
     Parameters
@@ -62,7 +62,6 @@ def fit_baselines(raw_maps, inputs, targets, *, seed):
     inputs : numpy.ndarray
         ``(n, 1, H, W)`` preprocessed training maps (HOG reads these).
     targets : numpy.ndarray
-    seed : int
 
     Returns
     -------
@@ -91,7 +90,6 @@ def fit_baselines(raw_maps, inputs, targets, *, seed):
         "k_range": list(SLOPE_FIT_K)},
         "hog_svr": "scikit-image HOG (training.evaluation.baselines.hog_features) + "
                    "StandardScaler + SVR(C=1, epsilon=0.05), seed-free"}
-    del seed  # SVR and least squares are deterministic
     return predict
 
 
@@ -266,7 +264,7 @@ def main(argv=None):
     raw = {name: [data.maps[index] for index in indices] for name, indices in rows.items()}
     baselines = fit_baselines(raw["train"], tile_dataset(data, masks["train"], config=config,
                                                          shifts=None).images,
-                              values[data.labels[rows["train"]]], seed=config.seed)
+                              values[data.labels[rows["train"]]])
     training = {"net": dict(net.config, n_weights=count_weights(net)),
                 "hyperparameters": training_config.to_dict(), "config": config.to_dict(),
                 "best_epoch": result.best_epoch, "epochs_run": len(result.history),
