@@ -17,7 +17,7 @@ Z_68 = 1.0
 Z_95 = 1.959964
 
 
-def interval_coverage(errors, sigma, *, scale=1.0):
+def interval_coverage(errors, sigma, *, scale=1.0, weights=None):
     """Fractions of pixels inside the nominal 68% and 95% intervals.
 
     Parameters
@@ -28,6 +28,9 @@ def interval_coverage(errors, sigma, *, scale=1.0):
         Predicted standard deviation, same shape.
     scale : float, optional
         Multiplies ``sigma``.
+    weights : numpy.ndarray, optional
+        Per-pixel weights (e.g. `training.unet.variance_refit.class_weights`); equal by
+        default.
 
     Returns
     -------
@@ -36,10 +39,11 @@ def interval_coverage(errors, sigma, *, scale=1.0):
     """
     normalized = np.abs(np.asarray(errors, dtype=np.float64)) / (
         scale * np.asarray(sigma, dtype=np.float64))
-    return float(np.mean(normalized < Z_68)), float(np.mean(normalized < Z_95))
+    return (float(np.average(normalized < Z_68, weights=weights)),
+            float(np.average(normalized < Z_95, weights=weights)))
 
 
-def fit_sigma_scale(errors, sigma, *, scales=None):
+def fit_sigma_scale(errors, sigma, *, scales=None, weights=None):
     """The scale on sigma whose 68% and 95% coverages are closest to nominal.
 
     Minimises ``(c68 - 0.68)^2 + (c95 - 0.95)^2`` over a log grid of scales from 0.1 to 10
@@ -51,6 +55,8 @@ def fit_sigma_scale(errors, sigma, *, scales=None):
         As `interval_coverage`.
     scales : numpy.ndarray, optional
         Candidate scales.
+    weights : numpy.ndarray, optional
+        Per-pixel weights of the coverages (e.g. every class of run alike); equal by default.
 
     Returns
     -------
@@ -64,25 +70,36 @@ def fit_sigma_scale(errors, sigma, *, scales=None):
     """
     errors = np.ravel(np.asarray(errors, dtype=np.float64))
     sigma = np.ravel(np.asarray(sigma, dtype=np.float64))
-    finite = np.isfinite(errors) & np.isfinite(sigma)
+    weighted = weights is not None
+    weights = np.ones(errors.size) if weights is None \
+        else np.ravel(np.asarray(weights, dtype=np.float64))
+    if weights.size != errors.size or np.any(weights < 0):
+        raise ValueError("weights must be non-negative, one per pixel")
+    finite = np.isfinite(errors) & np.isfinite(sigma) & (weights > 0)
     if not finite.any():
         raise ValueError("no finite pixels to calibrate on")
     if np.any(sigma[finite] <= 0):
         raise ValueError("sigma must be positive")
-    normalized = np.sort(np.abs(errors[finite]) / sigma[finite])
+    normalized = np.abs(errors[finite]) / sigma[finite]
+    order = np.argsort(normalized, kind="stable")
+    normalized = normalized[order]
+    cumulative = np.concatenate([[0.0], np.cumsum(weights[finite][order])])
     scales = np.exp(np.arange(np.log(0.1), np.log(10.0), 0.005)) if scales is None \
         else np.asarray(scales, dtype=np.float64)
-    # Coverage at scale s is the fraction of |e|/sigma below z s: a search in the sorted values.
-    inside_68 = np.searchsorted(normalized, Z_68 * scales, side="left") / normalized.size
-    inside_95 = np.searchsorted(normalized, Z_95 * scales, side="left") / normalized.size
+    # Coverage at scale s is the weight of |e|/sigma below z s: a search in the sorted values.
+    inside_68 = cumulative[np.searchsorted(normalized, Z_68 * scales, side="left")] \
+        / cumulative[-1]
+    inside_95 = cumulative[np.searchsorted(normalized, Z_95 * scales, side="left")] \
+        / cumulative[-1]
     loss = (inside_68 - 0.68) ** 2 + (inside_95 - 0.95) ** 2
     best = int(np.argmin(loss))
-    before = interval_coverage(errors[finite], sigma[finite])
+    before = interval_coverage(errors[finite], sigma[finite], weights=weights[finite])
     return {"scale": float(scales[best]),
             "validation_inside_68_before": before[0], "validation_inside_95_before": before[1],
             "validation_inside_68_after": float(inside_68[best]),
             "validation_inside_95_after": float(inside_95[best]),
             "n_pixels": int(normalized.size),
+            "weighted": weighted,
             "method": "one scale on sigma (temperature scaling) minimising the squared "
                       "distance of the 68% and 95% coverages from nominal on the validation "
                       "pixels; folded into the log-variance bias of the last layer"}

@@ -215,10 +215,8 @@ def _parser():
 
 def main(argv=None):
     """Command-line entry point; returns the exit status."""
-    from tqdm.auto import tqdm
-
     from .sim_runs import find_runs, run_records, split_by_run
-    from .sim_training import train_sim_unet
+    from .sim_training import train_from_command
 
     argv, arguments = parse_run_arguments(_parser(), argv, quick_help="tiny version for tests")
     config = run_config(arguments, quick=QUICK_CONFIG, full=FULL_CONFIG)
@@ -231,27 +229,15 @@ def main(argv=None):
             "calibration": slice_pairs([by_key[key] for key in split["validation"]]),
             "test": slice_pairs([by_key[key] for key in split["test"]])}
     records = run_records(runs)
-    holder = {}
-
-    def baselines(train_sets):
-        holder["predict"] = fit_baselines(train_sets)
-        return holder["predict"]
-
-    def card(**parts):
-        return build_card(config, records=records, split=split, buffers=slabs["buffers"],
-                          command=command,
-                          baseline_parameters=getattr(holder.get("predict"), "parameters",
-                                                      None), **parts)
-
-    say = tqdm.write if not arguments.no_progress else (lambda text: print(text, flush=True))
-    train_sim_unet(name=MODEL_NAME, config=config, sets=sets, baselines=baselines,
-                   build_card=card, out=arguments.out, report_path=arguments.report,
-                   command=command, script="training.unet.magnetic_energy", say=say,
-                   progress=not arguments.no_progress, with_saliency=not arguments.quick,
-                   extra_sets={"test_slabs_of_training_runs": slabs["test"],
-                               f"held_out_runs_sliced_perpendicular_to_{OTHER_AXIS}":
-                               slice_pairs([by_key[key] for key in split["test"]],
-                                           axis=OTHER_AXIS)})
+    train_from_command(
+        arguments, name=MODEL_NAME, config=config, sets=sets, fit_baselines=fit_baselines,
+        build_card=lambda **parts: build_card(config, records=records, split=split,
+                                              buffers=slabs["buffers"], command=command,
+                                              **parts),
+        command=command, script="training.unet.magnetic_energy",
+        extra_sets={"test_slabs_of_training_runs": slabs["test"],
+                    f"held_out_runs_sliced_perpendicular_to_{OTHER_AXIS}":
+                    slice_pairs([by_key[key] for key in split["test"]], axis=OTHER_AXIS)})
     return 0
 
 

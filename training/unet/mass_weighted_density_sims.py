@@ -171,18 +171,19 @@ def _parser():
 
 def main(argv=None):
     """Command-line entry point; returns the exit status."""
-    from tqdm.auto import tqdm
-
     from .sim_runs import find_runs, run_records, split_by_run
-    from .sim_training import train_sim_unet
+    from .sim_training import train_from_command
 
     argv, arguments = parse_run_arguments(_parser(), argv, quick_help="tiny version for tests")
     # The likelihood's gradients through the shared features tripled the mean's error on these
     # maps (0.0056 -> 0.016 dex^2 on validation, stopped first try:
     # docs/results/mass_weighted_density_sims_first_try.log): the variance head learns from
-    # stopped features instead.
+    # stopped features instead. One sigma for hydro and MHD runs alike then missed both (68%
+    # covered 38% of MHD pixels, 92-96% of hydro: the log of 2026-12-03,
+    # docs/results/mass_weighted_density_sims_refit_before.log): the log-variance is refitted
+    # on the calibration runs, each class of run weighted alike.
     config = replace(run_config(arguments, quick=QUICK_CONFIG, full=FULL_CONFIG),
-                     detach_variance=True)
+                     detach_variance=True, variance_refit=True)
     if arguments.max_epochs is not None:
         config = replace(config, max_epochs=arguments.max_epochs)
     command = command_line("training.unet.mass_weighted_density_sims", argv)
@@ -192,22 +193,11 @@ def main(argv=None):
     sets = {name: pairs_by_size([by_key[key] for key in keys]) for name, keys in split.items()}
     sets["calibration"] = sets["validation"]
     records = run_records(runs)
-    holder = {}
-
-    def baselines(train_sets):
-        holder["predict"] = fit_baselines(train_sets)
-        return holder["predict"]
-
-    def card(**parts):
-        return build_card(config, records=records, split=split, command=command,
-                          baseline_parameters=getattr(holder.get("predict"), "parameters",
-                                                      None), **parts)
-
-    say = tqdm.write if not arguments.no_progress else (lambda text: print(text, flush=True))
-    train_sim_unet(name=MODEL_NAME, config=config, sets=sets, baselines=baselines,
-                   build_card=card, out=arguments.out, report_path=arguments.report,
-                   command=command, script="training.unet.mass_weighted_density_sims", say=say,
-                   progress=not arguments.no_progress, with_saliency=not arguments.quick)
+    train_from_command(
+        arguments, name=MODEL_NAME, config=config, sets=sets, fit_baselines=fit_baselines,
+        build_card=lambda **parts: build_card(config, records=records, split=split,
+                                              command=command, **parts),
+        command=command, script="training.unet.mass_weighted_density_sims")
     return 0
 
 

@@ -18,7 +18,8 @@ import numpy as np
 from ..common.provenance import utc_timestamp
 from ..common.script_options import torch_thread_count
 
-__all__ = ["SimUNetConfig", "FULL_CONFIG", "QUICK_CONFIG", "periodic_tiles", "train_sim_unet"]
+__all__ = ["SimUNetConfig", "FULL_CONFIG", "QUICK_CONFIG", "periodic_tiles", "train_sim_unet",
+           "train_from_command"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class SimUNetConfig:
     detach_variance : bool
         `training.unet.nets.ProbabilisticUNet`'s option: the likelihood trains the variance
         head only, never the features the mean is made from.
+    variance_refit : bool
+        After training, refit the log-variance row of the head on the calibration runs, every
+        class of run weighted alike (`training.unet.variance_refit`), and weight the classes
+        alike in the temperature scaling too.
     """
 
     widths: tuple = (16, 32, 64)
@@ -55,6 +60,7 @@ class SimUNetConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     detach_variance: bool = False
+    variance_refit: bool = False
     seed: int = 0
 
     def to_dict(self):
@@ -145,7 +151,7 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     from ..evaluation.add_domain import record_domain
     from ..evaluation.published import add_published
     from ..saliency.end_step import add_saliency_end_step
-    from .calibration import apply_sigma_scale, fit_sigma_scale
+    from .calibration import apply_sigma_scale, fit_sigma_scale, interval_coverage
     from .caveats import add_unet_caveats
     from .evaluate import onnx_predictor
     from .export import export_unet
@@ -153,6 +159,7 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     from .sim_evaluation import evaluate_sim_maps, periodic_predict, robustness_curves
     from .sim_runs import concatenate_pairs, periodic_crops
     from .train import UNetTrainingConfig, predict_maps, train_unet
+    from .variance_refit import class_weights, head_features, refit_variance_head
 
     start = time.perf_counter()
     train_crops = _subsample(concatenate_pairs([
@@ -191,12 +198,36 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
 
     calibration_predictions = predict_all(lambda inputs: predict_maps(net, inputs),
                                           sets["calibration"])
+    pixel_classes = np.concatenate([
+        np.repeat(pairs.run_classes, pairs.targets[0].size) for pairs in sets["calibration"]])
+    variance_fit = None
+    if config.variance_refit:
+        variance_fit = refit_variance_head(
+            net, predict_all(lambda inputs: head_features(net, inputs), sets["calibration"]),
+            [prediction[:, :1].astype(np.float64) - pairs.targets
+             for prediction, pairs in zip(calibration_predictions, sets["calibration"])],
+            [pairs.run_classes for pairs in sets["calibration"]], seed=config.seed)
+        say(f"{name}: log-variance row refitted on {variance_fit['n_pixels']} calibration "
+            f"pixels of {variance_fit['n_classes']} classes of run (weighted NLL "
+            f"{variance_fit['weighted_nll_constant']:.4f} for one sigma -> "
+            f"{variance_fit['weighted_nll_fitted']:.4f})")
+        calibration_predictions = predict_all(lambda inputs: predict_maps(net, inputs),
+                                              sets["calibration"])
+    calibration_errors = np.concatenate([
+        (prediction[:, :1].astype(np.float64) - pairs.targets).ravel()
+        for prediction, pairs in zip(calibration_predictions, sets["calibration"])])
+    calibration_sigma = np.concatenate([np.exp(0.5 * prediction[:, 1:].astype(np.float64)).ravel()
+                                        for prediction in calibration_predictions])
     calibration = fit_sigma_scale(
-        np.concatenate([(prediction[:, :1].astype(np.float64) - pairs.targets).ravel()
-                        for prediction, pairs in zip(calibration_predictions,
-                                                     sets["calibration"])]),
-        np.concatenate([np.exp(0.5 * prediction[:, 1:].astype(np.float64)).ravel()
-                        for prediction in calibration_predictions]))
+        calibration_errors, calibration_sigma,
+        weights=class_weights(pixel_classes) if config.variance_refit else None)
+    calibration["by_class_of_run_after"] = {
+        group: dict(zip(("inside_68", "inside_95"), interval_coverage(
+            calibration_errors[pixel_classes == group],
+            calibration_sigma[pixel_classes == group], scale=calibration["scale"])))
+        for group in np.unique(pixel_classes).tolist()}
+    if variance_fit is not None:
+        calibration["variance_refit"] = variance_fit
     apply_sigma_scale(net, calibration["scale"])
     say(f"{name}: sigma scale {calibration['scale']:.3f} (calibration maps' 68%/95% coverage "
         f"{calibration['validation_inside_68_before']:.3f}/"
@@ -216,7 +247,10 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
                              "(training.unet.nets.mean_then_variance_loss)"
                              + ("; the log-variance head reads the features with their "
                                 "gradient stopped, so only the squared error shapes them"
-                                if config.detach_variance else ""),
+                                if config.detach_variance else "")
+                             + ("; after training its log-variance row is refitted on the "
+                                "calibration runs, every class of run weighted alike"
+                                if config.variance_refit else ""),
                 "selection": "epoch with the lowest validation Gaussian NLL after the MSE "
                              "warm-up epochs, on whole periodic validation maps"}
     date = utc_timestamp()
@@ -322,3 +356,49 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
         with open(report_path, "w", encoding="utf-8") as stream:
             json.dump(report, stream, indent=1, default=float)
     return report
+
+
+def train_from_command(arguments, *, name, config, sets, fit_baselines, build_card, command,
+                       script, extra_sets=None):
+    """`train_sim_unet` as a model script's ``main`` calls it, from its parsed arguments.
+
+    Parameters
+    ----------
+    arguments : argparse.Namespace
+        With ``out``, ``report``, ``quick`` and ``no_progress``.
+    name : str
+    config : SimUNetConfig
+    sets : dict
+        As `train_sim_unet`.
+    fit_baselines : callable
+        ``fit_baselines(train_sets) -> predict``; ``predict.parameters`` (if any) reach the
+        card as ``baseline_parameters``.
+    build_card : callable
+        ``build_card(baseline_parameters=..., metrics=..., training=...,
+        receptive_field=..., date=...) -> dict``.
+    command, script : str
+    extra_sets : dict, optional
+
+    Returns
+    -------
+    dict
+        The report.
+    """
+    from tqdm.auto import tqdm
+
+    fitted = {}
+
+    def baselines(train_sets):
+        fitted["predict"] = fit_baselines(train_sets)
+        return fitted["predict"]
+
+    def card(**parts):
+        return build_card(baseline_parameters=getattr(fitted.get("predict"), "parameters",
+                                                      None), **parts)
+
+    say = tqdm.write if not arguments.no_progress else (lambda text: print(text, flush=True))
+    return train_sim_unet(name=name, config=config, sets=sets, baselines=baselines,
+                          build_card=card, out=arguments.out, report_path=arguments.report,
+                          command=command, script=script, say=say,
+                          progress=not arguments.no_progress,
+                          with_saliency=not arguments.quick, extra_sets=extra_sets)

@@ -146,6 +146,12 @@ def test_training_command_writes_a_calibrated_model_with_per_class_metrics(
     else:
         assert card["input"]["quantity"] == "column_density"
         assert set(metrics["held_out"]["by_depth_fractions"]) == {"all", "1", "0.5"}
+        # its log-variance was refitted on the calibration runs, each class weighted alike
+        refit = calibration["variance_refit"]
+        assert refit["n_classes"] == 2
+        assert refit["weighted_nll_fitted"] <= refit["weighted_nll_constant"]
+        assert calibration["weighted"]
+        assert set(calibration["by_class_of_run_after"]) == classes
 
 
 def test_caveats_name_what_breaks_the_model_and_where_a_baseline_wins():

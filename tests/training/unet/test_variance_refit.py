@@ -1,0 +1,94 @@
+"""Refitting a U-Net's log-variance on calibration runs, every class of run weighted alike."""
+
+import numpy as np
+import pytest
+import torch
+
+from training.unet.calibration import fit_sigma_scale, interval_coverage
+from training.unet.nets import ProbabilisticUNet
+from training.unet.variance_refit import (class_weights, fit_log_variance_row, head_features,
+                                          refit_variance_head)
+
+
+def test_the_fit_recovers_a_known_linear_log_variance():
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(200_000, 3)) * [1.0, 0.5, 2.0] + [0.0, 3.0, -1.0]
+    true_row, true_bias = np.array([0.8, -1.2, 0.0]), -2.0
+    sigma = np.exp(0.5 * (features @ true_row + true_bias))
+    errors = rng.normal(size=len(features)) * sigma
+    row, bias, info = fit_log_variance_row(features, errors)
+    # maximum-likelihood standard error of each coefficient is about sqrt(2 / n) / spread
+    # (~0.003-0.013 here); 0.05 is several of them
+    assert np.allclose(row, true_row, atol=0.05)
+    assert bias == pytest.approx(true_bias, abs=0.2)
+    assert info["converged"]
+    assert info["weighted_nll_fitted"] < info["weighted_nll_constant"]
+    inside_68, inside_95 = interval_coverage(errors, np.exp(0.5 * (features @ row + bias)))
+    assert inside_68 == pytest.approx(0.6827, abs=0.01)
+    assert inside_95 == pytest.approx(0.95, abs=0.01)
+
+
+def test_every_class_weighs_alike_so_the_rare_class_is_not_traded_away():
+    rng = np.random.default_rng(2)
+    # the feature separates the classes only partly (overlapping values)
+    common = rng.normal(0.0, 1.0, 100_000)
+    rare = rng.normal(1.0, 1.0, 5_000)
+    features = np.concatenate([common, rare])[:, np.newaxis]
+    groups = np.array(["common"] * common.size + ["rare"] * rare.size)
+    errors = np.concatenate([rng.normal(0, 0.1, common.size), rng.normal(0, 1.0, rare.size)])
+    weights = class_weights(groups)
+    assert weights[groups == "common"].sum() == pytest.approx(0.5)
+    assert weights[groups == "rare"].sum() == pytest.approx(0.5)
+
+    def rare_coverage(row, bias):
+        sigma = np.exp(0.5 * (features[:, 0] * row[0] + bias))
+        return interval_coverage(errors[groups == "rare"], sigma[groups == "rare"])[0]
+
+    unweighted = rare_coverage(*fit_log_variance_row(features, errors)[:2])
+    weighted = rare_coverage(*fit_log_variance_row(features, errors, weights)[:2])
+    assert weighted > unweighted + 0.05
+    with pytest.raises(ValueError, match="do not match"):
+        fit_log_variance_row(features[:10], errors)
+    with pytest.raises(ValueError, match="every error is zero"):
+        fit_log_variance_row(features[:10], np.zeros(10))
+
+
+def test_weighted_scale_counts_a_pixel_of_weight_two_as_two_pixels():
+    rng = np.random.default_rng(3)
+    errors, sigma = rng.normal(size=3000) * 2.0, np.ones(3000)
+    weights = rng.integers(1, 3, size=3000).astype(float)
+    repeated = np.repeat(np.arange(3000), weights.astype(int))
+    weighted = fit_sigma_scale(errors, sigma, weights=weights)
+    plain = fit_sigma_scale(errors[repeated], sigma[repeated])
+    assert weighted["scale"] == plain["scale"]
+    assert weighted["weighted"] and not plain["weighted"]
+    with pytest.raises(ValueError, match="non-negative"):
+        fit_sigma_scale(errors, sigma, weights=-weights)
+
+
+def test_the_refitted_head_predicts_the_fitted_row_and_leaves_the_mean_alone():
+    torch.manual_seed(0)
+    net = ProbabilisticUNet(widths=(4, 8), convs_per_block=1)
+    rng = np.random.default_rng(4)
+    inputs = rng.normal(size=(6, 1, 16, 16)).astype(np.float32)
+    before = net(torch.from_numpy(inputs)).detach().numpy()
+    features = head_features(net, inputs)
+    assert features.shape == (6, 4, 16, 16)
+    # errors whose spread grows with the input, two classes of maps
+    errors = rng.normal(size=(6, 1, 16, 16)) * np.exp(inputs)
+    groups = np.array(["a", "a", "a", "b", "b", "b"])
+    record = refit_variance_head(net, [features], [errors], [groups])
+    after = net(torch.from_numpy(inputs)).detach().numpy()
+    np.testing.assert_array_equal(after[:, 0], before[:, 0])
+    expected = np.einsum("nchw,c->nhw", features.astype(np.float64),
+                         net.head.weight[1, :, 0, 0].detach().numpy().astype(np.float64)) \
+        + float(net.head.bias[1].detach())
+    np.testing.assert_allclose(after[:, 1], np.clip(expected, *net.log_variance_range),
+                               rtol=1e-5, atol=1e-5)
+    assert record["n_classes"] == 2 and record["n_pixels"] == errors.size
+
+    def nll(log_variance):
+        return float(np.mean(log_variance + errors[:, 0] ** 2 * np.exp(-log_variance)))
+
+    assert nll(after[:, 1].astype(np.float64)) < nll(
+        np.full(errors[:, 0].shape, np.log(np.mean(errors ** 2))))

@@ -1,0 +1,195 @@
+"""Refit a U-Net's log-variance on runs it never trained on, every class of run weighted alike.
+
+The variance head of `training.unet.nets.ProbabilisticUNet` learns from the training crops,
+where the mean fits better than on new runs and where one kind of run can outnumber another.
+On the hydro + MHD maps this left one sigma for all: the 68% interval covered 38-39% of the
+pixels of held-out MHD runs and 92-96% of hydro runs (docs/results/mass_weighted_density_sims
+of 2026-12-03), which no single temperature fixes. The log-variance is one 1x1 convolution of
+the final features, ``s = w . f + b``, so its Gaussian negative log-likelihood
+
+    L(w, b) = sum_i weight_i (s_i + r_i^2 exp(-s_i)) / 2,    r = mean - truth
+
+is convex in ``(w, b)`` with the features and the mean held fixed: Newton's method finds the
+one best row on the calibration runs' pixels, each class of run carrying the same total weight
+so the rarer class is not traded away. The mean and the features are untouched.
+"""
+
+import numpy as np
+
+__all__ = ["head_features", "class_weights", "fit_log_variance_row", "refit_variance_head"]
+
+
+def head_features(net, inputs, *, batch_size=32):
+    """The features the head reads, ``(n, C, H, W)`` float32, without gradients.
+
+    Parameters
+    ----------
+    net : training.unet.nets.ProbabilisticUNet
+    inputs : numpy.ndarray
+        ``(n, 1, H, W)`` with H and W multiples of the net's spatial multiple.
+    batch_size : int, optional
+    """
+    import torch
+
+    captured = []
+    hook = net.head.register_forward_hook(
+        lambda module, arguments, output: captured.append(arguments[0].detach().numpy()))
+    net.eval()
+    try:
+        tensor = torch.as_tensor(np.ascontiguousarray(inputs, dtype=np.float32))
+        with torch.no_grad():
+            for start in range(0, len(tensor), batch_size):
+                net(tensor[start:start + batch_size])
+    finally:
+        hook.remove()
+    return np.concatenate(captured, axis=0)
+
+
+def class_weights(groups):
+    """Per-sample weights that give every group the same total weight (summing to 1).
+
+    Parameters
+    ----------
+    groups : array-like
+        ``(n,)`` group of each sample (e.g. the class of run of each pixel).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64.
+    """
+    _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    return 1.0 / (counts.size * counts[inverse].astype(np.float64))
+
+
+def fit_log_variance_row(features, errors, weights=None, *, max_iterations=100,
+                         tolerance=1e-10):
+    """The ``(w, b)`` minimising the weighted Gaussian NLL of ``errors`` with ``s = w . f + b``.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        ``(n, C)`` features of each pixel.
+    errors : numpy.ndarray
+        ``(n,)`` mean minus truth.
+    weights : numpy.ndarray, optional
+        ``(n,)`` non-negative; equal weights by default.
+    max_iterations : int, optional
+    tolerance : float, optional
+        Stop when a Newton step lowers the loss by less than this.
+
+    Returns
+    -------
+    tuple
+        ``(w, b, info)``: ``w`` ``(C,)`` and ``b`` float for the head's log-variance row, and
+        ``info`` a dict (iterations, loss before and after, whether it converged).
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, no finite pixels, or all errors zero.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    errors = np.ravel(np.asarray(errors, dtype=np.float64))
+    if features.ndim != 2 or features.shape[0] != errors.size:
+        raise ValueError(f"features {features.shape} do not match {errors.size} errors")
+    weights = np.full(errors.size, 1.0) if weights is None \
+        else np.ravel(np.asarray(weights, dtype=np.float64))
+    finite = np.isfinite(errors) & np.all(np.isfinite(features), axis=1) & (weights > 0)
+    if not finite.any():
+        raise ValueError("no finite pixels to fit the log-variance on")
+    features, squared, weights = features[finite], errors[finite] ** 2, weights[finite]
+    weights = weights / weights.sum()
+    if not np.any(squared > 0):
+        raise ValueError("every error is zero: a log-variance cannot be fitted")
+    # Standardised features (constant channels dropped) keep the Newton system well conditioned.
+    centre = weights @ features
+    spread = np.sqrt(weights @ (features - centre) ** 2)
+    used = spread > 1e-12 * max(1.0, float(np.max(spread)))
+    design = np.column_stack([(features[:, used] - centre[used]) / spread[used],
+                              np.ones(len(features))])
+    theta = np.zeros(design.shape[1])
+    theta[-1] = np.log(weights @ squared)   # the best constant
+
+    def loss(parameters):
+        s = design @ parameters
+        return 0.5 * float(weights @ (s + squared * np.exp(-s)))
+
+    current = initial = loss(theta)
+    converged = False
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):
+        s = design @ theta
+        scaled = weights * squared * np.exp(-s)
+        gradient = 0.5 * design.T @ (weights - scaled)
+        hessian = 0.5 * (design.T * scaled) @ design
+        hessian[np.diag_indices_from(hessian)] += 1e-12
+        step = np.linalg.solve(hessian, gradient)
+        rate = 1.0
+        while rate > 1e-8:   # backtracking: the loss is convex, a short enough step lowers it
+            trial = loss(theta - rate * step)
+            if trial <= current:
+                break
+            rate *= 0.5
+        else:
+            converged = True
+            break
+        theta = theta - rate * step
+        if current - trial < tolerance:
+            current = trial
+            converged = True
+            break
+        current = trial
+    row = np.zeros(features.shape[1])
+    row[used] = theta[:-1] / spread[used]
+    bias = float(theta[-1] - row @ centre)
+    return row, bias, {"iterations": iteration, "converged": converged,
+                       "weighted_nll_constant": initial, "weighted_nll_fitted": current,
+                       "n_pixels": int(len(features))}
+
+
+def refit_variance_head(net, feature_maps, errors, groups, *, max_pixels=400_000, seed=0):
+    """Replace the head's log-variance row by the weighted NLL fit (in place).
+
+    Parameters
+    ----------
+    net : training.unet.nets.ProbabilisticUNet
+    feature_maps : list of numpy.ndarray
+        ``(n, C, H, W)`` head features of the calibration maps (`head_features`).
+    errors : list of numpy.ndarray
+        ``(n, 1, H, W)`` mean minus truth of the same maps.
+    groups : list of numpy.ndarray
+        ``(n,)`` class of run of each map.
+    max_pixels : int, optional
+        A seeded subsample of at most this many pixels is fitted (same share per map).
+    seed : int, optional
+
+    Returns
+    -------
+    dict
+        The fit's record for the card.
+    """
+    import torch
+
+    rng = np.random.default_rng([seed, 47])
+    columns, residuals, labels = [], [], []
+    total = sum(maps.shape[0] * maps.shape[2] * maps.shape[3] for maps in feature_maps)
+    share = min(1.0, max_pixels / total)
+    for maps, error, group in zip(feature_maps, errors, groups):
+        count, channels, height, width = maps.shape
+        flat = np.moveaxis(maps, 1, -1).reshape(-1, channels)
+        keep = rng.random(len(flat)) < share
+        columns.append(flat[keep])
+        residuals.append(np.ravel(error)[keep])
+        labels.append(np.repeat(np.asarray(group), height * width)[keep])
+    labels = np.concatenate(labels)
+    row, bias, info = fit_log_variance_row(np.concatenate(columns), np.concatenate(residuals),
+                                           class_weights(labels))
+    with torch.no_grad():
+        net.head.weight[1, :, 0, 0] = torch.as_tensor(row, dtype=net.head.weight.dtype)
+        net.head.bias[1] = bias
+    return dict(info, n_classes=int(np.unique(labels).size), pixel_share=float(share),
+                method="the log-variance row of the 1x1 head refitted by Newton's method to "
+                       "the Gaussian NLL of the calibration runs' errors (convex with the "
+                       "features and mean fixed), every class of run weighted alike "
+                       "(training.unet.variance_refit)")
