@@ -99,6 +99,17 @@ def write_regression_report(report, name, out_dir):
             f"{row['value']:g} -> RMSE {row['rmse']:.3f}"
             for row in metrics["robustness"][curve]))
         lines.append("")
+    identity = metrics.get("run_identity_control")
+    if identity and identity["classes"]:
+        lines += ["## Run-identity control", "",
+                  f"A CNN of the same shape trained to tell two training runs of one class "
+                  f"apart, scored {identity['gap_turnovers']:g} turnovers after its training "
+                  f"snapshots: mean accuracy {identity['mean_accuracy']:.3f} (chance 0.5 +- "
+                  f"{identity['tolerance']}; at chance: {identity['at_chance']}).", ""]
+        lines += ["| class | seeds | accuracy |", "|---|---|---|"]
+        lines += [f"| {key} | {entry['seeds']} | {entry['accuracy']:.3f} |"
+                  for key, entry in identity["classes"].items()]
+        lines.append("")
     measured = report["card"].get("domain", {}).get("measured", {})
     if measured:
         lines += ["## Domain check", "", "| maps | flagged |", "|---|---|"]

@@ -34,6 +34,9 @@ MODEL_NAME = "spectral-index"
 #: Wavenumbers of the map's own power-spectrum fit (the baseline): above the driving scales,
 #: below the 64^3 dissipation range.
 SLOPE_FIT_K = (2.0, 12.0)
+#: The run-identity control trains on the first snapshot (0.1 T) and scores the last (0.2 T):
+#: the largest gap the recipe's snapshots allow.
+IDENTITY_GAP_TURNOVERS = 0.1
 
 
 def class_slopes(set_folder):
@@ -208,7 +211,8 @@ def main(argv=None):
     from glue_turbml.evaluation import expand_class_specs
     from glue_turbml.models import load_model_file, write_card
 
-    from ..classifiers.alfven import FULL_CONFIG, QUICK_CONFIG, preprocess_steps, tile_dataset
+    from ..classifiers.alfven import (FULL_CONFIG, QUICK_CONFIG, preprocess_steps,
+                                      run_identity_control, tile_dataset)
     from ..classifiers.alfven_data import load_labelled_maps
     from ..common.export import check_parity, export_onnx_with_card
     from ..common.nets import TurbulenceCNN, count_weights
@@ -310,6 +314,11 @@ def main(argv=None):
         "robustness": robustness_curves(session, raw["test"], truth,
                                         pipeline=build_pipeline(preprocess_steps(False)),
                                         seed=config.seed),
+        # Seed-vs-seed: can the same CNN tell two runs of one slope apart 0.1 T later? If so,
+        # a split by snapshot would let a regressor recognise runs; the split above holds out
+        # whole seeds for that reason.
+        "run_identity_control": run_identity_control(data, masks["train"], config=config,
+                                                     gap_turnovers=IDENTITY_GAP_TURNOVERS),
     }
     model_proto = onnx.load(os.fspath(path))
     write_card(model_proto, _build_card(metrics=metrics, **card_parts))
@@ -320,6 +329,9 @@ def main(argv=None):
           flush=True)
     for value, scores in metrics["by_true_slope"].items():
         print(f"   s = {value}: RMSE {scores['rmse']:.3f} bias {scores['bias']:+.3f}", flush=True)
+    identity = metrics["run_identity_control"]
+    print(f"{MODEL_NAME}: run-identity control mean accuracy {identity['mean_accuracy']} "
+          f"(chance 0.5 +- {identity['tolerance']}); skipped {identity['skipped']}", flush=True)
     saliency = None
     if not arguments.quick:
         saliency = add_saliency_end_step(path, arguments.report, command=command,

@@ -17,10 +17,11 @@ SLOPES = {"slope_3_00": 3.0, "slope_4_50": 4.5}
 
 @pytest.fixture(scope="module")
 def hydro_set(tmp_path_factory):
-    """A recipe-like folder (with its recipe.json): 3 seeds per slope of 8^3 decaying runs."""
+    """A recipe-like folder (with its recipe.json): 4 seeds per slope of 8^3 decaying runs (two
+    train, so the run-identity control has a pair per slope)."""
     root = simulate_set(tmp_path_factory.mktemp("sets") / "spectral_index_tiny",
                         {label: {"initial_velocity_slope": slope}
-                         for label, slope in SLOPES.items()},
+                         for label, slope in SLOPES.items()}, seeds=(0, 1, 2, 3),
                         cells=8, sound_speed=0.1, mean_field=0.0, target_mach=1.41,
                         driving="none", end_turnovers=0.2, snapshot_turnovers=[0.1, 0.2])
     (root / "recipe.json").write_text(json.dumps({"classes": {
@@ -49,7 +50,15 @@ def test_training_writes_a_regression_model_with_baselines_on_held_out_runs(
     card = load_model_file(out).card
     assert card["task"] == "regression"
     assert card["outputs"][0]["channels"][0]["name"] == "spectral_index"
-    assert card["provenance"]["split"]["runs"]["test"] == ["slope_3_00:2", "slope_4_50:2"]
+    assert card["provenance"]["split"]["runs"]["test"] == ["slope_3_00:3", "slope_4_50:3"]
     assert card["provenance"]["training"]["sigma_calibration"]["scale"] > 0
     assert "held_out_training_domain" in card["domain"]["measured"]
     assert np.isfinite(metrics["rmse"])
+    # seed-vs-seed control: seeds 0 and 1 of each slope, trained at 0.1 T and scored at 0.2 T
+    identity = metrics["run_identity_control"]
+    assert set(identity["classes"]) == set(SLOPES) and not identity["skipped"]
+    for entry in identity["classes"].values():
+        assert entry["seeds"] == [0, 1]
+        assert entry["train_times"] == [0.1] and entry["test_times"] == [0.2]
+        assert 0.0 <= entry["accuracy"] <= 1.0
+    assert identity["at_chance"] == (abs(identity["mean_accuracy"] - 0.5) <= 0.05)
