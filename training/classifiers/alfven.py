@@ -572,6 +572,13 @@ def _accuracy_by(values, correct):
             for value in np.unique(values[np.isfinite(values)])}
 
 
+def _count_by(values):
+    """Number of maps for each distinct finite value, keyed as `_accuracy_by` keys them."""
+    values = np.asarray(values, dtype=float)
+    return {f"{value:g}": int(np.sum(values == value))
+            for value in np.unique(values[np.isfinite(values)])}
+
+
 #: The card's task sentence and map kinds of the Alfven models (other families pass their own).
 ALFVEN_TEXT = {
     "task": "Sub- vs super-Alfvenic isothermal MHD turbulence",
@@ -702,6 +709,7 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         "n_test_maps": int(len(test_set)),
         "test_accuracy_by_time_turnovers": _accuracy_by(data.times[test_rows], correct),
         "test_accuracy_by_angle_degrees": _accuracy_by(data.angles[test_rows], correct),
+        "test_maps_by_angle_degrees": _count_by(data.angles[test_rows]),
         "test_accuracy_by_setting": {
             name: float(np.mean(correct[map_settings(data)[test_rows] == name]))
             for name in sorted(set(map_settings(data)[test_rows].tolist()))},

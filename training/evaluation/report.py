@@ -125,7 +125,7 @@ def _accuracy_text(row):
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _markdown(report, name, figure_name, robustness_name):
+def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
     metrics = report["metrics"]
     scores = report["test_scores"]
     labels = np.asarray(scores["labels"])
@@ -156,6 +156,8 @@ def _markdown(report, name, figure_name, robustness_name):
             lines += ["", f"## Accuracy by {title}", ""]
             lines += _table([[value, f"{accuracy:.4f}"] for value, accuracy
                              in metrics[key].items()], [title, "accuracy"])
+            if key == "test_accuracy_by_angle_degrees" and angle_name:
+                lines += ["", f"![accuracy against angle]({angle_name})"]
     controls = metrics.get("setting_controls")
     if controls:
         lines += ["", "## Numerics and driving controls", "",
@@ -205,6 +207,7 @@ def write_report(report, name, out_dir):
     list of path
         The files written.
     """
+    from .angle_figure import plot_accuracy_by_angle
     from .robustness import plot_robustness
 
     if report.get("card", {}).get("task") == "image_to_image":
@@ -225,10 +228,17 @@ def write_report(report, name, out_dir):
     figure = _figure(report, name, out_dir / f"{name}_report.png")
     robustness = plot_robustness(report["robustness"], out_dir / f"{name}_robustness.png",
                                  title=f"{name}: robustness on held-out runs")
+    written = [figure, Path(robustness)]
+    angle_name = None
+    if len(report["metrics"].get("test_accuracy_by_angle_degrees") or {}) > 1:
+        angle_name = f"{name}_angles.png"
+        written.append(Path(plot_accuracy_by_angle(
+            report["metrics"], out_dir / angle_name,
+            title=f"{name}: held-out accuracy against viewing angle")))
     markdown = out_dir / f"{name}_report.md"
-    markdown.write_text(_markdown(report, name, figure.name, Path(robustness).name),
-                        encoding="utf-8")
-    return [markdown, figure, Path(robustness)]
+    markdown.write_text(_markdown(report, name, figure.name, Path(robustness).name,
+                                  angle_name=angle_name), encoding="utf-8")
+    return [markdown, *written]
 
 
 def main(argv=None):
