@@ -84,6 +84,11 @@ def test_spectral_index_beats_both_baselines_on_held_out_runs_and_runs_in_the_ru
     split = card["provenance"]["split"]["runs"]
     assert not set(split["test"]) & set(split["train"] + split["validation"])
     assert card["provenance"]["training_data"]["class_slopes"]["slope_4_50"] == 4.5
+    # the seed-vs-seed control ran for every slope, as its report says
+    identity = metrics["run_identity_control"]
+    assert identity == recorded["metrics"]["run_identity_control"]
+    assert len(identity["classes"]) == 7 and not identity["skipped"]
+    assert identity["at_chance"] == (abs(identity["mean_accuracy"] - 0.5) <= 0.05)
     from training.common.random_fields import lognormal_field
 
     image = lognormal_field((128, 128), 3.5, sigma_ln=1.0, seed=8)

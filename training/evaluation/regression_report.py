@@ -101,11 +101,14 @@ def write_regression_report(report, name, out_dir):
         lines.append("")
     identity = metrics.get("run_identity_control")
     if identity and identity["classes"]:
+        scored = sum(entry["n_test_maps"] for entry in identity["classes"].values())
         lines += ["## Run-identity control", "",
                   f"A CNN of the same shape trained to tell two training runs of one class "
                   f"apart, scored {identity['gap_turnovers']:g} turnovers after its training "
-                  f"snapshots: mean accuracy {identity['mean_accuracy']:.3f} (chance 0.5 +- "
-                  f"{identity['tolerance']}; at chance: {identity['at_chance']}).", ""]
+                  f"snapshots: mean accuracy {identity['mean_accuracy']:.3f} over {scored} maps "
+                  f"(a coin would score 0.5 +- {0.5 / scored ** 0.5:.3f}, one binomial standard "
+                  f"error; target 0.5 +- {identity['tolerance']}; at chance: "
+                  f"{identity['at_chance']}).", ""]
         lines += ["| class | seeds | accuracy |", "|---|---|---|"]
         lines += [f"| {key} | {entry['seeds']} | {entry['accuracy']:.3f} |"
                   for key, entry in identity["classes"].items()]
