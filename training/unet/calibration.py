@@ -128,7 +128,10 @@ def apply_sigma_scale(net, scale):
         raise ValueError(f"the sigma scale must be positive, got {scale}")
     shift = 2.0 * float(np.log(scale))
     with torch.no_grad():
-        net.head.bias[1] += shift
+        if getattr(net, "variance_head", None) is not None:
+            net.variance_head[-1].bias[0] += shift
+        else:
+            net.head.bias[1] += shift
     low, high = net.log_variance_range
     net.log_variance_range = (low + shift, high + shift)
     net.config["log_variance_range"] = [low + shift, high + shift]

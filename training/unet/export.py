@@ -138,7 +138,8 @@ def torch_unet_from_onnx(source):
         raise ExportError(f"{source}: the card has no provenance.training.net description")
     net = ProbabilisticUNet(in_channels=net_config["in_channels"], widths=net_config["widths"],
                             convs_per_block=net_config["convs_per_block"],
-                            log_variance_range=net_config["log_variance_range"])
+                            log_variance_range=net_config["log_variance_range"],
+                            variance_hidden=net_config.get("variance_hidden", 0))
     weights = {tensor.name: numpy_helper.to_array(tensor)
                for tensor in model_proto.graph.initializer}
     convs = []
@@ -148,6 +149,8 @@ def torch_unet_from_onnx(source):
         convs += [module for module in upsample if isinstance(module, torch.nn.Conv2d)]
         convs += [module for module in decoder if isinstance(module, torch.nn.Conv2d)]
     convs.append(net.head)
+    if net.variance_head is not None:
+        convs += [module for module in net.variance_head if isinstance(module, torch.nn.Conv2d)]
     nodes = [node for node in model_proto.graph.node if node.op_type == "Conv"]
     if len(nodes) != len(convs):
         raise ExportError(f"{source}: {len(nodes)} Conv nodes in the graph, {len(convs)} "

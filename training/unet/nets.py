@@ -42,6 +42,11 @@ class ProbabilisticUNet(nn.Module):
         column-density maps whose target the mean fits to ~0.006 dex^2, the likelihood's
         gradients through the shared features tripled the mean's error.) Evaluation and the
         exported graph are the same either way: one head on the same features.
+    variance_hidden : int, optional
+        If positive, the log-variance comes from its own small head on the same features, a
+        1x1 convolution to this many channels, a ReLU and a 1x1 convolution to one (channel 1
+        of ``head`` is then unused), instead of being linear in them: one linear row could not
+        give hydro and MHD runs their own error levels.
 
     Examples
     --------
@@ -51,13 +56,14 @@ class ProbabilisticUNet(nn.Module):
     """
 
     def __init__(self, *, in_channels=1, widths=(16, 32, 64), convs_per_block=2,
-                 log_variance_range=(-12.0, 4.0), detach_variance=False):
+                 log_variance_range=(-12.0, 4.0), detach_variance=False, variance_hidden=0):
         super().__init__()
         widths = [int(width) for width in widths]
         self.config = {"in_channels": int(in_channels), "widths": widths,
                        "convs_per_block": int(convs_per_block),
                        "log_variance_range": [float(value) for value in log_variance_range],
-                       "detach_variance": bool(detach_variance)}
+                       "detach_variance": bool(detach_variance),
+                       "variance_hidden": int(variance_hidden)}
         self.detach_variance = bool(detach_variance)
         self.log_variance_range = tuple(float(value) for value in log_variance_range)
         self.encoders = nn.ModuleList()
@@ -76,6 +82,9 @@ class ProbabilisticUNet(nn.Module):
             self.decoders.append(_conv_block(2 * width, width, convs_per_block))
             channels = width
         self.head = nn.Conv2d(channels, 2, kernel_size=1)
+        self.variance_head = None if not variance_hidden else nn.Sequential(
+            nn.Conv2d(channels, int(variance_hidden), kernel_size=1), nn.ReLU(),
+            nn.Conv2d(int(variance_hidden), 1, kernel_size=1))
         self.spatial_multiple = 2 ** (len(widths) - 1)
 
     def forward(self, images):
@@ -90,8 +99,12 @@ class ProbabilisticUNet(nn.Module):
         for upsample, decoder, skip in zip(self.upsamples, self.decoders, reversed(skips)):
             features = decoder(torch.cat([upsample(features), skip], dim=1))
         output = self.head(features)
-        if self.training and self.detach_variance:
-            output = torch.cat([output[:, :1], self.head(features.detach())[:, 1:]], dim=1)
+        variance_features = features.detach() if self.training and self.detach_variance \
+            else features
+        if self.variance_head is not None:
+            output = torch.cat([output[:, :1], self.variance_head(variance_features)], dim=1)
+        elif self.training and self.detach_variance:
+            output = torch.cat([output[:, :1], self.head(variance_features)[:, 1:]], dim=1)
         mean = output[:, :1]
         log_variance = torch.clamp(output[:, 1:], *self.log_variance_range)
         return torch.cat([mean, log_variance], dim=1)

@@ -42,9 +42,12 @@ class SimUNetConfig:
         `training.unet.nets.ProbabilisticUNet`'s option: the likelihood trains the variance
         head only, never the features the mean is made from.
     variance_refit : bool
-        After training, refit the log-variance row of the head on the calibration runs, every
-        class of run weighted alike (`training.unet.variance_refit`), and weight the classes
-        alike in the temperature scaling too.
+        After training, refit the log-variance on the calibration runs, every class of run
+        weighted alike (`training.unet.variance_refit`), and weight the classes alike in the
+        temperature scaling too.
+    variance_hidden : int
+        `training.unet.nets.ProbabilisticUNet`'s option: channels of a separate log-variance
+        head (0: the log-variance is linear in the features).
     """
 
     widths: tuple = (16, 32, 64)
@@ -61,6 +64,7 @@ class SimUNetConfig:
     learning_rate: float = 1e-3
     detach_variance: bool = False
     variance_refit: bool = False
+    variance_hidden: int = 0
     seed: int = 0
 
     def to_dict(self):
@@ -175,7 +179,8 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
         f"{count('test')} test maps")
     torch.manual_seed(config.seed)
     net = ProbabilisticUNet(widths=config.widths, convs_per_block=config.convs_per_block,
-                            detach_variance=config.detach_variance)
+                            detach_variance=config.detach_variance,
+                            variance_hidden=config.variance_hidden)
     multiple = net.spatial_multiple
     receptive_field = receptive_field_radius(net, size=max(128, 8 * multiple))
     if receptive_field > config.window_margin:
@@ -207,7 +212,7 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
             [prediction[:, :1].astype(np.float64) - pairs.targets
              for prediction, pairs in zip(calibration_predictions, sets["calibration"])],
             [pairs.run_classes for pairs in sets["calibration"]], seed=config.seed)
-        say(f"{name}: log-variance row refitted on {variance_fit['n_pixels']} calibration "
+        say(f"{name}: log-variance refitted on {variance_fit['n_pixels']} calibration "
             f"pixels of {variance_fit['n_classes']} classes of run (weighted NLL "
             f"{variance_fit['weighted_nll_constant']:.4f} for one sigma -> "
             f"{variance_fit['weighted_nll_fitted']:.4f})")

@@ -12,11 +12,17 @@ the final features, ``s = w . f + b``, so its Gaussian negative log-likelihood
 is convex in ``(w, b)`` with the features and the mean held fixed: Newton's method finds the
 one best row on the calibration runs' pixels, each class of run carrying the same total weight
 so the rarer class is not traded away. The mean and the features are untouched.
+
+One linear row still could not give every class its own level (68% coverage 0.61-0.75 across
+the classes of run, docs/results/mass_weighted_density_sims_linear_refit.log), so a net may
+carry a separate small log-variance head (``variance_hidden``); its weights are refitted to the
+same weighted likelihood by full-batch L-BFGS from their trained values (`fit_variance_head`).
 """
 
 import numpy as np
 
-__all__ = ["head_features", "class_weights", "fit_log_variance_row", "refit_variance_head"]
+__all__ = ["head_features", "class_weights", "fit_log_variance_row", "fit_variance_head",
+           "refit_variance_head"]
 
 
 def head_features(net, inputs, *, batch_size=32):
@@ -148,6 +154,65 @@ def fit_log_variance_row(features, errors, weights=None, *, max_iterations=100,
                        "n_pixels": int(len(features))}
 
 
+def fit_variance_head(module, features, errors, weights, *, iterations=200,
+                      log_variance_range=(-12.0, 4.0)):
+    """Refit a log-variance head (1x1 convolutions) to the weighted Gaussian NLL, in place.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps ``(n, C, 1, 1)`` features to ``(n, 1, 1, 1)`` log-variances.
+    features : numpy.ndarray
+        ``(n, C)``.
+    errors, weights : numpy.ndarray
+        ``(n,)``.
+    iterations : int, optional
+        L-BFGS iterations at most (full batch).
+    log_variance_range : tuple of float, optional
+        The net's clamp, applied here too.
+
+    Returns
+    -------
+    dict
+        Iterations and the weighted NLL before and after (same form as
+        `fit_log_variance_row`'s).
+    """
+    import torch
+
+    inputs = torch.as_tensor(np.asarray(features, dtype=np.float32)[:, :, None, None])
+    squared = torch.as_tensor(np.asarray(errors, dtype=np.float64) ** 2)
+    weights = torch.as_tensor(np.asarray(weights, dtype=np.float64))
+    weights = weights / weights.sum()
+
+    def loss():
+        s = torch.clamp(module(inputs).reshape(-1).double(), *log_variance_range)
+        return 0.5 * torch.sum(weights * (s + squared * torch.exp(-s)))
+
+    best_constant = torch.log(torch.sum(weights * squared))
+    constant = float(0.5 * (best_constant + 1))
+    with torch.no_grad():   # start from the best constant level: L-BFGS then refines the shape
+        current = module(inputs).reshape(-1).double()
+        module[-1].bias += float(best_constant - torch.sum(weights * current))
+    module.train()
+    optimizer = torch.optim.LBFGS(module.parameters(), max_iter=iterations,
+                                  line_search_fn="strong_wolfe", tolerance_change=1e-12)
+
+    def closure():
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        return value
+
+    optimizer.step(closure)
+    module.eval()
+    with torch.no_grad():
+        fitted = float(loss())
+    used = int(optimizer.state[optimizer._params[0]].get("n_iter", 0))
+    return {"iterations": used, "converged": used < iterations,
+            "weighted_nll_constant": constant,
+            "weighted_nll_fitted": fitted, "n_pixels": int(len(inputs))}
+
+
 def refit_variance_head(net, feature_maps, errors, groups, *, max_pixels=400_000, seed=0):
     """Replace the head's log-variance row by the weighted NLL fit (in place).
 
@@ -183,13 +248,22 @@ def refit_variance_head(net, feature_maps, errors, groups, *, max_pixels=400_000
         residuals.append(np.ravel(error)[keep])
         labels.append(np.repeat(np.asarray(group), height * width)[keep])
     labels = np.concatenate(labels)
-    row, bias, info = fit_log_variance_row(np.concatenate(columns), np.concatenate(residuals),
-                                           class_weights(labels))
-    with torch.no_grad():
-        net.head.weight[1, :, 0, 0] = torch.as_tensor(row, dtype=net.head.weight.dtype)
-        net.head.bias[1] = bias
+    features, residuals = np.concatenate(columns), np.concatenate(residuals)
+    if getattr(net, "variance_head", None) is not None:
+        info = fit_variance_head(net.variance_head, features, residuals, class_weights(labels),
+                                 log_variance_range=net.log_variance_range)
+        method = ("the separate log-variance head refitted by full-batch L-BFGS from its "
+                  "trained weights to the Gaussian NLL of the calibration runs' errors (mean "
+                  "and features fixed), every class of run weighted alike "
+                  "(training.unet.variance_refit)")
+    else:
+        row, bias, info = fit_log_variance_row(features, residuals, class_weights(labels))
+        with torch.no_grad():
+            net.head.weight[1, :, 0, 0] = torch.as_tensor(row, dtype=net.head.weight.dtype)
+            net.head.bias[1] = bias
+        method = ("the log-variance row of the 1x1 head refitted by Newton's method to the "
+                  "Gaussian NLL of the calibration runs' errors (convex with the features and "
+                  "mean fixed), every class of run weighted alike "
+                  "(training.unet.variance_refit)")
     return dict(info, n_classes=int(np.unique(labels).size), pixel_share=float(share),
-                method="the log-variance row of the 1x1 head refitted by Newton's method to "
-                       "the Gaussian NLL of the calibration runs' errors (convex with the "
-                       "features and mean fixed), every class of run weighted alike "
-                       "(training.unet.variance_refit)")
+                method=method)

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 import torch
 from astropy.io import fits
@@ -152,6 +153,17 @@ def test_training_command_writes_a_calibrated_model_with_per_class_metrics(
         assert refit["weighted_nll_fitted"] <= refit["weighted_nll_constant"]
         assert calibration["weighted"]
         assert set(calibration["by_class_of_run_after"]) == classes
+        # with its separate log-variance head, the torch net rebuilt from the file (as the
+        # saliency step rebuilds it) gives the file's output
+        from training.unet.export import torch_unet_from_onnx
+
+        assert card["provenance"]["training"]["net"]["variance_hidden"] == 4
+        images = np.random.default_rng(0).normal(size=(2, 1, 16, 16)).astype(np.float32)
+        session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        with torch.no_grad():
+            np.testing.assert_allclose(
+                torch_unet_from_onnx(out)(torch.from_numpy(images)).numpy(),
+                session.run(None, {"image": images})[0], rtol=0, atol=1e-4)
 
 
 def test_caveats_name_what_breaks_the_model_and_where_a_baseline_wins():

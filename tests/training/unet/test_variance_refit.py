@@ -92,3 +92,47 @@ def test_the_refitted_head_predicts_the_fitted_row_and_leaves_the_mean_alone():
 
     assert nll(after[:, 1].astype(np.float64)) < nll(
         np.full(errors[:, 0].shape, np.log(np.mean(errors ** 2))))
+
+
+def test_a_separate_variance_head_gives_each_class_its_own_level():
+    from training.unet.variance_refit import fit_variance_head
+
+    torch.manual_seed(1)
+    head = torch.nn.Sequential(torch.nn.Conv2d(2, 8, 1), torch.nn.ReLU(),
+                               torch.nn.Conv2d(8, 1, 1))
+    rng = np.random.default_rng(6)
+    groups = np.repeat(["quiet", "loud"], [40_000, 4_000])
+    features = rng.normal(size=(groups.size, 2)) + np.where(groups == "loud", 3.0, 0.0)[:, None]
+    errors = rng.normal(size=groups.size) * np.where(groups == "loud", 0.1, 0.01)
+    record = fit_variance_head(head, features, errors, class_weights(groups))
+    assert record["weighted_nll_fitted"] < record["weighted_nll_constant"]
+    with torch.no_grad():
+        log_variance = head(torch.as_tensor(features[:, :, None, None],
+                                            dtype=torch.float32)).numpy().ravel()
+    # within the issue's band (the small head steps smoothly between the feature clouds)
+    for group in ("quiet", "loud"):
+        rows = groups == group
+        inside_68, inside_95 = interval_coverage(errors[rows], np.exp(0.5 * log_variance[rows]))
+        assert inside_68 == pytest.approx(0.6827, abs=0.05)
+        assert inside_95 == pytest.approx(0.95, abs=0.03)
+
+
+def test_a_separate_variance_head_is_refitted_in_the_net_and_takes_the_sigma_scale():
+    from training.unet.calibration import apply_sigma_scale
+
+    torch.manual_seed(1)
+    net = ProbabilisticUNet(widths=(4, 8), convs_per_block=1, variance_hidden=6)
+    rng = np.random.default_rng(5)
+    inputs = rng.normal(size=(6, 1, 16, 16)).astype(np.float32)
+    before = net(torch.from_numpy(inputs)).detach().numpy()
+    errors = rng.normal(size=(6, 1, 16, 16)) * 0.05
+    record = refit_variance_head(net, [head_features(net, inputs)], [errors],
+                                 [np.array(list("aaabbb"))])
+    assert record["weighted_nll_fitted"] <= record["weighted_nll_constant"] + 1e-9
+    after = net(torch.from_numpy(inputs)).detach().numpy()
+    np.testing.assert_array_equal(after[:, 0], before[:, 0])
+    # the level is the errors' (0.05), not the untrained head's
+    assert np.median(np.exp(0.5 * after[:, 1])) == pytest.approx(0.05, rel=0.2)
+    apply_sigma_scale(net, 2.0)
+    scaled = net(torch.from_numpy(inputs)).detach().numpy()
+    np.testing.assert_allclose(scaled[:, 1], after[:, 1] + 2 * np.log(2.0), atol=1e-4)
