@@ -10,8 +10,9 @@ class of run beside the constant-depth and power-law baselines. One command make
 file, its report and log::
 
     python -m training.unet.mass_weighted_density_sims \\
-        /work/simdata/hydro/kolmogorov_burgers_64_cpu /work/simdata/alfven/alfven_48_fast \\
-        /work/simdata/alfven/alfven_48_drive --out onnx_models/mass-weighted-density.onnx \\
+        /work/simdata/hydro/kolmogorov_burgers_64_cpu /work/simdata/hydro/spectral_index_64_cpu \\
+        /work/simdata/alfven/alfven_48_fast --max-epochs 10 \\
+        --out onnx_models/mass-weighted-density.onnx \\
         --report docs/results/mass_weighted_density_sims.json --threads 2
 """
 

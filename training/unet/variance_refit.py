@@ -3,9 +3,9 @@
 The variance head of `training.unet.nets.ProbabilisticUNet` learns from the training crops,
 where the mean fits better than on new runs and where one kind of run can outnumber another.
 On the hydro + MHD maps this left one sigma for all: the 68% interval covered 38-39% of the
-pixels of held-out MHD runs and 92-96% of hydro runs (docs/results/mass_weighted_density_sims
-of 2026-12-03), which no single temperature fixes. The log-variance is one 1x1 convolution of
-the final features, ``s = w . f + b``, so its Gaussian negative log-likelihood
+pixels of held-out MHD runs and 92-96% of hydro runs, which no single temperature fixes
+(docs/results/mass_weighted_density_sims_refit_before.log). The log-variance is one 1x1
+convolution of the final features, ``s = w . f + b``, so its Gaussian negative log-likelihood
 
     L(w, b) = sum_i weight_i (s_i + r_i^2 exp(-s_i)) / 2,    r = mean - truth
 
