@@ -179,19 +179,22 @@ def fit_variance_head(module, features, errors, weights, *, iterations=200,
     """
     import torch
 
-    inputs = torch.as_tensor(np.asarray(features, dtype=np.float32)[:, :, None, None])
+    # in double precision, so the optimiser's path does not hang on float32 round-off
+    dtype = next(module.parameters()).dtype
+    module.double()
+    inputs = torch.as_tensor(np.asarray(features, dtype=np.float64)[:, :, None, None])
     squared = torch.as_tensor(np.asarray(errors, dtype=np.float64) ** 2)
     weights = torch.as_tensor(np.asarray(weights, dtype=np.float64))
     weights = weights / weights.sum()
 
     def loss():
-        s = torch.clamp(module(inputs).reshape(-1).double(), *log_variance_range)
+        s = torch.clamp(module(inputs).reshape(-1), *log_variance_range)
         return 0.5 * torch.sum(weights * (s + squared * torch.exp(-s)))
 
     best_constant = torch.log(torch.sum(weights * squared))
     constant = float(0.5 * (best_constant + 1))
     with torch.no_grad():   # start from the best constant level: L-BFGS then refines the shape
-        current = module(inputs).reshape(-1).double()
+        current = module(inputs).reshape(-1)
         module[-1].bias += float(best_constant - torch.sum(weights * current))
     module.train()
     optimizer = torch.optim.LBFGS(module.parameters(), max_iter=iterations,
@@ -207,6 +210,7 @@ def fit_variance_head(module, features, errors, weights, *, iterations=200,
     module.eval()
     with torch.no_grad():
         fitted = float(loss())
+    module.to(dtype)
     used = int(optimizer.state[optimizer._params[0]].get("n_iter", 0))
     return {"iterations": used, "converged": used < iterations,
             "weighted_nll_constant": constant,
