@@ -253,7 +253,9 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
                              + ("; the log-variance head reads the features with their "
                                 "gradient stopped, so only the squared error shapes them"
                                 if config.detach_variance else "")
-                             + ("; after training its log-variance row is refitted on the "
+                             + ("; after training its log-variance ("
+                                + ("its own small head" if config.variance_hidden
+                                   else "the head's row") + ") is refitted on the "
                                 "calibration runs, every class of run weighted alike"
                                 if config.variance_refit else ""),
                 "selection": "epoch with the lowest validation Gaussian NLL after the MSE "
