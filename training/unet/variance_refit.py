@@ -35,17 +35,14 @@ def head_features(net, inputs, *, batch_size=32):
         ``(n, 1, H, W)`` with H and W multiples of the net's spatial multiple.
     batch_size : int, optional
     """
-    import torch
+    from ..common.inference import predict_in_batches
 
     captured = []
     hook = net.head.register_forward_hook(
         lambda module, arguments, output: captured.append(arguments[0].detach().numpy()))
-    net.eval()
     try:
-        tensor = torch.as_tensor(np.ascontiguousarray(inputs, dtype=np.float32))
-        with torch.no_grad():
-            for start in range(0, len(tensor), batch_size):
-                net(tensor[start:start + batch_size])
+        predict_in_batches(net, np.ascontiguousarray(inputs, dtype=np.float32),
+                           batch_size=batch_size)
     finally:
         hook.remove()
     return np.concatenate(captured, axis=0)
@@ -211,7 +208,7 @@ def fit_variance_head(module, features, errors, weights, *, iterations=200,
     with torch.no_grad():
         fitted = float(loss())
     module.to(dtype)
-    used = int(optimizer.state[optimizer._params[0]].get("n_iter", 0))
+    used = int(optimizer.state[next(module.parameters())].get("n_iter", 0))
     return {"iterations": used, "converged": used < iterations,
             "weighted_nll_constant": constant,
             "weighted_nll_fitted": fitted, "n_pixels": int(len(inputs))}
