@@ -39,7 +39,7 @@ __all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig",
            "QUICK_CONFIG",
            "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
            "setting_difference", "tile_dataset", "run_identity_control", "run_setting_controls",
-           "record_training_domain", "training_data_summary", "caveats",
+           "record_training_domain", "parse_command", "training_data_summary", "caveats",
            "add_caveats_to_card", "run_training", "main"]
 
 #: Half-width of the window around 0.5 the run-identity control must fall in.
@@ -833,8 +833,20 @@ def _smallest_cube_side(labelled_files):
     return min(sides) if sides else None
 
 
-def main(argv=None):
-    """Command-line entry point; returns the exit status."""
+def parse_command(argv=None):
+    """This module's command line, read: its options, the config and the labelled maps.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        As `main`'s.
+
+    Returns
+    -------
+    tuple
+        ``(argv, arguments, config, data, identity_data)``; ``identity_data`` is None without
+        ``--identity-class``.
+    """
     from glue_turbml.evaluation import expand_class_specs
 
     from .alfven_data import load_labelled_maps
@@ -859,6 +871,12 @@ def main(argv=None):
             kind=config.kind, slice_step=config.slice_step,
             directions=config.directions if config.kind == "columns" else None,
             map_size=map_size)
+    return argv, arguments, config, data, identity_data
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    argv, arguments, config, data, identity_data = parse_command(argv)
     run_training(data, config=config, name=arguments.name, out=arguments.out,
                  report_path=arguments.report, test_seeds=arguments.test_seeds,
                  validation_seeds=arguments.validation_seeds,

@@ -250,6 +250,28 @@ def test_alfven_sets_use_disjoint_seeds():
             seen[seed] = name
 
 
+PROBE_LEVERS = {"probe_48_compressive": {"solenoidal_fraction"},
+                "probe_48_short_correlation": {"correlation_time_turnovers"},
+                "probe_48_parabola": {"forcing_shape"},
+                "probe_48_minmod_hlle": {"limiter", "riemann"}}
+
+
+@pytest.mark.parametrize("name", sorted(PROBE_LEVERS))
+def test_each_lever_probe_changes_one_lever_of_the_main_set_and_is_never_trained_on(name):
+    main = load_recipe(RECIPE_DIR / "alfven_48_fast.toml")
+    probe = load_recipe(RECIPE_DIR / f"{name}.toml")
+    changed = {key for key in set(main["common"]) | set(probe["common"])
+               if main["common"].get(key) != probe["common"].get(key)}
+    assert changed == PROBE_LEVERS[name]
+    assert probe["classes"] == main["classes"]
+    # one run per class, its seed apart from every training set's, the same in every probe
+    assert probe["seeds"] == [40] and probe["test_seeds"] == []
+    for other in ALFVEN_SETS:
+        assert 40 not in load_recipe(RECIPE_DIR / f"{other}.toml")["seeds"]
+    jobs = (RECIPE_DIR / "probe_48_jobs.txt").read_text().split("\n")
+    assert {f"{name} {label} 40" for label in main["classes"]} <= set(jobs)
+
+
 def test_uncalibrated_recipe_keeps_the_mach_control_and_records_alfven_numbers(tmp_path):
     overrides = {"cells": 16, "compile": False, "dtype": "float64", "end_turnovers": 0.2,
                  "snapshot_turnovers": [0.1, 0.2]}
