@@ -48,6 +48,9 @@ class SimUNetConfig:
     variance_hidden : int
         `training.unet.nets.ProbabilisticUNet`'s option: channels of a separate log-variance
         head (0: the log-variance is linear in the features).
+    variance_objective : {"likelihood", "coverage"}
+        What the refit fits the log-variance to (`training.unet.variance_refit.OBJECTIVES`);
+        ``"coverage"`` needs ``variance_hidden``.
     """
 
     widths: tuple = (16, 32, 64)
@@ -65,6 +68,7 @@ class SimUNetConfig:
     detach_variance: bool = False
     variance_refit: bool = False
     variance_hidden: int = 0
+    variance_objective: str = "likelihood"
     seed: int = 0
 
     def to_dict(self):
@@ -211,11 +215,17 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
             net, predict_all(lambda inputs: head_features(net, inputs), sets["calibration"]),
             [prediction[:, :1].astype(np.float64) - pairs.targets
              for prediction, pairs in zip(calibration_predictions, sets["calibration"])],
-            [pairs.run_classes for pairs in sets["calibration"]], seed=config.seed)
+            [pairs.run_classes for pairs in sets["calibration"]], seed=config.seed,
+            objective=config.variance_objective)
+        likelihood_fit = variance_fit.get("likelihood_step", variance_fit)
         say(f"{name}: log-variance refitted on {variance_fit['n_pixels']} calibration "
             f"pixels of {variance_fit['n_classes']} classes of run (weighted NLL "
-            f"{variance_fit['weighted_nll_constant']:.4f} for one sigma -> "
-            f"{variance_fit['weighted_nll_fitted']:.4f})")
+            f"{likelihood_fit['weighted_nll_constant']:.4f} for one sigma -> "
+            f"{likelihood_fit['weighted_nll_fitted']:.4f})")
+        if "likelihood_step" in variance_fit:
+            say(f"{name}: then to the interval edges (weighted quantile loss "
+                f"{variance_fit['weighted_interval_loss_constant']:.4f} for one sigma -> "
+                f"{variance_fit['weighted_interval_loss_fitted']:.4f})")
         calibration_predictions = predict_all(lambda inputs: predict_maps(net, inputs),
                                               sets["calibration"])
     calibration_errors = np.concatenate([
@@ -234,6 +244,9 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     if variance_fit is not None:
         calibration["variance_refit"] = variance_fit
     apply_sigma_scale(net, calibration["scale"])
+    say(f"{name}: calibration maps' 68%/95% coverage by class of run: " + ", ".join(
+        f"{group} {values['inside_68']:.3f}/{values['inside_95']:.3f}"
+        for group, values in calibration["by_class_of_run_after"].items()))
     say(f"{name}: sigma scale {calibration['scale']:.3f} (calibration maps' 68%/95% coverage "
         f"{calibration['validation_inside_68_before']:.3f}/"
         f"{calibration['validation_inside_95_before']:.3f} -> "
@@ -257,6 +270,9 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
                                 + ("its own small head" if config.variance_hidden
                                    else "the head's row") + ") is refitted on the "
                                 "calibration runs, every class of run weighted alike"
+                                + (", to the Gaussian NLL and then to quantile losses at the "
+                                   "68% and 95% interval edges"
+                                   if config.variance_objective == "coverage" else "")
                                 if config.variance_refit else ""),
                 "selection": "epoch with the lowest validation Gaussian NLL after the MSE "
                              "warm-up epochs, on whole periodic validation maps"}

@@ -136,3 +136,68 @@ def test_a_separate_variance_head_is_refitted_in_the_net_and_takes_the_sigma_sca
     apply_sigma_scale(net, 2.0)
     scaled = net(torch.from_numpy(inputs)).detach().numpy()
     np.testing.assert_allclose(scaled[:, 1], after[:, 1] + 2 * np.log(2.0), atol=1e-4)
+
+
+def _heavy_and_light_tailed_groups(rng):
+    """Two groups the features tell apart: Student-t (5 dof) errors and Gaussian errors."""
+    groups = np.repeat(["student", "gauss"], [40_000, 40_000])
+    features = rng.normal(size=(groups.size, 2)) + np.where(groups == "student", 3.0, 0.0)[:, None]
+    errors = np.where(groups == "student", 0.05 * rng.standard_t(5, size=groups.size),
+                      0.01 * rng.normal(size=groups.size))
+    return groups, features, errors
+
+
+def _head_coverage(head, features, errors, groups):
+    with torch.no_grad():
+        log_variance = head(torch.as_tensor(features[:, :, None, None],
+                                            dtype=torch.float32)).numpy().ravel()
+    return {group: interval_coverage(errors[groups == group],
+                                     np.exp(0.5 * log_variance[groups == group]))
+            for group in np.unique(groups)}
+
+
+def test_the_coverage_objective_puts_heavy_tailed_errors_inside_both_targets():
+    from training.unet.variance_refit import fit_variance_head
+
+    rng = np.random.default_rng(8)
+    groups, features, errors = _heavy_and_light_tailed_groups(rng)
+    torch.manual_seed(2)
+    head = torch.nn.Sequential(torch.nn.Conv2d(2, 8, 1), torch.nn.ReLU(),
+                               torch.nn.Conv2d(8, 1, 1))
+    fit_variance_head(head, features, errors, class_weights(groups))
+    likelihood = _head_coverage(head, features, errors, groups)
+    # sigma = the t errors' rms covers P(|t_5| < sqrt(5/3)) = 0.746 of them: outside 68 +- 5
+    assert likelihood["student"][0] > 0.73
+    record = fit_variance_head(head, features, errors, class_weights(groups),
+                               objective="coverage")
+    assert record["objective"] == "coverage"
+    assert record["weighted_interval_loss_fitted"] < record["weighted_interval_loss_constant"]
+    coverage = _head_coverage(head, features, errors, groups)
+    for group, (inside_68, inside_95) in coverage.items():
+        assert 0.63 <= inside_68 <= 0.73, (group, inside_68)
+        assert 0.92 <= inside_95 <= 0.98, (group, inside_95)
+    # the Gaussian group keeps its likelihood sigma's coverage (it was already right)
+    assert coverage["gauss"][0] == pytest.approx(0.6827, abs=0.03)
+    with pytest.raises(ValueError, match="unknown objective"):
+        fit_variance_head(head, features, errors, class_weights(groups), objective="rms")
+
+
+def test_the_coverage_refit_needs_a_separate_head_and_leaves_the_mean_alone():
+    torch.manual_seed(3)
+    rng = np.random.default_rng(9)
+    inputs = rng.normal(size=(6, 1, 16, 16)).astype(np.float32)
+    errors = rng.standard_t(4, size=(6, 1, 16, 16)) * 0.05
+    groups = np.array(list("aaabbb"))
+    row_net = ProbabilisticUNet(widths=(4, 8), convs_per_block=1)
+    with pytest.raises(ValueError, match="variance_hidden"):
+        refit_variance_head(row_net, [head_features(row_net, inputs)], [errors], [groups],
+                            objective="coverage")
+    net = ProbabilisticUNet(widths=(4, 8), convs_per_block=1, variance_hidden=6)
+    before = net(torch.from_numpy(inputs)).detach().numpy()
+    record = refit_variance_head(net, [head_features(net, inputs)], [errors], [groups],
+                                 objective="coverage")
+    after = net(torch.from_numpy(inputs)).detach().numpy()
+    np.testing.assert_array_equal(after[:, 0], before[:, 0])
+    assert record["objective"] == "coverage"
+    assert record["likelihood_step"]["objective"] == "likelihood"
+    assert "interval edges" in record["method"]
