@@ -55,5 +55,6 @@ echo "$JOBS" | while read recipe label seed; do
   fi
   nice -n 10 python -m training.sim recipe $R/$recipe.toml --classes $label --seeds $seed \
       --threads 1 --output-dir $Q/$recipe >> $Q/logs/${recipe}_${label}_${seed}.log 2>&1
-  echo "$(date -u +%FT%T) worker $1 end $recipe $label $seed rc=$?" >> $Q/queue.log
+  status=$?  # before the date's command substitution resets $?
+  echo "$(date -u +%FT%T) worker $1 end $recipe $label $seed rc=$status" >> $Q/queue.log
 done

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Work queue of recipe runs, one worker per core (nice, one thread each):
+# Work queue of recipe runs, one worker per core (nice, one thread each), with the project's
+# Python environment active:
 #   training/sim/recipes/run_queue.sh ROOT JOBS WORKER &
 # JOBS is a file of "recipe class seed" lines (training/sim/recipes/<recipe>.toml); each worker
 # claims the next unclaimed line by mkdir (atomic) and runs it into ROOT/<recipe>. The driver
@@ -18,5 +19,6 @@ grep -v '^#' "$JOBS" | while read recipe label seed; do
   echo "$(date -u +%FT%T) worker $3 start $recipe $label $seed" >> $Q/queue.log
   nice -n 10 python -m training.sim recipe $R/$recipe.toml --classes $label --seeds $seed \
       --threads 1 --output-dir $Q/$recipe >> $Q/logs/${recipe}_${label}_${seed}.log 2>&1
-  echo "$(date -u +%FT%T) worker $3 end $recipe $label $seed rc=$?" >> $Q/queue.log
+  status=$?  # before the date's command substitution resets $?
+  echo "$(date -u +%FT%T) worker $3 end $recipe $label $seed rc=$status" >> $Q/queue.log
 done
