@@ -30,8 +30,10 @@ WINDOWS_PX = (9, 17, 33)
 
 
 def pixels(net, runs):
-    """Errors, head features, local input spreads and class of run of every pixel."""
+    """Errors, head features, local input spreads, class of run and map number of every
+    pixel."""
     parts = []
+    maps_before = 0
     for pairs in pairs_by_size(runs):
         prediction = periodic_predict(lambda x: predict_maps(net, x), pairs.inputs,
                                       margin=32, multiple=4)
@@ -48,7 +50,9 @@ def pixels(net, runs):
             "error": (prediction[:, 0] - pairs.targets[:, 0]).ravel(),
             "features": np.moveaxis(features, 1, -1).reshape(-1, channels),
             "context": np.log(np.moveaxis(np.stack(spreads, 1), 1, -1).reshape(-1, 3) + 1e-3),
-            "group": np.repeat(pairs.run_classes, height * width)})
+            "group": np.repeat(pairs.run_classes, height * width),
+            "map": np.repeat(np.arange(maps_before, maps_before + count), height * width)})
+        maps_before += count
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 
