@@ -29,13 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.unet.calibration import fit_sigma_scale, interval_coverage
-from training.unet.export import torch_unet_from_onnx
-from training.unet.sim_runs import find_runs, split_by_run
-from training.unet.variance_refit import class_weights, fit_variance_head
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mwd_variance_context_experiment import SETS, pixels  # noqa: E402  (a script beside this)
+from mwd_variance_context_experiment import (fit_and_score,  # noqa: E402  (beside this one)
+                                             shipped_pixels)
 
 
 def with_map_means(data):
@@ -55,48 +52,9 @@ def with_class(groups):
     return columns
 
 
-def fit_and_score(label, columns, objectives, calibration, test, fitted):
-    """Fit a head on the calibration pixels, scale sigma, print each test class's coverage."""
-    inputs = columns(calibration)
-    centre, spread = inputs[fitted].mean(0), inputs[fitted].std(0) + 1e-9
-    torch.manual_seed(0)
-    head = torch.nn.Sequential(torch.nn.Conv2d(inputs.shape[1], 16, 1), torch.nn.ReLU(),
-                               torch.nn.Conv2d(16, 1, 1))
-    for objective in objectives:
-        fit_variance_head(head, (inputs[fitted] - centre) / spread,
-                          calibration["error"][fitted],
-                          class_weights(calibration["group"][fitted]), objective=objective)
-
-    def sigma(data):
-        with torch.no_grad():
-            scaled = ((columns(data) - centre) / spread)[:, :, None, None]
-            log_variance = head(torch.as_tensor(scaled, dtype=torch.float32))
-        return np.exp(0.5 * log_variance.numpy().ravel())
-
-    scale = fit_sigma_scale(calibration["error"], sigma(calibration),
-                            weights=class_weights(calibration["group"]))["scale"]
-    test_sigma = sigma(test) * scale
-    within = 0
-    for group in np.unique(test["group"]):
-        rows = test["group"] == group
-        inside_68, inside_95 = interval_coverage(test["error"][rows], test_sigma[rows])
-        ok = abs(inside_68 - 0.68) <= 0.05 and abs(inside_95 - 0.95) <= 0.03
-        within += ok
-        print(f"{label:<28} {group:<37} 68% {inside_68:.3f} 95% {inside_95:.3f} "
-              f"{'within' if ok else 'MISSES'}")
-    print(f"{label}: {within} of {len(np.unique(test['group']))} classes within target",
-          flush=True)
-
-
 def main():
     torch.set_num_threads(1)
-    runs = find_runs(SETS)
-    split = split_by_run(runs)
-    by_key = {run.key: run for run in runs}
-    net = torch_unet_from_onnx("onnx_models/mass-weighted-density.onnx")
-    calibration = pixels(net, [by_key[key] for key in split["validation"]])
-    test = pixels(net, [by_key[key] for key in split["test"]])
-    fitted = np.random.default_rng(0).random(len(calibration["error"])) < 0.3
+    calibration, test, fitted = shipped_pixels()
     groups = sorted(np.unique(calibration["group"]).tolist())
     variants = [
         ("(a) features", lambda data: data["features"], ["likelihood"]),
@@ -105,7 +63,9 @@ def main():
         ("(d) features+class (oracle)", with_class(groups), ["likelihood", "coverage"]),
     ]
     for label, columns, objectives in variants:
-        fit_and_score(label, columns, objectives, calibration, test, fitted)
+        within, classes, _ = fit_and_score(label, columns, objectives, calibration, test,
+                                           fitted, label_width=28)
+        print(f"{label}: {within} of {classes} classes within target", flush=True)
 
 
 if __name__ == "__main__":
