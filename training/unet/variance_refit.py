@@ -22,7 +22,7 @@ The likelihood sets each region's sigma to its root-mean-square error, which cov
 pixels only where the errors are Gaussian. The hydro runs' errors are not: after the likelihood
 refit the 68% interval covered 0.74-0.75 of the calibration pixels of the slope 3.0-3.5 runs
 and 0.63 of the slope 4.5 run, while their 95% intervals covered 0.94-0.96
-(docs/results/mass_weighted_density_sims_nll_refit.json, ``sigma_calibration``). The
+(docs/results/mass_weighted_density_sims.json, ``sigma_calibration``). The
 ``"coverage"`` objective fits the head to the intervals themselves instead: a quantile
 (pinball) loss on ``ln|error|`` at the two interval edges, ``ln(z_68 sigma)`` at level 0.68
 and ``ln(z_95 sigma)`` at level 0.95, each weighted by the inverse of the issue's tolerance (5
