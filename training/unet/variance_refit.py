@@ -27,7 +27,9 @@ and 0.63 of the slope 4.5 run, while their 95% intervals covered 0.94-0.96
 (pinball) loss on ``ln|error|`` at the two interval edges, ``ln(z_68 sigma)`` at level 0.68
 and ``ln(z_95 sigma)`` at level 0.95, each weighted by the inverse of the issue's tolerance (5
 and 3 points), so where one sigma cannot meet both edges it balances their misses in units of
-their tolerances.
+their tolerances. On those maps it changed little (the same slope trend in the calibration runs,
+docs/results/mass_weighted_density_sims_coverage_refit.log): the per-pixel features, not the
+objective, are what limit the head there.
 """
 
 import numpy as np
