@@ -18,7 +18,6 @@ ROOT (``alfven_48_fast`` and the ``probe_48_*`` folders; training/sim/recipes/pr
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 from training.classifiers.alfven import parse_command, run_setting_controls, split_runs
@@ -42,10 +41,9 @@ def control_of(name, root, sets, *, threads):
     for recipe in sets:
         for label in ("sub_alfvenic", "super_alfvenic"):
             argv += ["--class", class_spec(root, recipe, label)]
-    scratch = tempfile.mkdtemp()
-    argv += [*FAMILY[name], "--name", name, "--out", f"{scratch}/unused.onnx",
-             "--report", f"{scratch}/unused.json", "--seed", "0", "--no-progress",
-             "--threads", str(threads)]
+    # --out and --report are required by the parser; only run_training writes them
+    argv += [*FAMILY[name], "--name", name, "--out", "unused.onnx", "--report", "unused.json",
+             "--seed", "0", "--no-progress", "--threads", str(threads)]
     _, _, config, data, _ = parse_command(argv)
     split = split_runs(data)
     return run_setting_controls(data, split, config=config)

@@ -77,11 +77,8 @@ def test_mass_weighted_density_states_which_classes_of_run_its_intervals_miss():
         # one sigma for all no longer: every class's 68% interval covers 55-80% of its pixels
         assert 0.55 <= entry["inside_68"] <= 0.80, group
     missed = sorted(group for group, entry in coverage.items() if not entry["within_target"])
-    if missed:
-        assert "miss the 68 +- 5% / 95 +- 3% coverage target on held-out " + \
-            ", ".join(missed) in card["description"]
-    else:
-        assert "coverage target" not in card["description"]
+    assert missed and "miss the 68 +- 5% / 95 +- 3% coverage target on held-out " + \
+        ", ".join(missed) in card["description"]
     headline = metrics["held_out"]["by_run_classes"]
     for group, entry in headline.items():
         if group != "all":
