@@ -85,7 +85,8 @@ def time_steps(cells, dtype_name, device, steps, *, compiled=False,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[32, 64],
+                        help="CPU sizes (none: CUDA sizes only)")
     parser.add_argument("--cuda-sizes", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"])

@@ -77,6 +77,10 @@ def read_snapshot(path):
 
     with fits.open(path) as hdul:
         header = hdul[0].header.copy()
+        if header.get("DENSONLY"):
+            raise ValueError(f"{path} holds the density only (a copy made by "
+                             "training.sim.density_only); read its primary HDU, or the full "
+                             "snapshot where the run was made")
         density = hdul[0].data.astype(np.float64)
         velocity = np.stack([hdul[name].data.astype(np.float64) for name in ("VX", "VY", "VZ")])
         field = np.stack([hdul[name].data.astype(np.float64) for name in ("BX", "BY", "BZ")])
