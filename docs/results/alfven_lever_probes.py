@@ -74,7 +74,7 @@ def main(argv=None):
                   f"maps of {entry['n_runs']} runs: {entry['points_below_same_setting']:+.1f} "
                   f"points below (target <= {controls['tolerance_points']:g}); setting "
                   f"{setting}")
-    print("\n== probe runs: cost and Mach match (one thread each)")
+    print("\n== probe runs: cost and Mach match")
     for probe in probes:
         summarize_set(Path(arguments.root) / probe)
     print("\n== as JSON")

@@ -8,7 +8,7 @@
 # ROOT: the runs' folder (ROOT/<recipe>/, ROOT/logs/, as run_queue.sh); PACK: where the packed
 # parts go; JOBS: lines "recipe class seed"; DEADLINE_S: seconds after which unfinished runs are
 # stopped (they keep their checkpoints; run the script again to continue them); DEVICE: cuda
-# (default) or cpu, for trying the script out here.
+# (default) or cpu, for trying the script out here (tests/training/sim/test_gpu_sets.py).
 #
 # Steps: (1) one pilot run per (recipe numerics, class) compiles first, so the others load the
 # compiled step from inductor's cache instead of 20 compiling at once; (2) the rest start once a
@@ -22,7 +22,7 @@
 set -u
 ROOT=${1:?ROOT}; PACK=${2:?PACK}; JOBS=${3:?JOBS}; DEADLINE=${4:?DEADLINE_S}; DEVICE=${5:-cuda}
 cd "$(dirname "$0")/../../.."  # the repository root
-R=training/sim/recipes
+R=${RECIPES:-training/sim/recipes}  # RECIPES: another folder of recipe files (the tests')
 START=$(date +%s)
 mkdir -p "$ROOT/logs" "$PACK"
 say() { echo "$(date -u +%T) +$(( $(date +%s) - START ))s $*" | tee -a "$PACK/gpu_sets.log"; }
