@@ -505,9 +505,11 @@ def caveats(report):
     cells = sorted({int(key.split("cells=")[1].split()[0]) for key in settings
                     if "cells=" in key})
     if cells and max(cells) < 256:
-        notes.append(f"Trained on {'-'.join(str(n) for n in cells)}^3 runs only: no GPU was "
-                     "lent to this project, so the recipe was not run at 256^3 with --device "
-                     "cuda; finer dissipation ranges than these are untested.")
+        notes.append(f"Trained on {'-'.join(str(n) for n in cells)}^3 runs only: the recipe "
+                     "was not run at 256^3 with --device cuda (a GPU lent for 15 minutes made "
+                     "48-64^3 sets; 256^3 needs the GPU-hours in "
+                     "docs/results/gpu_256_estimate.txt); finer dissipation ranges than these "
+                     "are untested.")
     controls = (metrics.get("setting_controls") or {}).get("settings", {})
     failed = [f"{entry['difference']} ({entry['points_below_same_setting']:.1f} points below)"
               for entry in controls.values() if not entry["within_target"]]

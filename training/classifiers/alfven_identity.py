@@ -9,7 +9,10 @@ Run as::
 
 ``ROOT/alfven_48_identity`` holds the extended runs (see the recipe). With ``--update-cards``
 the result joins each shipped member's training report (``metrics.run_identity_control_long``,
-beside the one-turnover control) and its card's caveats (weights untouched).
+beside the one-turnover control) and its card's caveats (weights untouched). After a retrain of
+the family, ``--from-report --update-cards`` puts the recorded results into the new cards
+without measuring again: the control trains its own network on the identity runs only, so the
+family's training data do not enter it (the result keeps the command that measured it).
 """
 
 import argparse
@@ -72,6 +75,11 @@ def main(argv=None):
     parser.add_argument("--update-cards", action="store_true",
                         help="state the result in each shipped member's card")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-report", action="store_true",
+                        help="take each member's result from --report as measured before "
+                             "instead of measuring it again (with --update-cards, after a "
+                             "retrain: the control never sees the family's training data, only "
+                             "ROOT/alfven_48_identity and the member's design)")
     arguments = parser.parse_args(argv)
     command = "python -m training.classifiers.alfven_identity " + " ".join(
         argv if argv is not None else sys.argv[1:])
@@ -80,10 +88,20 @@ def main(argv=None):
     report = (json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists()
               else {"gap_turnovers": GAP_TURNOVERS, "window_turnovers": WINDOW_TURNOVERS,
                     "models": {}})
-    report["command"] = command
+    if arguments.from_report:
+        missing = [name for name in arguments.models if name not in report["models"]]
+        if missing:
+            parser.error(f"{report_path} has no result for {', '.join(missing)}: measure it "
+                         "(without --from-report)")
+    else:
+        report["command"] = command
     for name in arguments.models:
-        result = identity_control(arguments.root, name, seed=arguments.seed)
-        report["models"][name] = dict(result, command=command)
+        if arguments.from_report:
+            # as recorded, with the command that measured it
+            result = dict(report["models"][name], carried_over_by=command)
+        else:
+            result = identity_control(arguments.root, name, seed=arguments.seed)
+            report["models"][name] = dict(result, command=command)
         print(f"{name}: run-identity control {result['mean_accuracy']:.3f} (chance 0.5 +- "
               f"{result['tolerance']}); per class "
               + ", ".join(f"{label} {entry['accuracy']:.3f}"
@@ -91,11 +109,12 @@ def main(argv=None):
         if arguments.update_cards:
             training_report = Path("docs/results") / f"{name.replace('-', '_')}.json"
             recorded = json.loads(training_report.read_text(encoding="utf-8"))
-            recorded["metrics"]["run_identity_control_long"] = dict(
-                result, command=command)
+            recorded["metrics"]["run_identity_control_long"] = (
+                result if arguments.from_report else dict(result, command=command))
             training_report.write_text(json.dumps(recorded, indent=1), encoding="utf-8")
             add_caveats_to_card(f"onnx_models/{name}.onnx", recorded)
-    report_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    if not arguments.from_report:
+        report_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -268,3 +268,43 @@ def test_long_identity_control_uses_each_members_inputs(name, kind, ffp, monkeyp
     assert (calls["gap"], calls["window"]) == (2.0, 1.0)
     assert all("alfven_48_identity" in path for path in calls["globs"])
     assert len(calls["globs"]) == 2 and "6.5 T" in result["data"]
+
+
+def test_identity_control_carried_into_retrained_cards_from_its_report(tmp_path, monkeypatch):
+    """After a retrain, ``--from-report --update-cards`` states the recorded long control in
+    the new card without measuring again, and refuses a member the report lacks."""
+    import shutil
+    from pathlib import Path
+
+    from training.classifiers import alfven_identity
+
+    repository = Path(__file__).resolve().parents[3]
+    (tmp_path / "onnx_models").mkdir()
+    (tmp_path / "docs" / "results").mkdir(parents=True)
+    shutil.copy(repository / "onnx_models" / "alfven.onnx", tmp_path / "onnx_models")
+    training_report = json.loads((repository / "docs/results/alfven.json").read_text())
+    training_report["metrics"].pop("run_identity_control_long", None)
+    (tmp_path / "docs/results/alfven.json").write_text(json.dumps(training_report))
+    recorded = {"mean_accuracy": 0.75, "at_chance": False, "tolerance": 0.05,
+                "gap_turnovers": 2.0, "classes": {}, "command": "measured earlier"}
+    report = tmp_path / "identity.json"
+    report.write_text(json.dumps({"models": {"alfven": recorded}, "command": "measured earlier"}))
+    before = report.read_text()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(alfven_identity, "identity_control",
+                        lambda *args, **kwargs: pytest.fail("measured again"))
+
+    assert alfven_identity.main([str(tmp_path), "--models", "alfven", "--report", str(report),
+                                 "--update-cards", "--from-report"]) == 0
+    carried = json.loads((tmp_path / "docs/results/alfven.json").read_text())[
+        "metrics"]["run_identity_control_long"]
+    assert carried["mean_accuracy"] == 0.75 and carried["command"] == "measured earlier"
+    assert "--from-report" in carried["carried_over_by"]
+    assert report.read_text() == before
+    card = load_model_file(tmp_path / "onnx_models" / "alfven.onnx").card
+    # off chance, so the card's caveats say the design tells runs apart
+    assert "tells two runs of one class apart" in " ".join(
+        card["provenance"]["training_data"]["caveats"])
+    with pytest.raises(SystemExit):
+        alfven_identity.main([str(tmp_path), "--models", "alfven-ffp", "--report", str(report),
+                              "--update-cards", "--from-report"])
