@@ -2,7 +2,8 @@
 
 The driving control of the shipped family trains on ``alfven_48_fast`` and scores
 ``alfven_48_drive``, which changes three things at once (forcing shape, correlation time,
-compressive share); ``alfven`` lost 6.9 points there (docs/results/alfven.json). Each
+compressive share), and the numerics control scores ``alfven_64_minmod_hlle``
+(docs/results/alfven.json). Each
 ``probe_48_*`` recipe changes ONE lever of ``alfven_48_fast`` (one run per class, seed 40,
 never trained on). For every family member this script trains the setting-control network on
 ``alfven_48_fast``'s training runs only (`training.classifiers.alfven.run_setting_controls`,
@@ -12,7 +13,13 @@ runs and logs (`sim_recipes_alfven.summarize_set`). Run from the repository root
 ROOT (``alfven_48_fast`` and the ``probe_48_*`` folders; training/sim/recipes/probe_48_jobs.txt)::
 
     python docs/results/alfven_lever_probes.py /work/simdata/alfven --threads 2 \\
+        > docs/results/alfven_lever_probes_run.txt
+    python docs/results/alfven_lever_probes.py /work/simdata/alfven \\
+        --controls-from docs/results/alfven_lever_probes_run.txt \\
         > docs/results/alfven_lever_probes.txt
+
+The second call prints the same controls with the probe runs' summary read again (the GPU
+probes' logs were put in place after the first had read them).
 """
 
 import argparse
@@ -54,17 +61,27 @@ def main(argv=None):
     parser.add_argument("root")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models", nargs="+", default=list(FAMILY), choices=list(FAMILY))
+    parser.add_argument("--controls-from", metavar="OUTPUT",
+                        help="an earlier output of this script: print its controls again (no "
+                             "training) with the probe runs' summary read afresh")
     arguments = parser.parse_args(argv)
     probes = probe_sets(arguments.root)
     if not probes:
         sys.exit(f"{arguments.root}: no finished probe_48_* folder")
     print(f"# written by: python docs/results/alfven_lever_probes.py {arguments.root} "
-          f"--threads {arguments.threads}")
+          f"--threads {arguments.threads}"
+          + (f" --controls-from {arguments.controls_from}" if arguments.controls_from else ""))
     print(f"# probes found: {', '.join(probes)}")
     results = {}
+    earlier = None
+    if arguments.controls_from:
+        text = Path(arguments.controls_from).read_text()
+        earlier = json.loads(text.split("\n== as JSON\n", 1)[1])
+        print(f"# controls as measured by: {text.splitlines()[0].removeprefix('# written by: ')}")
     for name in arguments.models:
-        controls = control_of(name, arguments.root, [REFERENCE_SET, *probes],
-                              threads=arguments.threads)
+        controls = (earlier[name] if earlier is not None else
+                    control_of(name, arguments.root, [REFERENCE_SET, *probes],
+                               threads=arguments.threads))
         results[name] = controls
         print(f"\n== {name}: trained on {REFERENCE_SET}'s training runs; same-setting (its "
               f"held-out runs) {controls['same_setting_accuracy']:.4f} on "

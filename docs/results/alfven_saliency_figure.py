@@ -8,7 +8,8 @@ Run from the repository root::
         > docs/results/alfven_saliency_figure.txt
 
 ``ROOT`` holds the recipe folders (``ROOT/alfven_48_fast``). The slices are the mid-plane
-(perpendicular to the mean field) of the held-out seed 3 of each class at 3.5 T. Over all
+(perpendicular to the mean field) of the held-out run of ``alfven_48_fast`` (its test seed in
+the model's training report, ``docs/results/<model>.json``) of each class at 3.5 T. Over all
 slices of those snapshots the script compares the pixels inside the saliency contour (the
 card's overlay level) with the rest: the mean of log10(rho / <rho>) and of its gradient
 magnitude (dex per pixel), and the fraction of contour pixels among the 10% densest and 10%
@@ -25,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 CLASSES = ("sub_alfvenic", "super_alfvenic")
-HELD_OUT_SEED = 3
+SET = "alfven_48_fast"
 SNAPSHOT = "snapshot_006.fits"  # 3.5 T
 
 
@@ -61,6 +62,26 @@ def where_it_looks(model, cube):
             "median_p_explained_class": float(np.median(probabilities))}
 
 
+def held_out_seed(root, model):
+    """The test seed of `SET` in the model's training report (seeds are disjoint across sets)."""
+    report = Path(__file__).resolve().parent / f"{model.replace('-', '_')}.json"
+    seeds = {entry["seed"] for entry in json.loads(report.read_text())["split"]["test"]}
+    found = sorted(seed for seed in seeds
+                   if all((Path(root) / SET / label / f"seed_{seed:04d}").is_dir()
+                          for label in CLASSES))
+    if len(found) != 1:
+        raise SystemExit(f"{report}: expected one held-out seed of {SET}, found {found}")
+    return found[0]
+
+
+def read_density(path):
+    """The density cube (the primary HDU: density-only copies of GPU runs read too)."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        return hdul[0].data.astype(np.float64)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root")
@@ -73,22 +94,22 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     from glue_turbml import saliency
-    from training.sim.snapshots import read_snapshot
+
+    seed = held_out_seed(arguments.root, arguments.model)
 
     figure, axes = plt.subplots(1, 2, figsize=(9, 4.6))
     report = {"script": "docs/results/alfven_saliency_figure.py", "model": arguments.model,
               "classes": {}}
     for axis, label in zip(axes, CLASSES):
-        path = (Path(arguments.root) / "alfven_48_fast" / label / f"seed_{HELD_OUT_SEED:04d}"
-                / SNAPSHOT)
-        cube = read_snapshot(path)[0]
+        path = Path(arguments.root) / SET / label / f"seed_{seed:04d}" / SNAPSHOT
+        cube = read_density(path)
         plane = cube[cube.shape[0] // 2]
         result = saliency(plane, model=arguments.model, method="guided", boundary="periodic",
                           device="cpu")
         smoothed, level = result.overlay()
         axis.imshow(np.log10(plane), origin="lower", cmap="gray")
         axis.contour(smoothed, levels=[level], colors="red", linewidths=1.2)
-        axis.set_title(f"{label.replace('_', '-')} (held-out seed {HELD_OUT_SEED}, 3.5 T)\n"
+        axis.set_title(f"{label.replace('_', '-')} (held-out seed {seed}, 3.5 T)\n"
                        f"{result.describe_target()}", fontsize=9)
         axis.set_xticks([])
         axis.set_yticks([])
