@@ -49,7 +49,7 @@ def test_gpu_sets_runs_a_job_list_and_packs_density_only_copies(tmp_path):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     log = (tmp_path / "pack" / "gpu_sets.log").read_text()
-    assert "runs ended: 4 with rc 0; 0 not" in log, log
+    assert "with rc 0" in log and "): 4 with rc 0; 0 not" in log, log
     # one pilot per numerics and class: all four are pilots here
     assert log.count("pilots:") == 1 and "starting the other 0 runs" in log
     for name in ("probe_48_parabola", "probe_48_minmod_hlle"):

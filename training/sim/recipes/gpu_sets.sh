@@ -14,7 +14,8 @@
 # compiled step from inductor's cache instead of 20 compiling at once; (2) the rest start once a
 # pilot has written its first checkpoint (or after 240 s); (3) at the deadline every unfinished
 # run is stopped; (4) each recipe whose runs all finished gets its manifest (the final call
-# without --classes); (5) a copy of ROOT with every snapshot cut down to its density (primary
+# without --classes, which runs every seed of the recipe: list them all in JOBS, or set
+# SKIP_MANIFEST=1 for runs of seeds beyond the recipe's); (5) a copy of ROOT with every snapshot cut down to its density (primary
 # HDU and header: what the classifiers and the spectrum statistics read), ROOT.density, is
 # packed into PACK/part_* (15 MiB each) with the manifests and logs, for the device's
 # 16 MiB-per-file limit (join with cat PACK/part_* | tar -x -C DIR). ROOT itself is kept whole,
@@ -71,7 +72,7 @@ while read -r recipe label seed; do
 done < "$JOBS"
 say "pilots: ${PILOTS[*]}"
 for job in "${PILOTS[@]}"; do run_job $job & done
-while [ "$(elapsed)" -lt 240 ]; do
+while [ "$(elapsed)" -lt 240 ] && [ "$(elapsed)" -lt "$DEADLINE" ]; do
   found=$(find "$ROOT" -name checkpoint.pt -newer "$PACK/gpu_sets.log" 2>/dev/null | head -1)
   [ -n "$found" ] && break
   [ -z "$(jobs -r)" ] && break
@@ -90,9 +91,10 @@ for job in "${REST[@]}"; do run_job $job & done
 while [ -n "$(jobs -r)" ] && [ "$(elapsed)" -lt "$DEADLINE" ]; do sleep 5; done
 if [ -n "$(jobs -r)" ]; then
   say "deadline: stopping $(jobs -r | wc -l) unfinished runs (checkpoints kept)"
-  pkill -f "training.sim recipe" ; sleep 3
+  for job in $(jobs -p); do pkill -P "$job"; done  # this script's runs only
+  sleep 3
 fi
-say "runs ended: $(grep -c 'rc=0' "$ROOT/queue.log") with rc 0; $(grep -vc 'rc=0' "$ROOT/queue.log") not"
+say "runs ended (all calls on ROOT, ROOT/queue.log): $(grep -c 'rc=0' "$ROOT/queue.log") with rc 0; $(grep -vc 'rc=0' "$ROOT/queue.log") not"
 
 for recipe in $(grep -v '^#' "$JOBS" | cut -d' ' -f1 | sort -u); do
   unfinished=0
