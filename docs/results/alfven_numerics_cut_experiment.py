@@ -12,6 +12,8 @@ root::
     python docs/results/alfven_numerics_cut_experiment.py ROOT --threads 1 \\
         > docs/results/alfven_numerics_cut_experiment.txt
 
+(``--map-sizes 32`` wrote ``alfven_numerics_cut_experiment_32.txt``.)
+
 An experiment: nothing shipped changes.
 """
 
