@@ -42,15 +42,16 @@ def probe_sets(root):
                   if (path / "manifest.json").is_file())
 
 
-def control_of(name, root, sets, *, threads):
-    """`run_setting_controls` of family member ``name`` trained on `REFERENCE_SET`."""
+def control_of(name, root, sets, *, threads, options=()):
+    """`run_setting_controls` of family member ``name`` trained on the set of ``sets`` with the
+    most training maps (`REFERENCE_SET` here), with more ``options`` of its command line."""
     argv = []
     for recipe in sets:
         for label in ("sub_alfvenic", "super_alfvenic"):
             argv += ["--class", class_spec(root, recipe, label)]
     # --out and --report are required by the parser; only run_training writes them
     argv += [*FAMILY[name], "--name", name, "--out", "unused.onnx", "--report", "unused.json",
-             "--seed", "0", "--no-progress", "--threads", str(threads)]
+             "--seed", "0", "--no-progress", "--threads", str(threads), *options]
     _, _, config, data, _ = parse_command(argv)
     split = split_runs(data)
     return run_setting_controls(data, split, config=config)

@@ -20,24 +20,12 @@ An experiment: nothing shipped changes.
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from training.classifiers.alfven import parse_command, run_setting_controls, split_runs
-from training.classifiers.alfven_family import FAMILY, class_spec
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from alfven_lever_probes import control_of  # noqa: E402  (a script beside this one)
 
 SETS = ("alfven_48_fast", "alfven_64_minmod_hlle")
-
-
-def control_at(root, map_size, *, threads):
-    """`run_setting_controls` of ``alfven`` on `SETS` with maps of ``map_size`` pixels."""
-    argv = []
-    for recipe in SETS:
-        for label in ("sub_alfvenic", "super_alfvenic"):
-            argv += ["--class", class_spec(root, recipe, label)]
-    argv += [*FAMILY["alfven"], "--name", "alfven", "--out", "unused.onnx", "--report",
-             "unused.json", "--seed", "0", "--no-progress", "--threads", str(threads),
-             "--map-size", str(map_size)]
-    _, _, config, data, _ = parse_command(argv)
-    return run_setting_controls(data, split_runs(data), config=config)
 
 
 def main(argv=None):
@@ -51,7 +39,8 @@ def main(argv=None):
           f"--map-sizes {' '.join(map(str, arguments.map_sizes))}")
     results = {}
     for size in arguments.map_sizes:
-        controls = control_at(arguments.root, size, threads=arguments.threads)
+        controls = control_of("alfven", arguments.root, SETS, threads=arguments.threads,
+                              options=["--map-size", str(size)])
         results[size] = controls
         print(f"\nmaps of {size} px (wavenumbers up to {size // 2}): trained on "
               f"{SETS[0]}; same-setting {controls['same_setting_accuracy']:.4f}", flush=True)

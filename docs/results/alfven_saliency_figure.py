@@ -74,14 +74,6 @@ def held_out_seed(root, model):
     return found[0]
 
 
-def read_density(path):
-    """The density cube (the primary HDU: density-only copies of GPU runs read too)."""
-    from astropy.io import fits
-
-    with fits.open(path) as hdul:
-        return hdul[0].data.astype(np.float64)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root")
@@ -94,6 +86,7 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     from glue_turbml import saliency
+    from training.sim.snapshots import read_snapshot_density
 
     seed = held_out_seed(arguments.root, arguments.model)
 
@@ -102,7 +95,7 @@ def main(argv=None):
               "classes": {}}
     for axis, label in zip(axes, CLASSES):
         path = Path(arguments.root) / SET / label / f"seed_{seed:04d}" / SNAPSHOT
-        cube = read_density(path)
+        cube = read_snapshot_density(path)[0]
         plane = cube[cube.shape[0] // 2]
         result = saliency(plane, model=arguments.model, method="guided", boundary="periodic",
                           device="cpu")

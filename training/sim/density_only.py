@@ -17,15 +17,17 @@ import shutil
 import sys
 from pathlib import Path
 
+from .snapshots import DENSITY_ONLY_KEY
+
 __all__ = ["DENSITY_ONLY_KEY", "copy_density_only", "main"]
 
-DENSITY_ONLY_KEY = "DENSONLY"
 _LEFT_OUT = {"checkpoint.pt"}
 
 
 def _write_density_only(source, destination):
     from astropy.io import fits
 
+    # the stored dtype (float32 for the recipes), not the readers' float64
     with fits.open(source) as hdul:
         header = hdul[0].header.copy()
         density = hdul[0].data.copy()

@@ -135,12 +135,9 @@ def density_numerics_statistics(density, *, k_range=SLOPE_RANGE, k_cut=SMALL_SCA
 def read_density_numerics_statistics(path, **options):
     """:func:`density_numerics_statistics` of a FITS snapshot's density, with the snapshot's
     time (``TTURN``), measured M_s (``MS``), M_A on the total field and step from its header."""
-    from astropy.io import fits
+    from .snapshots import read_snapshot_density
 
-    # the primary HDU only, so density-only copies (training.sim.density_only) read too
-    with fits.open(path) as hdul:
-        header = hdul[0].header.copy()
-        density = hdul[0].data.astype(np.float64)
+    density, header = read_snapshot_density(path)
     found = density_numerics_statistics(density, **options)
     found.update(path=str(path), time_turnovers=float(header["TTURN"]),
                  mach_sonic=float(header["MS"]), step=int(header["STEP"]))

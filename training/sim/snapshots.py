@@ -7,7 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["write_snapshot", "read_snapshot", "save_checkpoint", "load_checkpoint"]
+__all__ = ["DENSITY_ONLY_KEY", "write_snapshot", "read_snapshot", "read_snapshot_density",
+           "save_checkpoint", "load_checkpoint"]
+
+#: Header key of a density-only copy of a snapshot (`training.sim.density_only`).
+DENSITY_ONLY_KEY = "DENSONLY"
 
 
 def _fits_array(tensor):
@@ -77,7 +81,7 @@ def read_snapshot(path):
 
     with fits.open(path) as hdul:
         header = hdul[0].header.copy()
-        if header.get("DENSONLY"):
+        if header.get(DENSITY_ONLY_KEY):
             raise ValueError(f"{path} holds the density only (a copy made by "
                              "training.sim.density_only); read its primary HDU, or the full "
                              "snapshot where the run was made")
@@ -85,6 +89,15 @@ def read_snapshot(path):
         velocity = np.stack([hdul[name].data.astype(np.float64) for name in ("VX", "VY", "VZ")])
         field = np.stack([hdul[name].data.astype(np.float64) for name in ("BX", "BY", "BZ")])
     return density, velocity, field, header
+
+
+def read_snapshot_density(path):
+    """Density as a numpy (z, y, x) float64 array and the header: the primary HDU only, so a
+    density-only copy (`training.sim.density_only`) reads as the whole snapshot does."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        return hdul[0].data.astype(np.float64), hdul[0].header.copy()
 
 
 def save_checkpoint(path, payload):

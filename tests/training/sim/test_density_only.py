@@ -48,6 +48,7 @@ def test_copy_keeps_density_and_header_and_drops_the_rest(tmp_path):
         assert len(hdul) == 1 and hdul[0].header[DENSITY_ONLY_KEY] is True
         assert hdul[0].header["MS"] == 7.0 and hdul[0].header["HIERARCH PAR device"] == "cuda"
         copied_density = hdul[0].data
+        assert copied_density.dtype == fits.getdata(snapshot).dtype  # stored as it was
     density, _, _, _ = read_snapshot(snapshot)
     np.testing.assert_array_equal(copied_density.astype(np.float64), density)
     assert snapshot.read_bytes() == before  # the source is never touched
