@@ -79,6 +79,11 @@ class AlfvenConfig:
         log-uniform from ``degrade_noise_snr`` to 1000). 0 turns it off. Without it a network
         trained on 48^3 slices fell to chance at 1 px of smoothing: it read the dissipation
         range, which is the solver's, not the physics.
+    dihedral_average : bool
+        The trained net is wrapped in `training.common.nets.DihedralAverage`: its logits are
+        the mean over the 8 rotations and reflections of each map, the same copies it trains
+        on (``augment="dihedral"``). Every evaluation, control and the exported file use the
+        wrapped net.
     """
 
     seed: int = 0
@@ -97,6 +102,7 @@ class AlfvenConfig:
     degrade_fraction: float = 0.5
     degrade_smoothing_px: float = 2.0
     degrade_noise_snr: float = 10.0
+    dihedral_average: bool = True
 
     def to_dict(self):
         """JSON-friendly copy."""
@@ -263,11 +269,12 @@ def tile_dataset(data, mask, *, config, shifts, degrade=False):
 
 
 def _train_cnn(train_set, validation_set, config, *, name, progress):
-    """A freshly seeded `TurbulenceCNN` trained on ``train_set``; returns (model, result)."""
+    """A freshly seeded `TurbulenceCNN` trained on ``train_set`` (wrapped in a
+    `DihedralAverage` when ``config.dihedral_average``); returns (model, result)."""
     import torch
     from tqdm.auto import tqdm
 
-    from ..common.nets import TurbulenceCNN
+    from ..common.nets import DihedralAverage, TurbulenceCNN, fold_batch_norm
     from ..common.train import TrainingConfig, train_classifier
 
     torch.manual_seed(config.seed)
@@ -281,6 +288,8 @@ def _train_cnn(train_set, validation_set, config, *, name, progress):
     result = train_classifier(model, train_set, validation_set, training_config,
                               progress=progress, description=name,
                               log=tqdm.write if progress else None)
+    if config.dihedral_average:
+        model = DihedralAverage(fold_batch_norm(model)).eval()
     return model, result
 
 
@@ -601,7 +610,10 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
         "description": (
             f"{text['task']} from {kind_text} "
             f"({map_size}x{map_size} periodic maps; preprocessing "
-            f"{' > '.join(step['op'] for step in preprocess_steps(config.ffp))})."),
+            f"{' > '.join(step['op'] for step in preprocess_steps(config.ffp))})."
+            + (" The network averages its pooled features over the 8 rotations and "
+               "reflections of each map, so its answer does not depend on how a map is "
+               "turned or mirrored." if config.dihedral_average else "")),
         "classes": [{"name": class_name, "meaning": meaning} for class_name, meaning in classes],
         "input": {"name": "image", "kind": kind_text, "description": (
             f"{map_size}x{map_size} maps, one channel, NCHW float32, after preprocessing; the "
@@ -819,6 +831,9 @@ def _parser():
     parser.add_argument("--map-size", type=int, default=None,
                         help="resample every map to this size over the same extent (for cubes "
                              "of several resolutions; default: the smallest map size found)")
+    parser.add_argument("--no-dihedral-average", action="store_true",
+                        help="score with the trained net alone, not the mean of its logits "
+                             "over the 8 rotations and reflections of each map")
     parser.add_argument("--setting-controls", action="store_true",
                         help="also train on one setting (numerics and driving) and score the "
                              "others: the numerics and driving controls")
@@ -856,7 +871,7 @@ def parse_command(argv=None):
     argv, arguments = parse_run_arguments(_parser(), argv,
                                           quick_help="tiny net and few epochs, for tests")
     config = run_config(arguments, quick=QUICK_CONFIG, full=FULL_CONFIG, kind=arguments.kind,
-                        ffp=arguments.ffp)
+                        ffp=arguments.ffp, dihedral_average=not arguments.no_dihedral_average)
     if arguments.slice_step is not None:
         config = replace(config, slice_step=arguments.slice_step)
     class_names = [name for name, _ in CLASSES]

@@ -338,7 +338,9 @@ def torch_classifier_from_onnx(source):
     ``features.N.weight`` and ``features.N.weight_bias``), so the rebuilt net has no
     normalisation layers and biased convolutions; it computes the same function as the trained
     net in evaluation mode. The architecture comes from the card (``provenance.training.net``);
-    the weights are matched to the layers by the graph's node order (``Conv`` and ``Gemm``).
+    the weights are matched to the layers by the graph's node order (``Conv`` and ``Gemm``,
+    the first node of each weight tensor). A card net with ``dihedral_average`` is rebuilt
+    inside a `training.common.nets.DihedralAverage`.
 
     Parameters
     ----------
@@ -347,7 +349,7 @@ def torch_classifier_from_onnx(source):
 
     Returns
     -------
-    training.common.nets.TurbulenceCNN
+    training.common.nets.TurbulenceCNN or training.common.nets.DihedralAverage
         In eval mode.
 
     Raises
@@ -363,7 +365,7 @@ def torch_classifier_from_onnx(source):
 
     from glue_turbml.models import read_card
 
-    from .nets import TurbulenceCNN
+    from .nets import DihedralAverage, TurbulenceCNN
 
     model_proto, path = _model_proto(source)
     card = read_card(model_proto, source=path)
@@ -379,7 +381,12 @@ def torch_classifier_from_onnx(source):
     layers = {"Conv": [module for module in net.modules() if isinstance(module, torch.nn.Conv2d)],
               "Gemm": [module for module in net.modules() if isinstance(module, torch.nn.Linear)]}
     for op_type, modules in layers.items():
-        nodes = [node for node in model_proto.graph.node if node.op_type == op_type]
+        # a dihedral average calls the net twice: each layer's nodes share one weight tensor
+        nodes, seen = [], set()
+        for node in model_proto.graph.node:
+            if node.op_type == op_type and node.input[1:2] and node.input[1] not in seen:
+                seen.add(node.input[1])
+                nodes.append(node)
         if len(nodes) != len(modules):
             raise ExportError(f"{path}: {len(nodes)} {op_type} nodes in the graph, "
                               f"{len(modules)} matching layers in the card's net")
@@ -393,4 +400,6 @@ def torch_classifier_from_onnx(source):
             with torch.no_grad():
                 module.weight.copy_(torch.tensor(weights[node.input[1]]))
                 module.bias.copy_(torch.tensor(weights[node.input[2]]))
+    if net_config.get("dihedral_average"):
+        net = DihedralAverage(net)
     return net.eval()

@@ -3,7 +3,8 @@
 import torch
 from torch import nn
 
-__all__ = ["PixelDifferences", "TurbulenceCNN", "count_weights"]
+__all__ = ["PixelDifferences", "TurbulenceCNN", "fold_batch_norm", "DihedralAverage",
+           "count_weights"]
 
 
 class PixelDifferences(nn.Module):
@@ -110,6 +111,80 @@ class TurbulenceCNN(nn.Module):
     def forward(self, images):
         """Class logits ``(n, n_classes)``; softmax is left to the loss and to the runtime."""
         return self.forward_head(self.forward_features(images))
+
+
+def fold_batch_norm(net):
+    """A copy of a `TurbulenceCNN` in evaluation mode with each BatchNorm folded into its conv.
+
+    The copy computes the same function as ``net.eval()`` (up to round-off) with biased
+    convolutions and no normalisation layers (each BatchNorm becomes an ``nn.Identity``), the
+    form the ONNX exporter writes for a net called once. A net called several times in one
+    graph (`DihedralAverage`) shares its weights between the calls, and the exporter then
+    leaves the BatchNorms unfolded; folding them first keeps every exported classifier in the
+    one layout `training.common.export.torch_classifier_from_onnx` reads.
+
+    Parameters
+    ----------
+    net : TurbulenceCNN
+
+    Returns
+    -------
+    TurbulenceCNN
+        In eval mode; ``net`` is not changed.
+    """
+    import copy
+
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = copy.deepcopy(net).eval()
+    layers = list(folded.features)
+    for index, layer in enumerate(layers[:-1]):
+        if isinstance(layer, nn.Conv2d) and isinstance(layers[index + 1], nn.BatchNorm2d):
+            folded.features[index] = fuse_conv_bn_eval(layer, layers[index + 1])
+            folded.features[index + 1] = nn.Identity()
+    return folded
+
+
+class DihedralAverage(nn.Module):
+    """A classifier that averages its pooled features over the 8 rotations and reflections of
+    its input.
+
+    The statistics of a density slice perpendicular to the mean field do not depend on how the
+    slice is turned or mirrored, and the classifiers are trained with the same 8 copies
+    (``augment="dihedral"``); a trained net is nevertheless not exactly invariant, and on the
+    held-out Alfven runs its errors were maps whose 8 copies it did not agree on. Averaging
+    makes the answer invariant by construction. The features are averaged, not the logits, so
+    the head reads one pooled vector per tile: the embedding the domain check reads
+    (`training.evaluation.add_domain.add_embedding_output`) is then the tile's, of shape
+    ``(n, d)``. The conv trunk runs twice, once on the 4 copies of the input's shape (itself
+    and its flips) and once on their transposes, so height and width may differ. It costs 8
+    trunk passes per tile.
+
+    Parameters
+    ----------
+    net : TurbulenceCNN
+        Trained; export it with its BatchNorms folded (`fold_batch_norm`).
+
+    Examples
+    --------
+    >>> net = DihedralAverage(TurbulenceCNN())
+    >>> image = torch.rand(1, 1, 32, 40)
+    >>> torch.allclose(net(image), net(image.flip(-1).transpose(-2, -1)), atol=1e-6)
+    True
+    """
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.config = dict(net.config, dihedral_average=True)
+        self.spatial_multiple = net.spatial_multiple
+
+    def forward(self, images):
+        """Logits ``(n, K)``: the net's head on its pooled features averaged over 8 copies."""
+        upright = torch.cat([images, images.flip(-1), images.flip(-2), images.flip(-2, -1)])
+        pooled = torch.cat([self.net.forward_features(copies).mean(dim=(2, 3))
+                            for copies in (upright, upright.transpose(-2, -1))])
+        return self.net.head(pooled.reshape(8, -1, pooled.shape[-1]).mean(dim=0))
 
 
 def count_weights(model):
