@@ -93,14 +93,23 @@ def main(argv=None):
         if missing:
             parser.error(f"{report_path} has no result for {', '.join(missing)}: measure it "
                          "(without --from-report)")
-    else:
-        report["command"] = command
+    status, measured = 0, False
     for name in arguments.models:
         if arguments.from_report:
             # as recorded, with the command that measured it
             result = dict(report["models"][name], carried_over_by=command)
         else:
             result = identity_control(arguments.root, name, seed=arguments.seed)
+        if result["mean_accuracy"] is None:
+            # nothing measured (e.g. the identity runs are missing or too short): say why and
+            # leave the report and the cards as they are
+            print(f"{name}: run-identity control not measured: skipped {result['skipped']}",
+                  file=sys.stderr, flush=True)
+            status = 1
+            continue
+        if not arguments.from_report:
+            report["command"] = command
+            measured = True
             report["models"][name] = dict(result, command=command)
         print(f"{name}: run-identity control {result['mean_accuracy']:.3f} (chance 0.5 +- "
               f"{result['tolerance']}); per class "
@@ -113,9 +122,9 @@ def main(argv=None):
                 result if arguments.from_report else dict(result, command=command))
             training_report.write_text(json.dumps(recorded, indent=1), encoding="utf-8")
             add_caveats_to_card(f"onnx_models/{name}.onnx", recorded)
-    if not arguments.from_report:
+    if measured:
         report_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -308,3 +308,24 @@ def test_identity_control_carried_into_retrained_cards_from_its_report(tmp_path,
     with pytest.raises(SystemExit):
         alfven_identity.main([str(tmp_path), "--models", "alfven-ffp", "--report", str(report),
                               "--update-cards", "--from-report"])
+
+
+def test_identity_control_without_identity_runs_leaves_report_and_cards(
+        tmp_path, monkeypatch, capsys):
+    """Runs too short to score (e.g. an extension still going) measure nothing: the command
+    fails with the reason and keeps the recorded result and the cards as they were."""
+    from training.classifiers import alfven_identity
+
+    report = tmp_path / "identity.json"
+    report.write_text(json.dumps({"models": {"alfven": {"mean_accuracy": 0.48}}}))
+    before = report.read_text()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(alfven_identity, "identity_control", lambda *args, **kwargs: {
+        "mean_accuracy": None, "classes": {}, "tolerance": 0.05,
+        "skipped": {"sub_alfvenic": "no snapshots 2.0 turnovers before the scored ones"}})
+
+    assert alfven_identity.main([str(tmp_path), "--models", "alfven", "--report", str(report),
+                                 "--update-cards"]) == 1
+    assert "not measured" in capsys.readouterr().err
+    assert report.read_text() == before
+    assert not (tmp_path / "docs").exists()

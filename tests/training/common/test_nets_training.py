@@ -111,3 +111,23 @@ def test_best_epoch_weights_are_kept_and_early_stopping_stops():
     again = evaluate_classifier(net, validation.images, validation.labels)
     assert again["accuracy"] == pytest.approx(best["validation_accuracy"])
     assert not torch.are_deterministic_algorithms_enabled()  # global flag restored
+
+
+def test_dihedral_average_is_invariant_and_averages_the_pooled_features():
+    from training.common.nets import DihedralAverage
+
+    torch.manual_seed(1)
+    net = TurbulenceCNN(widths=(4, 8), hidden=8, norm="none").eval()
+    model = DihedralAverage(net).eval()
+    images = torch.rand(3, 1, 24, 32)
+    copies = [images.rot90(turns, dims=(-2, -1)) for turns in range(4)]
+    copies += [copy.flip(-1) for copy in copies]
+    with torch.no_grad():
+        logits = model(images)
+        # the plain net is not invariant, so the check below can fail
+        assert (net(copies[1]) - net(images)).abs().max() > 1e-4
+        for copy in copies:
+            torch.testing.assert_close(model(copy), logits, rtol=1e-5, atol=1e-5)
+        pooled = torch.stack([net.forward_features(copy).mean(dim=(2, 3)) for copy in copies])
+        torch.testing.assert_close(logits, net.head(pooled.mean(dim=0)), rtol=1e-5, atol=1e-5)
+    assert model.config == dict(net.config, dihedral_average=True)

@@ -122,3 +122,32 @@ def test_check_portable_rejects_custom_domains_and_strip_metadata_clears_nodes()
     check_portable(model)  # unused foreign opset import is dropped, not an error
     assert [opset.domain for opset in model.opset_import] == [""]
     assert json.loads(json.dumps([opset.version for opset in model.opset_import])) == [18]
+
+
+def test_dihedral_average_exports_and_is_rebuilt_from_the_file(tmp_path, make_card):
+    from training.common.export import torch_classifier_from_onnx
+    from training.common.nets import DihedralAverage, fold_batch_norm
+
+    net = _untrained_net(seed=5)
+    images = torch.rand(6, 1, 40, 40)
+    folded = fold_batch_norm(net)
+    assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in folded.modules())
+    assert any(isinstance(module, torch.nn.BatchNorm2d) for module in net.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(folded(images), net(images), rtol=1e-5, atol=1e-5)
+    model = DihedralAverage(folded).eval()
+    card = make_card(tile_size=40)
+    card["provenance"]["training"] = {"net": dict(model.config)}
+    result = export_classifier(model, tmp_path / "d4.onnx", card, tile_size=40,
+                               parity_batch_sizes=(1, 3), parity_tile_sizes=(40, 24))
+    graph = onnx.load(result.path).graph
+    # the trunk runs twice on shared weights, the head once
+    assert len([node for node in graph.node if node.op_type == "Conv"]) == 6
+    assert len([node for node in graph.node if node.op_type == "Gemm"]) == 2
+    rebuilt = torch_classifier_from_onnx(result.path)
+    assert isinstance(rebuilt, DihedralAverage)
+    session = onnxruntime.InferenceSession(result.path, providers=["CPUExecutionProvider"])
+    onnx_logits = session.run(None, {"image": images.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(rebuilt(images).numpy(), onnx_logits, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(model(images).numpy(), onnx_logits, rtol=0, atol=1e-5)
