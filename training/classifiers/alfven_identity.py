@@ -31,8 +31,11 @@ GAP_TURNOVERS = 2.0
 WINDOW_TURNOVERS = 1.0
 
 
-def identity_control(root, name, *, seed=0, progress=False):
+def identity_control(root, name, *, seed=0, progress=False, dihedral_average=True):
     """The control for one family member on ``root/alfven_48_identity``.
+
+    ``dihedral_average=False`` measures the design without the averaging over the 8 rotations
+    and reflections (`training.classifiers.alfven.AlfvenConfig.dihedral_average`).
 
     Returns
     -------
@@ -47,7 +50,7 @@ def identity_control(root, name, *, seed=0, progress=False):
 
     options = FAMILY[name]
     config = replace(FULL_CONFIG, seed=seed, kind=options[options.index("--kind") + 1],
-                     ffp="--ffp" in options)
+                     ffp="--ffp" in options, dihedral_average=bool(dihedral_average))
     if "--slice-step" in options:
         config = replace(config, slice_step=int(options[options.index("--slice-step") + 1]))
     class_names = [label for label, _ in CLASSES]
