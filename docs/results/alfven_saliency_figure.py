@@ -1,6 +1,6 @@
 """The paper's saliency figure (Peek & Burkhart 2019, Fig. 4) for the shipped ``alfven`` model:
-guided-backpropagation contours over a held-out sub- and a super-Alfvenic density slice, and
-numbers that say where the network looks.
+saliency contours over a held-out sub- and a super-Alfvenic density slice, and numbers that say
+where the network looks.
 
 Run from the repository root::
 
@@ -14,6 +14,10 @@ slices of those snapshots the script compares the pixels inside the saliency con
 card's overlay level) with the rest: the mean of log10(rho / <rho>) and of its gradient
 magnitude (dex per pixel), and the fraction of contour pixels among the 10% densest and 10%
 most rarefied pixels of each slice.
+
+The method is guided backpropagation where the card's randomization sanity check passes it,
+else the plain (vanilla) gradient: a method that fails draws the input's structure whatever the
+network learned (`glue_turbml.saliency_maps.sanity`). ``--method`` chooses one outright.
 """
 
 import argparse
@@ -30,14 +34,23 @@ SET = "alfven_48_fast"
 SNAPSHOT = "snapshot_006.fits"  # 3.5 T
 
 
-def where_it_looks(model, cube):
+def passing_method(model):
+    """Guided backpropagation if the model's card passes it in the sanity check, else vanilla."""
+    from glue_turbml.models.registry import resolve_model
+    from glue_turbml.saliency_maps.sanity import recorded_sanity
+
+    entry = recorded_sanity(resolve_model(model).card, "guided")
+    return "guided" if entry is None or entry["passes"] else "vanilla"
+
+
+def where_it_looks(model, cube, method):
     """Statistics of the contour pixels against the rest, over every slice of a cube."""
     from glue_turbml import saliency
 
     inside_log, outside_log, inside_grad, outside_grad = [], [], [], []
     densest, rarest, probabilities, fractions = [], [], [], []
     for plane in cube:
-        result = saliency(plane, model=model, method="guided", boundary="periodic",
+        result = saliency(plane, model=model, method=method, boundary="periodic",
                           device="cpu")
         smoothed, level = result.overlay()
         contour = smoothed >= level
@@ -79,6 +92,9 @@ def main(argv=None):
     parser.add_argument("root")
     parser.add_argument("--model", default="alfven")
     parser.add_argument("--figure", required=True)
+    parser.add_argument("--method", choices=("guided", "vanilla"), default=None,
+                        help="saliency method (default: guided if the card's sanity check "
+                             "passes it, else vanilla)")
     arguments = parser.parse_args(argv)
     import matplotlib
 
@@ -89,15 +105,16 @@ def main(argv=None):
     from training.sim.snapshots import read_snapshot_density
 
     seed = held_out_seed(arguments.root, arguments.model)
+    method = arguments.method or passing_method(arguments.model)
 
     figure, axes = plt.subplots(1, 2, figsize=(9, 4.6))
     report = {"script": "docs/results/alfven_saliency_figure.py", "model": arguments.model,
-              "classes": {}}
+              "method": method, "classes": {}}
     for axis, label in zip(axes, CLASSES):
         path = Path(arguments.root) / SET / label / f"seed_{seed:04d}" / SNAPSHOT
         cube = read_snapshot_density(path)[0]
         plane = cube[cube.shape[0] // 2]
-        result = saliency(plane, model=arguments.model, method="guided", boundary="periodic",
+        result = saliency(plane, model=arguments.model, method=method, boundary="periodic",
                           device="cpu")
         smoothed, level = result.overlay()
         axis.imshow(np.log10(plane), origin="lower", cmap="gray")
@@ -108,8 +125,9 @@ def main(argv=None):
         axis.set_yticks([])
         report["classes"][label] = {"snapshot": str(path.relative_to(arguments.root)),
                                     "mid_plane": result.describe_target(),
-                                    "all_slices": where_it_looks(arguments.model, cube)}
-    figure.suptitle(f"{arguments.model}: guided-backpropagation saliency (red: the card's "
+                                    "all_slices": where_it_looks(arguments.model, cube, method)}
+    method_text = {"guided": "guided-backpropagation", "vanilla": "gradient"}[method]
+    figure.suptitle(f"{arguments.model}: {method_text} saliency (red: the card's "
                     "overlay contour) over log10 density, slices perpendicular to B", fontsize=9)
     figure.tight_layout()
     figure.savefig(arguments.figure, dpi=120)
