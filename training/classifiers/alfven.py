@@ -80,10 +80,10 @@ class AlfvenConfig:
         trained on 48^3 slices fell to chance at 1 px of smoothing: it read the dissipation
         range, which is the solver's, not the physics.
     dihedral_average : bool
-        The trained net is wrapped in `training.common.nets.DihedralAverage`: its logits are
-        the mean over the 8 rotations and reflections of each map, the same copies it trains
-        on (``augment="dihedral"``). Every evaluation, control and the exported file use the
-        wrapped net.
+        The trained net is wrapped in `training.common.nets.DihedralAverage`: its head reads
+        the pooled features averaged over the 8 rotations and reflections of each map, the
+        same copies it trains on (``augment="dihedral"``). Every evaluation, control and the
+        exported file use the wrapped net.
     """
 
     seed: int = 0
@@ -832,8 +832,8 @@ def _parser():
                         help="resample every map to this size over the same extent (for cubes "
                              "of several resolutions; default: the smallest map size found)")
     parser.add_argument("--no-dihedral-average", action="store_true",
-                        help="score with the trained net alone, not the mean of its logits "
-                             "over the 8 rotations and reflections of each map")
+                        help="score with the trained net alone, not with its pooled features "
+                             "averaged over the 8 rotations and reflections of each map")
     parser.add_argument("--setting-controls", action="store_true",
                         help="also train on one setting (numerics and driving) and score the "
                              "others: the numerics and driving controls")
