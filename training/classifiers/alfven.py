@@ -386,8 +386,9 @@ def run_setting_controls(data, split, *, config, reference=None, progress=False)
     Returns
     -------
     dict
-        ``reference``, ``same_setting_accuracy`` and per other setting its ``difference``
-        from the reference (numerics / driving), ``accuracy``, ``n_maps``, ``n_runs``,
+        ``reference``, ``same_setting_accuracy`` (and ``..._by_class``, per true class) and
+        per other setting its ``difference`` from the reference (numerics / driving),
+        ``accuracy``, ``accuracy_by_class``, ``n_maps``, ``n_runs``,
         ``points_below_same_setting`` and ``within_target``; None when there is one setting.
     """
     from ..evaluation.classifier_metrics import evaluate_classifier
@@ -404,9 +405,20 @@ def run_setting_controls(data, split, *, config, reference=None, progress=False)
     validation_set = tile_dataset(data, split["validation"] & home, config=config, shifts=None)
     model, _ = _train_cnn(train_set, validation_set, config, name="setting control",
                           progress=progress)
+
+    def scored(maps):
+        # overall and per true class: which way a setting's maps are pushed
+        evaluation = evaluate_classifier(model, maps.images, maps.labels)
+        correct = evaluation["predictions"] == maps.labels
+        return float(evaluation["accuracy"]), {
+            class_name: float(np.mean(correct[maps.labels == label]))
+            for label, class_name in enumerate(data.class_names)
+            if np.any(maps.labels == label)}
+
     same = tile_dataset(data, split["test"] & home, config=config, shifts=None)
-    same_accuracy = evaluate_classifier(model, same.images, same.labels)["accuracy"]
-    result = {"reference": reference, "same_setting_accuracy": float(same_accuracy),
+    same_accuracy, same_by_class = scored(same)
+    result = {"reference": reference, "same_setting_accuracy": same_accuracy,
+              "same_setting_accuracy_by_class": same_by_class,
               "n_same_setting_maps": int(len(same)),
               "tolerance_points": CONTROL_TOLERANCE_POINTS, "settings": {}}
     for name in names:
@@ -414,10 +426,11 @@ def run_setting_controls(data, split, *, config, reference=None, progress=False)
             continue
         rows = settings == name
         other = tile_dataset(data, rows, config=config, shifts=None)
-        accuracy = evaluate_classifier(model, other.images, other.labels)["accuracy"]
+        accuracy, by_class = scored(other)
         points = 100.0 * (same_accuracy - accuracy)
         result["settings"][name] = {
             "difference": setting_difference(reference, name), "accuracy": float(accuracy),
+            "accuracy_by_class": by_class,
             "n_maps": int(len(other)), "n_runs": int(len(np.unique(data.runs[rows]))),
             "points_below_same_setting": float(points),
             "within_target": bool(points <= CONTROL_TOLERANCE_POINTS)}

@@ -216,6 +216,11 @@ def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_sec
         assert other["accuracy"] <= 0.2 and not other["within_target"]
     else:
         assert other["accuracy"] >= 0.9
+    # the two classes hold equally many maps, so the overall score is their mean
+    by_class = other["accuracy_by_class"]
+    assert sorted(by_class) == sorted(data.class_names)
+    assert np.mean(list(by_class.values())) == pytest.approx(other["accuracy"])
+    assert set(controls["same_setting_accuracy_by_class"]) == set(data.class_names)
 
 
 def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):
