@@ -14,7 +14,6 @@ values of a max-pool window differ by float32 round-off, the float32 computation
 different winners and route the gradient through different pixels.
 """
 
-import copy
 import json
 import sys
 from pathlib import Path
@@ -27,12 +26,13 @@ N_BATCHES = 30
 BATCH, SIDE = 5, 36
 
 
-def torch_saliency(net, batch, target, dtype):
-    """d sum(target * net(batch)) / d batch by torch autograd in ``dtype``."""
+def float32_saliency(net, batch, target):
+    """d sum(target * net(batch)) / d batch by torch autograd in float32 (the reference the
+    parity check used before it moved to float64)."""
     import torch
 
-    inputs = torch.tensor(batch, dtype=dtype, requires_grad=True)
-    score = (net.to(dtype)(inputs) * torch.tensor(target, dtype=dtype)).sum()
+    inputs = torch.tensor(batch, requires_grad=True)
+    score = (net(inputs) * torch.tensor(target)).sum()
     (gradient,) = torch.autograd.grad(score, inputs)
     return gradient.double().numpy()
 
@@ -43,11 +43,10 @@ def main():
 
     from glue_turbml.models import load_model_file
     from training.saliency.add import held_out_inputs, rebuild_torch_net
-    from training.saliency.export import parity_target
+    from training.saliency.export import parity_target, reference_saliency
 
     loaded = load_model_file("onnx_models/alfven.onnx")
-    net32 = rebuild_torch_net(loaded)
-    net64 = copy.deepcopy(net32)
+    net = rebuild_torch_net(loaded)
     images = held_out_inputs(loaded.card)
     session = onnxruntime.InferenceSession("onnx_models/alfven.saliency-vanilla.onnx",
                                            providers=["CPUExecutionProvider"])
@@ -58,11 +57,12 @@ def main():
         y0, x0 = rng.integers(0, images.shape[-1] - SIDE + 1, 2)
         batch = np.ascontiguousarray(images[chosen, :, y0:y0 + SIDE, x0:x0 + SIDE])
         with torch.no_grad():
-            output = net32(torch.from_numpy(batch)).numpy()
+            output = net(torch.from_numpy(batch)).numpy()
         target = parity_target("classification", output, np.random.default_rng(trial))
         graph = session.run(None, {"image": batch, "target": target})[1].astype(np.float64)
-        single = torch_saliency(net32, batch, target, torch.float32)
-        double = torch_saliency(net64, batch, target, torch.float64)
+        single = float32_saliency(net, batch, target)
+        # the parity check's reference: float64 autograd, returned as float32
+        double = reference_saliency(net, batch, target, "vanilla").astype(np.float64)
         peak = float(np.abs(double).max())
         rows.append({"batch": trial,
                      "onnxruntime_vs_float64": float(np.abs(graph - double).max()) / peak,
