@@ -81,7 +81,8 @@ def _markdown(report, name, figure_name):
              f"![learning and robustness curves]({figure_name})", "",
              "## Held-out runs (whole runs never used in training, validation or calibration)",
              "", *(_rows(held_out["by_run_classes"], baseline_names)), ""]
-    for grouping, title in (("by_depth_fractions", "line-of-sight depth / map width"),
+    for grouping, title in (("by_runs", "held-out run"),
+                            ("by_depth_fractions", "line-of-sight depth / map width"),
                             ("by_times", "snapshot time (turnovers)")):
         if grouping in held_out:
             lines += [f"By {title}:", "", *(_rows(held_out[grouping], baseline_names)), ""]

@@ -101,7 +101,8 @@ def _training_summary(records, split):
 
 
 def build_card(config, *, records, split, metrics, training, receptive_field, date, command,
-               depth_fractions=DEPTH_FRACTIONS, baseline_parameters=None):
+               depth_fractions=DEPTH_FRACTIONS, baseline_parameters=None,
+               held_out_fraction=0.0):
     """The model card of a simulator-trained mass-weighted-density U-Net."""
     spatial_multiple = 2 ** (len(config.widths) - 1)
     depth_text = " and ".join(f"{value:g}" for value in depth_fractions)
@@ -144,10 +145,13 @@ def build_card(config, *, records, split, metrics, training, receptive_field, da
                         "and over each half-box slab; input log10(N / mean N), target "
                         "log10(<n>_m / n0)",
             },
-            "split": {"method": "whole runs: per class of run the largest seed is the test "
-                                "run, the next the validation run (early stopping and sigma "
-                                "calibration), the rest train "
-                                "(training.unet.sim_runs.split_by_run)", "runs": split},
+            "split": {"method": (
+                "whole runs: per class of run the largest seeds are the test runs, the next "
+                "ones the validation runs (early stopping and sigma calibration), the rest "
+                "train; each held-out split gets "
+                f"max(1, floor({held_out_fraction:g} x runs of the class)) runs "
+                "(training.unet.sim_runs.split_by_run)"),
+                "held_out_fraction": held_out_fraction, "runs": split},
             "seeds": {"torch": config.seed, "subsample": config.seed,
                       "noise": config.seed},
             "training": dict(training, baselines=baseline_parameters or {}),
@@ -168,6 +172,10 @@ def _parser():
     parser.add_argument("--report", help="JSON report to write")
     parser.add_argument("--max-epochs", type=int, default=None,
                         help=f"training epochs at most (default {FULL_CONFIG.max_epochs})")
+    parser.add_argument("--held-out-fraction", type=float, default=0.0,
+                        help="fraction of each class's runs held out for testing, and again "
+                             "for validation and sigma calibration (at least one run each; "
+                             "default 0: one run each)")
     parser.add_argument("--variance-objective", choices=OBJECTIVES, default="likelihood",
                         help="what the log-variance head is refitted to on the calibration "
                              "runs (training.unet.variance_refit; default likelihood)")
@@ -202,15 +210,16 @@ def main(argv=None):
         config = replace(config, max_epochs=arguments.max_epochs)
     command = command_line("training.unet.mass_weighted_density_sims", argv)
     runs = find_runs(arguments.sets)
-    split = split_by_run(runs)
+    split = split_by_run(runs, held_out_fraction=arguments.held_out_fraction)
     by_key = {run.key: run for run in runs}
     sets = {name: pairs_by_size([by_key[key] for key in keys]) for name, keys in split.items()}
     sets["calibration"] = sets["validation"]
     records = run_records(runs)
     train_from_command(
         arguments, name=MODEL_NAME, config=config, sets=sets, fit_baselines=fit_baselines,
-        build_card=lambda **parts: build_card(config, records=records, split=split,
-                                              command=command, **parts),
+        build_card=lambda **parts: build_card(
+            config, records=records, split=split, command=command,
+            held_out_fraction=arguments.held_out_fraction, **parts),
         command=command, script="training.unet.mass_weighted_density_sims")
     return 0
 

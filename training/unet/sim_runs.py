@@ -128,9 +128,20 @@ def find_runs(set_folders):
     return runs
 
 
-def split_by_run(runs):
-    """Test, validation and training runs: per class of run the largest seed is the test run,
-    the next the validation run, the rest train.
+def split_by_run(runs, *, held_out_fraction=0.0):
+    """Test, validation and training runs of each class of run, by seed.
+
+    Per class of run the largest seeds are the test runs, the next ones the validation runs and
+    the rest train. Each held-out split gets ``max(1, floor(held_out_fraction * runs))`` runs
+    of the class: one run alone is a noisy sample of a class (its large-scale pattern is its
+    own), so classes with many runs hold out several.
+
+    Parameters
+    ----------
+    runs : sequence of SimRun
+    held_out_fraction : float
+        Fraction of each class's runs in the test split, and again in the validation split,
+        rounded down, at least one run each (0, the default, holds out one run each).
 
     Returns
     -------
@@ -140,18 +151,23 @@ def split_by_run(runs):
     Raises
     ------
     ValueError
-        For a class of run with fewer than three runs.
+        For a class of run with too few runs to keep at least one for training.
     """
+    if not 0.0 <= held_out_fraction < 0.5:
+        raise ValueError(f"held_out_fraction must be in [0, 0.5), got {held_out_fraction}")
     split = {"train": [], "validation": [], "test": []}
     for run_class in sorted({run.run_class for run in runs}):
         members = sorted((run for run in runs if run.run_class == run_class),
                          key=lambda run: run.seed)
-        if len(members) < 3:
+        held_out = max(1, int(np.floor(held_out_fraction * len(members) + 1e-9)))
+        if len(members) < 2 * held_out + 1:
             raise ValueError(f"{run_class} has {len(members)} finished runs; a split by run "
-                             "needs at least 3 (train, validation, test)")
-        split["test"].append(members[-1].key)
-        split["validation"].append(members[-2].key)
-        split["train"] += [run.key for run in members[:-2]]
+                             f"needs at least {2 * held_out + 1} ({held_out} test, "
+                             f"{held_out} validation, 1 train)")
+        split["test"] += [run.key for run in members[len(members) - held_out:]]
+        split["validation"] += [run.key for run in
+                                members[len(members) - 2 * held_out:len(members) - held_out]]
+        split["train"] += [run.key for run in members[:len(members) - 2 * held_out]]
     return split
 
 

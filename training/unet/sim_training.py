@@ -298,8 +298,10 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     onnx_predict = onnx_predictor(exported.path)
     predict_baselines = baselines(sets["train"])
     depths = {value for pairs in sets["test"] for value in pairs.depth_fractions.tolist()}
-    groups = ("run_classes", "depth_fractions", "times") if len(depths) > 1 \
-        else ("run_classes", "times")
+    # per run too: with several held-out runs per class, how far one run's coverage strays
+    # from its class's says how much of a miss is run-to-run scatter
+    groups = ("run_classes", "runs", "depth_fractions", "times") if len(depths) > 1 \
+        else ("run_classes", "runs", "times")
     evaluation = evaluate_sim_maps(sets["test"], predict_all(onnx_predict, sets["test"]),
                                    [predict_baselines(pairs) for pairs in sets["test"]],
                                    group_names=groups)

@@ -17,7 +17,8 @@ from training.unet.magnetic_energy import main as magnetic_energy_main
 from training.unet.magnetic_energy import slice_pairs
 from training.unet.mass_weighted_density_sims import main as mass_weighted_main
 from training.unet.nets import ProbabilisticUNet
-from training.unet.sim_runs import find_runs, periodic_crops, projection_pairs, split_by_run
+from training.unet.sim_runs import (SimRun, find_runs, periodic_crops, projection_pairs,
+                                    split_by_run)
 from training.unet.sim_training import periodic_tiles
 
 CLASSES = {"sub_alfvenic": 1.0, "super_alfvenic": 0.1}
@@ -54,6 +55,21 @@ def test_runs_are_found_split_by_seed_and_unfinished_runs_left_out(mhd_set, tmp_
         split_by_run(find_runs([mhd_set])[:2])
     with pytest.raises(FileNotFoundError, match="run its recipe"):
         find_runs([tmp_path / "nothing"])
+
+
+def test_a_held_out_fraction_holds_out_several_runs_of_classes_with_many_runs():
+    runs = ([SimRun("many", "a", seed, ()) for seed in range(12)]
+            + [SimRun("few", "b", seed, ()) for seed in range(4)])
+    split = split_by_run(runs, held_out_fraction=0.25)
+    assert split["test"] == ["few:b:3", "many:a:9", "many:a:10", "many:a:11"]
+    assert split["validation"] == ["few:b:2", "many:a:6", "many:a:7", "many:a:8"]
+    assert split["train"] == ["few:b:0", "few:b:1"] + [f"many:a:{seed}" for seed in range(6)]
+    # the default keeps one run each, whatever the count
+    assert split_by_run(runs)["test"] == ["few:b:3", "many:a:11"]
+    with pytest.raises(ValueError, match="needs at least 3"):
+        split_by_run(runs[:2], held_out_fraction=0.25)
+    with pytest.raises(ValueError, match="held_out_fraction"):
+        split_by_run(runs, held_out_fraction=0.5)
 
 
 def test_projection_targets_are_relative_to_the_mean_density_along_the_lines_of_sight(mhd_set):
@@ -139,6 +155,9 @@ def test_training_command_writes_a_calibrated_model_with_per_class_metrics(
     assert card["provenance"]["split"]["runs"]["test"] == [
         "tiny_mhd:sub_alfvenic:2", "tiny_mhd:super_alfvenic:2"]
     assert "held_out_training_domain" in card["domain"]["measured"]
+    # every held-out run is scored on its own too (run-to-run scatter within a class)
+    assert set(metrics["held_out"]["by_runs"]) == {"all", "tiny_mhd:sub_alfvenic:2",
+                                                   "tiny_mhd:super_alfvenic:2"}
     written = json.loads(report.read_text())
     assert written["metrics"]["mse_log10"] == pytest.approx(metrics["mse_log10"])
     if name == "magnetic-energy":
