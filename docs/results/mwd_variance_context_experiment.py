@@ -20,13 +20,14 @@ from training.unet.calibration import fit_sigma_scale, interval_coverage
 from training.unet.export import torch_unet_from_onnx
 from training.unet.mass_weighted_density_sims import pairs_by_size
 from training.unet.sim_evaluation import periodic_predict
-from training.unet.sim_runs import find_runs, split_by_run
+from training.unet.sim_runs import find_runs
 from training.unet.train import predict_maps
 from training.unet.variance_refit import class_weights, fit_variance_head, head_features
 
 SETS = ["/work/simdata/hydro/kolmogorov_burgers_64_cpu",
         "/work/simdata/hydro/spectral_index_64_cpu", "/work/simdata/alfven/alfven_48_fast"]
 WINDOWS_PX = (9, 17, 33)
+SHIPPED = "onnx_models/mass-weighted-density.onnx"
 
 
 def pixels(net, runs):
@@ -96,13 +97,28 @@ def fit_and_score(label, columns, objectives, calibration, test, fitted, *, labe
     return within, len(np.unique(test["group"])), fit
 
 
+def print_shipped_file():
+    """Say which file the experiment read (its digest), before its results."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256(Path(SHIPPED).read_bytes()).hexdigest()[:16]
+    print(f"# {SHIPPED} (sha256 {digest}...), its own calibration and test runs", flush=True)
+
+
 def shipped_pixels():
-    """`pixels` of the shipped file on the calibration and test runs, and the seeded 30% of
+    """`pixels` of the shipped file on its calibration and test runs, and the seeded 30% of
     the calibration pixels the heads are fitted on."""
+    import onnx
+
+    from glue_turbml.models import read_card
+
     runs = find_runs(SETS)
-    split = split_by_run(runs)
+    # the file's own split (its card), so calibration and test runs are the ones it never
+    # trained on, whatever held-out fraction made it
+    split = read_card(onnx.load(SHIPPED), source=SHIPPED)["provenance"]["split"]["runs"]
     by_key = {run.key: run for run in runs}
-    net = torch_unet_from_onnx("onnx_models/mass-weighted-density.onnx")
+    net = torch_unet_from_onnx(SHIPPED)
     calibration = pixels(net, [by_key[key] for key in split["validation"]])
     test = pixels(net, [by_key[key] for key in split["test"]])
     return calibration, test, np.random.default_rng(0).random(len(calibration["error"])) < 0.3

@@ -21,6 +21,9 @@ Run from the repository root with the sets in /work/simdata::
 
     python docs/results/mwd_variance_map_context_experiment.py \\
         > docs/results/mwd_variance_map_context_experiment.txt
+
+(That file is of the model with one calibration and one test run per class; the one with
+three of each, ``--held-out-fraction 0.25``, wrote ``..._experiment_three_runs.txt``.)
 """
 
 import sys
@@ -32,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mwd_variance_context_experiment import (fit_and_score,  # noqa: E402  (beside this one)
-                                             shipped_pixels)
+                                             print_shipped_file, shipped_pixels)
 
 
 def with_map_means(data):
@@ -54,6 +57,7 @@ def with_class(groups):
 
 def main():
     torch.set_num_threads(1)
+    print_shipped_file()
     calibration, test, fitted = shipped_pixels()
     groups = sorted(np.unique(calibration["group"]).tolist())
     variants = [

@@ -139,7 +139,8 @@ def torch_unet_from_onnx(source):
     net = ProbabilisticUNet(in_channels=net_config["in_channels"], widths=net_config["widths"],
                             convs_per_block=net_config["convs_per_block"],
                             log_variance_range=net_config["log_variance_range"],
-                            variance_hidden=net_config.get("variance_hidden", 0))
+                            variance_hidden=net_config.get("variance_hidden", 0),
+                            variance_context_px=net_config.get("variance_context_px", 0))
     weights = {tensor.name: numpy_helper.to_array(tensor)
                for tensor in model_proto.graph.initializer}
     convs = []

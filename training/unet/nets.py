@@ -47,6 +47,13 @@ class ProbabilisticUNet(nn.Module):
         1x1 convolution to this many channels, a ReLU and a 1x1 convolution to one (channel 1
         of ``head`` is then unused), instead of being linear in them: one linear row could not
         give hydro and MHD runs their own error levels.
+    variance_context_px : int, optional
+        If positive (odd; with ``variance_hidden``), the separate log-variance head also reads
+        each feature's mean over this many px square around the pixel: the per-pixel features
+        do not tell apart classes of run whose errors differ (hydro runs of shallow and steep
+        spectra), their surroundings do. A window, not the whole input, keeps each output
+        pixel a function of the input within a fixed radius (`receptive_field_radius`), so
+        tiles still give the whole-map answer.
 
     Examples
     --------
@@ -56,14 +63,21 @@ class ProbabilisticUNet(nn.Module):
     """
 
     def __init__(self, *, in_channels=1, widths=(16, 32, 64), convs_per_block=2,
-                 log_variance_range=(-12.0, 4.0), detach_variance=False, variance_hidden=0):
+                 log_variance_range=(-12.0, 4.0), detach_variance=False, variance_hidden=0,
+                 variance_context_px=0):
         super().__init__()
         widths = [int(width) for width in widths]
         self.config = {"in_channels": int(in_channels), "widths": widths,
                        "convs_per_block": int(convs_per_block),
                        "log_variance_range": [float(value) for value in log_variance_range],
                        "detach_variance": bool(detach_variance),
-                       "variance_hidden": int(variance_hidden)}
+                       "variance_hidden": int(variance_hidden),
+                       "variance_context_px": int(variance_context_px)}
+        if variance_context_px and (not variance_hidden or variance_context_px % 2 == 0):
+            raise ValueError("variance_context_px must be odd and needs variance_hidden > 0, "
+                             f"got {variance_context_px} with variance_hidden "
+                             f"{variance_hidden}")
+        self.variance_context_px = int(variance_context_px)
         self.detach_variance = bool(detach_variance)
         self.log_variance_range = tuple(float(value) for value in log_variance_range)
         self.encoders = nn.ModuleList()
@@ -82,8 +96,10 @@ class ProbabilisticUNet(nn.Module):
             self.decoders.append(_conv_block(2 * width, width, convs_per_block))
             channels = width
         self.head = nn.Conv2d(channels, 2, kernel_size=1)
+        context_channels = channels if variance_context_px else 0
         self.variance_head = None if not variance_hidden else nn.Sequential(
-            nn.Conv2d(channels, int(variance_hidden), kernel_size=1), nn.ReLU(),
+            nn.Conv2d(channels + context_channels, int(variance_hidden), kernel_size=1),
+            nn.ReLU(),
             nn.Conv2d(int(variance_hidden), 1, kernel_size=1))
         self.spatial_multiple = 2 ** (len(widths) - 1)
 
@@ -102,12 +118,24 @@ class ProbabilisticUNet(nn.Module):
         variance_features = features.detach() if self.training and self.detach_variance \
             else features
         if self.variance_head is not None:
-            output = torch.cat([output[:, :1], self.variance_head(variance_features)], dim=1)
+            output = torch.cat([output[:, :1],
+                                self.variance_head(self.variance_inputs(variance_features))],
+                               dim=1)
         elif self.training and self.detach_variance:
             output = torch.cat([output[:, :1], self.head(variance_features)[:, 1:]], dim=1)
         mean = output[:, :1]
         log_variance = torch.clamp(output[:, 1:], *self.log_variance_range)
         return torch.cat([mean, log_variance], dim=1)
+
+    def variance_inputs(self, features):
+        """What the separate log-variance head reads: the features, and with
+        ``variance_context_px`` their local means too."""
+        if not self.variance_context_px:
+            return features
+        width = self.variance_context_px
+        context = nn.functional.avg_pool2d(features, kernel_size=width, stride=1,
+                                           padding=width // 2, count_include_pad=False)
+        return torch.cat([features, context], dim=1)
 
 
 def gaussian_nll(prediction, target):
@@ -195,4 +223,5 @@ def receptive_field_radius(model, *, size=None):
         (gradient,) = torch.autograd.grad(output[0, 0, centre, centre], probe, retain_graph=True)
         rows, columns = torch.nonzero(gradient[0].abs().sum(dim=0) > 0, as_tuple=True)
         radius = max(radius, int((rows - centre).abs().max()), int((columns - centre).abs().max()))
-    return radius
+    # the log-variance's local means reach half a window further than the features
+    return radius + getattr(model, "variance_context_px", 0) // 2

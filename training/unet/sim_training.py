@@ -48,6 +48,9 @@ class SimUNetConfig:
     variance_hidden : int
         `training.unet.nets.ProbabilisticUNet`'s option: channels of a separate log-variance
         head (0: the log-variance is linear in the features).
+    variance_context_px : int
+        `training.unet.nets.ProbabilisticUNet`'s option: the separate log-variance head also
+        reads the features' means over this many px (0: none).
     variance_objective : {"likelihood", "coverage"}
         What the refit fits the log-variance to (`training.unet.variance_refit.OBJECTIVES`);
         ``"coverage"`` needs ``variance_hidden``.
@@ -68,6 +71,7 @@ class SimUNetConfig:
     detach_variance: bool = False
     variance_refit: bool = False
     variance_hidden: int = 0
+    variance_context_px: int = 0
     variance_objective: str = "likelihood"
     seed: int = 0
 
@@ -184,7 +188,8 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     torch.manual_seed(config.seed)
     net = ProbabilisticUNet(widths=config.widths, convs_per_block=config.convs_per_block,
                             detach_variance=config.detach_variance,
-                            variance_hidden=config.variance_hidden)
+                            variance_hidden=config.variance_hidden,
+                            variance_context_px=config.variance_context_px)
     multiple = net.spatial_multiple
     receptive_field = receptive_field_radius(net, size=max(128, 8 * multiple))
     if receptive_field > config.window_margin:

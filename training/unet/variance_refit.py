@@ -49,7 +49,7 @@ _CORNER = 0.05
 
 
 def head_features(net, inputs, *, batch_size=32):
-    """The features the head reads, ``(n, C, H, W)`` float32, without gradients.
+    """The features the log-variance head reads, ``(n, C, H, W)`` float32, without gradients.
 
     Parameters
     ----------
@@ -61,7 +61,9 @@ def head_features(net, inputs, *, batch_size=32):
     from ..common.inference import predict_in_batches
 
     captured = []
-    hook = net.head.register_forward_hook(
+    # a separate head may read more than the mean's head (the features' local means)
+    reader = net.variance_head if getattr(net, "variance_head", None) is not None else net.head
+    hook = reader.register_forward_hook(
         lambda module, arguments, output: captured.append(arguments[0].detach().numpy()))
     try:
         predict_in_batches(net, np.ascontiguousarray(inputs, dtype=np.float32),

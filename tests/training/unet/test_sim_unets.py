@@ -136,8 +136,10 @@ def test_training_command_writes_a_calibrated_model_with_per_class_metrics(
         mhd_set, tmp_path, command, name, channel):
     out, report = tmp_path / "model.onnx", tmp_path / "report.json"
     # the shipped mass-weighted-density refits to the likelihood (the shipped-model tests check
-    # it); here its other objective, the interval edges
-    options = ["--variance-objective", "coverage"] if name == "mass-weighted-density" else []
+    # it) from the features alone; here its other objective, the interval edges, and a head
+    # that reads the features' local means too
+    options = (["--variance-objective", "coverage", "--variance-context-px", "3"]
+               if name == "mass-weighted-density" else [])
     assert command([str(mhd_set), "--out", str(out), "--report", str(report), "--quick",
                     "--threads", "1", "--no-progress", *options]) == 0
     card = read_card(onnx.load(str(out)), source=str(out))
@@ -184,6 +186,13 @@ def test_training_command_writes_a_calibrated_model_with_per_class_metrics(
         from training.unet.export import torch_unet_from_onnx
 
         assert card["provenance"]["training"]["net"]["variance_hidden"] == 4
+        # the log-variance head reads the features' 3 px means as well, and the card's
+        # receptive field (inside the tiling margin) includes their reach
+        assert card["provenance"]["training"]["net"]["variance_context_px"] == 3
+        from training.unet.nets import receptive_field_radius
+        plain = ProbabilisticUNet(widths=(4, 8), convs_per_block=1)
+        assert card["provenance"]["training"]["receptive_field_radius_px"] == \
+            receptive_field_radius(plain, size=128) + 1
         images = np.random.default_rng(0).normal(size=(2, 1, 16, 16)).astype(np.float32)
         session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
         with torch.no_grad():

@@ -201,3 +201,41 @@ def test_the_coverage_refit_needs_a_separate_head_and_leaves_the_mean_alone():
     assert record["objective"] == "coverage"
     assert record["likelihood_step"]["objective"] == "likelihood"
     assert "interval edges" in record["method"]
+
+
+def test_a_context_head_reads_local_means_within_its_stated_radius_and_is_refitted():
+    from training.unet.nets import receptive_field_radius
+
+    torch.manual_seed(4)
+    plain = ProbabilisticUNet(widths=(4, 8), convs_per_block=1, variance_hidden=6)
+    net = ProbabilisticUNet(widths=(4, 8), convs_per_block=1, variance_hidden=6,
+                            variance_context_px=7)
+    assert net.config["variance_context_px"] == 7
+    radius = receptive_field_radius(net, size=64)
+    near = receptive_field_radius(plain, size=64)
+    assert radius == near + 3
+    rng = np.random.default_rng(6)
+    probe = torch.from_numpy(rng.normal(size=(1, 1, 64, 64)).astype(np.float32))
+    with torch.no_grad():
+        for centre in (30, 31):
+            # the log-variance (channel 1) is unchanged by input beyond the stated radius ...
+            changed = probe.clone()
+            changed[..., :, centre + radius + 1:] += 5.0
+            changed[..., :centre - radius, :] -= 0.5
+            assert torch.equal(net(probe)[0, :, centre, centre],
+                               net(changed)[0, :, centre, centre])
+        # ... but reads past the mean's own receptive field
+        changed = probe.clone()
+        changed[..., :, 30 + near + 1:30 + radius + 1] += 5.0
+        assert torch.equal(net(probe)[0, 0, 30, 30], net(changed)[0, 0, 30, 30])
+        assert not torch.equal(net(probe)[0, 1, 30, 30], net(changed)[0, 1, 30, 30])
+    inputs = rng.normal(size=(6, 1, 16, 16)).astype(np.float32)
+    features = head_features(net, inputs)
+    assert features.shape == (6, 2 * 4, 16, 16)      # the 4 features and their local means
+    errors = rng.normal(size=(6, 1, 16, 16)) * 0.05
+    record = refit_variance_head(net, [features], [errors], [np.array(list("aaabbb"))])
+    assert record["weighted_nll_fitted"] <= record["weighted_nll_constant"] + 1e-9
+    with pytest.raises(ValueError, match="odd"):
+        ProbabilisticUNet(widths=(4, 8), variance_hidden=6, variance_context_px=4)
+    with pytest.raises(ValueError, match="variance_hidden"):
+        ProbabilisticUNet(widths=(4, 8), variance_context_px=5)
