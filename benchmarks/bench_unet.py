@@ -44,6 +44,7 @@ def _benchmark(args):
     import torch
 
     import glue_turbml
+    from glue_turbml.core import map_statistics
     from glue_turbml.models import open_model
     from training.common.random_fields import lognormal_field
     from training.unet.export import torch_unet_from_onnx
@@ -61,6 +62,14 @@ def _benchmark(args):
     regions = np.log10(rng.lognormal(sigma=1.0, size=(args.regions, 1, region, region))
                        ).astype(np.float32)
     tensor = torch.from_numpy(regions)
+    # a model that reads its maps' statistics gets each region's own, in both runtimes
+    declared = card["input"].get("map_statistics")
+    feeds = {}
+    extra = ()
+    if declared:
+        statistics = np.stack([map_statistics(image[0], declared["names"]) for image in regions])
+        feeds = {declared["input"]: statistics}
+        extra = (torch.from_numpy(statistics),)
 
     # onnxruntime sessions use all cores by default; pin threads to compare like with like.
     options = onnxruntime.SessionOptions()
@@ -72,12 +81,15 @@ def _benchmark(args):
     rows = []
     for batch in (1, args.batch_size):
         def run_onnx(batch=batch):
-            return [session.run(None, {"image": regions[start:start + batch]})[0]
+            return [session.run(None, {"image": regions[start:start + batch],
+                                       **{name: values[start:start + batch]
+                                          for name, values in feeds.items()}})[0]
                     for start in range(0, len(regions), batch)]
 
         def run_torch(batch=batch):
             with torch.inference_mode():
-                return [net(tensor[start:start + batch]).numpy()
+                return [net(tensor[start:start + batch],
+                            *(values[start:start + batch] for values in extra)).numpy()
                         for start in range(0, len(regions), batch)]
 
         difference = max(float(np.abs(a - b).max()) for a, b in zip(run_onnx(), run_torch()))
@@ -102,7 +114,8 @@ def _benchmark(args):
         batch = args.batch_size
 
         def run_cuda():
-            return cuda_runner.run(regions, batch_size=batch)
+            return cuda_runner.run(regions, batch_size=batch,
+                                   **({"map_statistics": statistics[0]} if declared else {}))
         cuda_rate = _regions_per_second(run_cuda, len(regions), args.repeats)
         print(f"    CUDA onnxruntime ({cuda_runner.info.describe()}), batch {batch}: "
               f"{cuda_rate:.1f} regions/s, {cuda_rate / SEED_REGIONS_PER_SECOND:.1f}x the "

@@ -78,6 +78,7 @@ def main(argv=None):
 
     import onnx
 
+    from glue_turbml.core import map_statistics
     from glue_turbml.models import open_model
 
     with tempfile.TemporaryDirectory() as folder:
@@ -91,7 +92,10 @@ def main(argv=None):
         rng = np.random.default_rng(args.seed)
         tiles = np.log10(rng.lognormal(size=(args.tiles, 1, tile_size, tile_size)))
         tiles = tiles.astype(np.float32)
-        outputs = runner.run(tiles[:1])
+        declared = card["input"].get("map_statistics")
+        # a model that reads its map's statistics: those of the first tile stand for the map
+        statistics = map_statistics(tiles[0, 0], declared["names"]) if declared else None
+        outputs = runner.run(tiles[:1], map_statistics=statistics)
         targets = np.zeros((args.tiles,) + outputs.shape[1:], dtype=np.float32)
         targets[:, 0] = 1.0  # the mean channel over the whole tile, the runtime's default
 
@@ -103,7 +107,8 @@ def main(argv=None):
 
         figures = time_saliency_graphs(runner, tiles, targets, device=args.device,
                                        batch_size=args.batch_size, repeats=args.repeats,
-                                       graph_details=scatter_operators)
+                                       graph_details=scatter_operators,
+                                       map_statistics=statistics)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return figures

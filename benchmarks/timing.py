@@ -6,7 +6,7 @@ __all__ = ["best_time", "time_saliency_graphs"]
 
 
 def time_saliency_graphs(runner, tiles, targets, *, device, batch_size, repeats, heading="",
-                         graph_details=None):
+                         graph_details=None, map_statistics=None):
     """Time a model's forward graph and its vanilla and guided saliency graphs; print a table.
 
     Parameters
@@ -24,6 +24,9 @@ def time_saliency_graphs(runner, tiles, targets, *, device, batch_size, repeats,
     graph_details : callable, optional
         ``graph_details(method, graph) -> (figures, note)``: extra figures of a saliency graph
         and text printed after its cost.
+    map_statistics : numpy.ndarray, optional
+        For a model that reads them (its card's ``input.map_statistics``): the statistics of
+        the map the tiles stand for, fed with every tile.
 
     Returns
     -------
@@ -35,7 +38,8 @@ def time_saliency_graphs(runner, tiles, targets, *, device, batch_size, repeats,
     from glue_turbml.models import open_saliency_graph
 
     n_tiles, tile_size = len(tiles), tiles.shape[-1]
-    forward_seconds = best_time(lambda: runner.run(tiles, batch_size=batch_size), repeats)
+    forward_seconds = best_time(lambda: runner.run(tiles, batch_size=batch_size,
+                                                   map_statistics=map_statistics), repeats)
     figures = {"model": runner.card["name"], "provider": runner.info.provider,
                "tiles": n_tiles, "tile_size": tile_size, "batch_size": batch_size,
                "forward_tiles_per_s": n_tiles / forward_seconds}
@@ -43,7 +47,8 @@ def time_saliency_graphs(runner, tiles, targets, *, device, batch_size, repeats,
     print(f"    forward graph          : {n_tiles / forward_seconds:9.1f} tiles/s")
     for method in ("vanilla", "guided"):
         graph = open_saliency_graph(runner.loaded, method, device=device)
-        seconds = best_time(lambda: graph.run(tiles, targets, batch_size=batch_size), repeats)
+        seconds = best_time(lambda: graph.run(tiles, targets, batch_size=batch_size,
+                                              map_statistics=map_statistics), repeats)
         figures[f"{method}_maps_per_s"] = n_tiles / seconds
         figures[f"{method}_cost_in_forward_passes"] = seconds / forward_seconds
         note = ""

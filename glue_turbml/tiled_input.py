@@ -43,6 +43,10 @@ class TiledInput:
         Pixels that were filled.
     pipeline : callable
         The card's tile-scope preprocessing (``pipeline.description`` names the steps).
+    map_statistics : numpy.ndarray or None
+        For a card naming ``input.map_statistics``: those statistics of the whole
+        preprocessed map (its finite pixels; `glue_turbml.core.map_statistics`), fed beside
+        every tile, so the answer does not depend on how the map is tiled. None otherwise.
     """
 
     grid: object
@@ -52,6 +56,7 @@ class TiledInput:
     filled: np.ndarray
     filled_mask: np.ndarray
     pipeline: object
+    map_statistics: np.ndarray = None
 
     def chunks(self, indices=None, *, chunk_tiles=CHUNK_TILES):
         """Yield ``(tile numbers, preprocessed (n, 1, T, T) float32 tiles)`` in bounded chunks.
@@ -183,8 +188,29 @@ def tiled_input_on_grid(values, finite, grid, card, *, nothing_left, input_name=
         edges = "periodic" if grid.boundary == "periodic" else "mirror"
         filled = build_pipeline(card["preprocess"], scope="map", edges=edges)(filled)
         pipeline.description += f" (map steps on the whole map, {edges} edges)"
+    statistics = None
+    declared = card["input"].get("map_statistics")
+    if declared:
+        statistics = _whole_map_statistics(filled, filled_mask | ~usable, pipeline,
+                                           declared["names"], input_name)
     return TiledInput(grid=grid, finite=finite, valid_fraction=valid_fraction, used=used,
-                      filled=filled, filled_mask=filled_mask, pipeline=pipeline)
+                      filled=filled, filled_mask=filled_mask, pipeline=pipeline,
+                      map_statistics=statistics)
+
+
+def _whole_map_statistics(filled, left_out, pipeline, names, input_name):
+    """The named statistics of the whole map as the model reads it: its tile preprocessing
+    applied to the whole filled map (element-wise steps such as log10 give exactly the tiles'
+    values), with the filled and unusable pixels left out of the moments."""
+    from .core import map_statistics
+
+    preprocessed = np.asarray(pipeline(filled), dtype=np.float64)
+    preprocessed[left_out] = np.nan
+    try:
+        return map_statistics(preprocessed, names)
+    except ValueError as error:
+        raise TilingError(f"{input_name}: the model reads statistics of the whole map, and "
+                          f"they cannot be computed: {error}") from None
 
 
 def tile_progress(progress, total, *, unit="tile"):

@@ -172,15 +172,18 @@ def export_task_net(kind, folder, images, *, methods=("vanilla", "guided")):
 
 
 class WeightedOutput(nn.Module):
-    """``sum(weights * net(images))`` per sample: an image-to-image score Captum can explain."""
+    """``sum(weights * net(images))`` per sample: an image-to-image score Captum can explain
+    (``net(images, statistics)`` for a U-Net that reads its maps' statistics)."""
 
-    def __init__(self, net, weights):
+    def __init__(self, net, weights, statistics=None):
         super().__init__()
         self.net = net
         self.weights = weights
+        self.statistics = statistics
 
     def forward(self, images):
-        return (self.net(images) * self.weights).flatten(1).sum(dim=1)
+        arguments = (images,) if self.statistics is None else (images, self.statistics)
+        return (self.net(*arguments) * self.weights).flatten(1).sum(dim=1)
 
 
 def region_targets(output_shape, rng):

@@ -173,7 +173,8 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
     advance, close = tile_progress(progress, int(tiled.used.size))
     try:
         for chunk, tiles in tiled.chunks(chunk_tiles=max(batch_size, 64)):
-            prediction = runner.run(tiles, batch_size=batch_size, on_batch=advance)
+            prediction = runner.run(tiles, batch_size=batch_size, on_batch=advance,
+                                    map_statistics=tiled.map_statistics)
             tile_maps[chunk, 0] = prediction[:, 0]
             tile_maps[chunk, 1] = np.exp(prediction[:, 1].astype(np.float64))
     finally:

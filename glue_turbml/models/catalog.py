@@ -70,8 +70,11 @@ def _input_line(card):
         return (f"- input: {spec['kind']}; {len(edges) - 1} rest-frame bins "
                 f"{edges[0]:g}-{edges[-1]:g} {spec['spectral']['wavelength_unit']}, "
                 f"{spec['channels']} features ({spec['spectral']['feature']})")
+    statistics = spec.get("map_statistics")
     return (f"- input: {spec['kind']}; {spec['tile_size']}x{spec['tile_size']} tiles, "
-            f"stride {card['tiling']['stride']}, boundary {card['tiling']['boundary']}")
+            f"stride {card['tiling']['stride']}, boundary {card['tiling']['boundary']}"
+            + (f"; beside each tile, statistics of the whole map: "
+               f"{', '.join(statistics['names'])}" if statistics else ""))
 
 
 def _sanity_lines(saliency):

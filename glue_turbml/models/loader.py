@@ -202,17 +202,36 @@ def check_graph_bounds(model, source, *, max_mb=None):
         raise ModelLoadError(f"{source}: {problem}; this glue-turbml refuses such models")
 
 
+def _check_statistics_input(value, count, source):
+    """The map statistics input must be ``(batch, count)`` float32, as the card names them."""
+    import onnx
+
+    tensor_type = value.type.tensor_type
+    dims = tensor_type.shape.dim
+    if tensor_type.elem_type != onnx.TensorProto.FLOAT or len(dims) != 2 or (
+            dims[1].HasField("dim_value") and dims[1].dim_value != count):
+        raise ModelLoadError(
+            f"{source}: input {value.name!r} must be float32 (batch, {count}), one value per map "
+            "statistic the card's input.map_statistics names")
+
+
 def _check_interface(model, card, source):
     import onnx
 
     initializer_names = {tensor.name for tensor in model.graph.initializer}
     inputs = [value for value in model.graph.input if value.name not in initializer_names]
     expected_input = card["input"]["name"]
-    if [value.name for value in inputs] != [expected_input]:
+    statistics = card["input"].get("map_statistics")
+    expected = [expected_input] + ([statistics["input"]] if statistics else [])
+    if [value.name for value in inputs] != expected:
         raise ModelLoadError(
-            f"{source}: the graph's inputs {[value.name for value in inputs]} differ from the card's "
-            f"input {expected_input!r}; the card does not describe this graph"
+            f"{source}: the graph's inputs {[value.name for value in inputs]} differ from the "
+            + (f"card's inputs {expected} (the image and its map statistics)" if statistics
+               else f"card's input {expected_input!r}")
+            + "; the card does not describe this graph"
         )
+    if statistics:
+        _check_statistics_input(inputs[1], len(statistics["names"]), source)
     tensor_type = inputs[0].type.tensor_type
     if tensor_type.elem_type != onnx.TensorProto.FLOAT:
         raise ModelLoadError(f"{source}: input {expected_input!r} must be float32 as the card says")

@@ -7,6 +7,7 @@ import numpy as np
 from .loader import LoadedModel
 from .registry import resolve_model
 from .session import SessionInfo, get_session
+from .statistics_feed import statistics_feed
 
 __all__ = ["ModelRunner", "open_model"]
 
@@ -31,13 +32,17 @@ class ModelRunner:
         """The model card."""
         return self.loaded.card
 
-    def run(self, tiles, *, batch_size=64, on_batch=None, outputs=None):
+    def run(self, tiles, *, batch_size=64, on_batch=None, outputs=None, map_statistics=None):
         """Run the first output (or the named outputs) of the model on ``(n, C, T, T)`` tiles.
 
         Parameters
         ----------
         tiles : numpy.ndarray
             Preprocessed tiles, converted to float32 if needed.
+        map_statistics : numpy.ndarray, optional
+            For a model whose card names ``input.map_statistics`` (and only then): the
+            statistics of the whole map the tiles are cut from (`TiledInput.map_statistics`),
+            fed beside every tile.
         batch_size : int
             Tiles per onnxruntime call (bounds memory on large maps).
         on_batch : callable, optional
@@ -52,10 +57,14 @@ class ModelRunner:
         """
         tiles = np.ascontiguousarray(tiles, dtype=np.float32)
         names = [self.loaded.output_names[0]] if outputs is None else list(outputs)
+        statistics = statistics_feed(self.card, map_statistics)
         batches = []
         for start in range(0, len(tiles), batch_size):
             batch = tiles[start:start + batch_size]
-            batches.append(self.session.run(names, {self.loaded.input_name: batch}))
+            feeds = {self.loaded.input_name: batch}
+            if statistics is not None:
+                feeds[statistics[0]] = np.repeat(statistics[1], len(batch), axis=0)
+            batches.append(self.session.run(names, feeds))
             if on_batch is not None:
                 on_batch(len(batch))
         if not batches:

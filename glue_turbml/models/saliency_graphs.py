@@ -58,7 +58,16 @@ def _check_saliency_interface(model, card, entry, source):
     if outputs != list(entry["outputs"]):
         raise ModelLoadError(f"{source}: the graph's outputs {outputs} differ from the card's "
                              f"{entry['outputs']}")
-    image, target = inputs
+    statistics = card["input"].get("map_statistics")
+    if len(inputs) != 2 + bool(statistics):
+        raise ModelLoadError(f"{source}: the graph has {len(inputs)} inputs; a saliency graph of "
+                             f"this model takes image, target"
+                             + (" and map statistics" if statistics else ""))
+    if statistics:
+        from .loader import _check_statistics_input
+
+        _check_statistics_input(inputs[2], len(statistics["names"]), source)
+    image, target = inputs[:2]
     target_rank = 4 if card["task"] == "image_to_image" else 2
     image_rank = 2 if card["input"].get("layout", "NCHW") == "NC" else 4
     for value, rank in ((image, image_rank), (target, target_rank)):
@@ -142,7 +151,7 @@ class SaliencyGraphRunner:
     session: object
     info: object
 
-    def run(self, tiles, targets, *, batch_size=32, on_batch=None):
+    def run(self, tiles, targets, *, batch_size=32, on_batch=None, map_statistics=None):
         """Outputs and saliency maps of ``(n, C, T, T)`` tiles (or ``(n, n_features)`` rows for
         a card whose input layout is ``"NC"``).
 
@@ -154,6 +163,8 @@ class SaliencyGraphRunner:
             ``(n, C_out, T, T)`` for image-to-image models.
         batch_size : int
         on_batch : callable, optional
+        map_statistics : numpy.ndarray, optional
+            As for `glue_turbml.models.ModelRunner.run`.
 
         Returns
         -------
@@ -164,11 +175,16 @@ class SaliencyGraphRunner:
         """
         tiles = np.ascontiguousarray(tiles, dtype=np.float32)
         targets = np.ascontiguousarray(targets, dtype=np.float32)
+        from .statistics_feed import statistics_feed
+
+        statistics = statistics_feed(self.loaded.card, map_statistics)
         logits, maps = [], []
         for start in range(0, len(tiles), batch_size):
             batch = tiles[start:start + batch_size]
             feeds = {self.loaded.input_name: batch,
                      self.target_name: targets[start:start + batch_size]}
+            if statistics is not None:
+                feeds[statistics[0]] = np.repeat(statistics[1], len(batch), axis=0)
             batch_logits, batch_maps = self.session.run(list(self.loaded.output_names), feeds)
             logits.append(batch_logits)
             maps.append(batch_maps)

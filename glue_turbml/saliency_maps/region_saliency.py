@@ -20,6 +20,8 @@ the network's raw outputs (for a log-variance channel the explained value is the
 log-variance).
 """
 
+from functools import partial
+
 import numpy as np
 
 from ..core import extract_tiles
@@ -160,7 +162,8 @@ def image_to_image_saliency(image, runner, *, method, target, region, wcs, input
     pixel_weight[explained] = 1.0 / weight_sum[explained]
 
     with_first = next(tiled.chunks(used[:1]))[1]
-    n_channels = np.asarray(runner.run(with_first, batch_size=1)).shape[1]
+    forward = partial(runner.run, map_statistics=tiled.map_statistics)
+    n_channels = np.asarray(forward(with_first, batch_size=1)).shape[1]
     channel_names = output_names(card, n_channels)
     target_index = resolve_target(target, channel_names, None, default=0)
 
@@ -179,13 +182,15 @@ def image_to_image_saliency(image, runner, *, method, target, region, wcs, input
             targets = np.zeros((len(chunk), n_channels, size, size), dtype=np.float32)
             targets[:, target_index] = tile_weight
             if method == "occlusion":
-                outputs = runner.run(tiles, batch_size=batch_size)
-                maps = occlusion_saliency(runner.run, tiles, targets, window=occluding,
+                outputs = forward(tiles, batch_size=batch_size)
+                # occluded tiles keep the whole map's statistics: the saliency is of the tile
+                maps = occlusion_saliency(forward, tiles, targets, window=occluding,
                                           stride=step, baseline=occlusion_baseline,
                                           batch_size=batch_size, on_pass=advance)
             else:
                 outputs, maps = graph_runner.run(tiles, targets, batch_size=batch_size,
-                                                 on_batch=advance)
+                                                 on_batch=advance,
+                                                 map_statistics=tiled.map_statistics)
             output_sum += np.einsum("nchw,nhw->c", np.asarray(outputs, dtype=np.float64),
                                     tile_weight)
             np.add.at(saliency_sum, sources.ravel(), np.asarray(maps[:, 0], np.float64).ravel())

@@ -14,6 +14,7 @@ import pytest
 import torch
 from captum.attr import GuidedBackprop, Saliency
 
+from glue_turbml.core import map_statistics
 from glue_turbml.models import load_saliency_graph, resolve_model
 from training.unet.export import torch_unet_from_onnx
 
@@ -56,8 +57,13 @@ def test_shipped_unet_graphs_equal_captum(shipped_unet, method):
             column = rng.lognormal(sigma=0.8, size=(batch_size, 1, tile_size, tile_size))
             images = np.log10(column / column.mean()).astype(np.float32)
             target = region_targets((batch_size, 2, tile_size, tile_size), rng)
-            _, saliency = session.run(None, {"image": images, "target": target})
-            explained = WeightedOutput(net, torch.from_numpy(target))
+            # the statistics of the map each tile stands for: here the tile's own
+            names = loaded.card["input"]["map_statistics"]["names"]
+            statistics = np.stack([map_statistics(image[0], names) for image in images])
+            _, saliency = session.run(None, {"image": images, "target": target,
+                                             "map_statistics": statistics})
+            explained = WeightedOutput(net, torch.from_numpy(target),
+                                       torch.from_numpy(statistics))
             inputs = torch.from_numpy(images).requires_grad_(True)
             if method == "vanilla":
                 reference = Saliency(explained).attribute(inputs, abs=False)

@@ -117,7 +117,7 @@ def check_portable(model_proto):
 
 def check_parity(model, onnx_path, *, images=None, batch_sizes=(1, 5, 16),
                  tile_sizes=(64, 128, 96), in_channels=1, tolerance=1e-5, seed=12345,
-                 record_max_abs_logit=True):
+                 record_max_abs_logit=True, statistics=None):
     """Compare torch and onnxruntime (CPU provider) outputs on inputs not used for tracing.
 
     Parameters
@@ -140,6 +140,9 @@ def check_parity(model, onnx_path, *, images=None, batch_sizes=(1, 5, 16),
     record_max_abs_logit : bool, optional
         Record ``max_abs_logit``, the largest absolute torch output of each shape (the scale
         the difference is measured against for classifiers).
+    statistics : numpy.ndarray, optional
+        ``(n, k)`` second input of a model that reads one (a U-Net's map statistics), a row
+        per image of ``images``; fed beside the chosen images.
 
     Returns
     -------
@@ -157,7 +160,13 @@ def check_parity(model, onnx_path, *, images=None, batch_sizes=(1, 5, 16),
 
     session = onnxruntime.InferenceSession(os.fspath(onnx_path),
                                            providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
+    input_names = [argument.name for argument in session.get_inputs()]
+    input_name = input_names[0]
+    if (statistics is not None) != (len(input_names) == 2) or len(input_names) > 2:
+        raise ParityError(f"{os.fspath(onnx_path)} reads {input_names}; parity was given "
+                          f"{'images and statistics' if statistics is not None else 'images'}")
+    if statistics is not None and images is None:
+        raise ValueError("parity statistics need the images they belong to")
     rng = np.random.default_rng(seed)
     model.eval()
     records = []
@@ -177,10 +186,16 @@ def check_parity(model, onnx_path, *, images=None, batch_sizes=(1, 5, 16),
                           for size in images.shape[-2:])
                 batch = np.ascontiguousarray(
                     images[chosen, :, y0:y0 + tile_size, x0:x0 + tile_size])
+            feeds = {input_name: batch}
+            arguments = [torch.from_numpy(batch)]
+            if statistics is not None:
+                feeds[input_names[1]] = np.ascontiguousarray(statistics[chosen],
+                                                             dtype=np.float32)
+                arguments.append(torch.from_numpy(feeds[input_names[1]]))
             with torch.no_grad():
-                expected = model(torch.from_numpy(batch)).numpy()
+                expected = model(*arguments).numpy()
             # the first output: a card may add others later (the domain check's embedding)
-            actual = session.run([session.get_outputs()[0].name], {input_name: batch})[0]
+            actual = session.run([session.get_outputs()[0].name], feeds)[0]
             if actual.shape != expected.shape:
                 raise ParityError(f"output shape {actual.shape} from onnxruntime, "
                                   f"{expected.shape} from torch, for input {batch.shape}")

@@ -206,9 +206,17 @@ def add_saliency_to_file(path, *, command="", logit_tolerance=None, relative_tol
         logit_tolerance = FORWARD_TOLERANCE[card["task"]]
     images = held_out_inputs(card)
     session = onnxruntime.InferenceSession(loaded.model_bytes, providers=["CPUExecutionProvider"])
-    onnx_logits = session.run([loaded.output_names[0]], {loaded.input_name: images})[0]
+    feeds, arguments = {loaded.input_name: images}, [torch.from_numpy(images)]
+    declared = card["input"].get("map_statistics")
+    if declared:   # each tile stands for its map here: the check is of the arithmetic
+        from glue_turbml.core import map_statistics
+
+        statistics = np.stack([map_statistics(tile[0], declared["names"]) for tile in images])
+        feeds[declared["input"]] = statistics
+        arguments.append(torch.from_numpy(statistics))
+    onnx_logits = session.run([loaded.output_names[0]], feeds)[0]
     with torch.no_grad():
-        torch_logits = net(torch.from_numpy(images)).numpy()
+        torch_logits = net(*arguments).numpy()
     logit_diff = float(np.abs(onnx_logits - torch_logits).max())
     if not logit_diff <= logit_tolerance:
         raise ExportError(f"{path}: the rebuilt torch net's outputs differ from the file's by "

@@ -68,6 +68,8 @@ __all__ = [
     "parity_target",
     "check_saliency_parity",
     "add_saliency_graphs",
+    "statistics_count",
+    "statistics_rows",
 ]
 
 #: Gradient methods that get an ONNX graph; occlusion needs none (forward passes only).
@@ -212,18 +214,32 @@ def replace_nearest_upsampling(model):
 
 
 def _score_gradient_function(model):
-    """``f(image, target) -> (output, d sum(output * target) / d image)``."""
+    """``f(image, target[, map statistics]) -> (output, d sum(output * target) / d image)``;
+    the statistics of the whole map (a U-Net's, `statistics_count`) are read, not explained."""
     from torch.func import grad
 
-    def score(images, target):
-        output = model(images)
+    def score(images, target, *statistics):
+        output = model(images, *statistics)
         return (output * target).sum(), output
 
-    def output_and_saliency(images, target):
-        gradient, output = grad(score, has_aux=True)(images, target)
+    def output_and_saliency(images, target, *statistics):
+        gradient, output = grad(score, argnums=0, has_aux=True)(images, target, *statistics)
         return output, gradient
 
     return output_and_saliency
+
+
+def statistics_count(model):
+    """How many statistics of the whole map the model reads beside its image (0 for most;
+    `training.unet.nets.ProbabilisticUNet` with ``map_statistics``)."""
+    return len(getattr(model, "map_statistics", ()))
+
+
+def statistics_rows(model, count):
+    """``(count, k)`` float32 map statistics at the model's training average (its
+    ``statistics_centre``): what a parity check feeds the graph while torch is given none."""
+    return np.repeat(model.statistics_centre.detach().numpy()[None].astype(np.float32),
+                     count, axis=0)
 
 
 def _round_up(value, multiple):
@@ -321,8 +337,10 @@ def trace_saliency(model, method, *, task="classification", in_channels=1, tile_
     -------
     graph : torch.fx.GraphModule
     example : tuple of torch.Tensor
-        ``(images, target)`` used for tracing.
+        ``(images, target)`` used for tracing, and the map statistics for a model that reads
+        them (`statistics_count`).
     """
+    import torch
     from torch._decomp import core_aten_decompositions
     from torch.fx.experimental.proxy_tensor import make_fx
 
@@ -334,10 +352,13 @@ def trace_saliency(model, method, *, task="classification", in_channels=1, tile_
     images, target = saliency_example(model, task=task, in_channels=in_channels,
                                       tile_size=tile_size, spatial_multiple=spatial_multiple,
                                       layout=layout)
+    example = (images, target)
+    if statistics_count(model):
+        example += (torch.as_tensor(statistics_rows(model, images.shape[0])),)
     function = _score_gradient_function(model)
     traced = make_fx(function, tracing_mode="symbolic", _allow_non_fake_inputs=True,
-                     decomposition_table=core_aten_decompositions())(images, target)
-    return traced.eval(), (images, target)
+                     decomposition_table=core_aten_decompositions())(*example)
+    return traced.eval(), example
 
 
 def _dynamic_shapes(task, *, min_size, spatial_multiple, layout="NCHW"):
@@ -364,7 +385,8 @@ def _dynamic_shapes(task, *, min_size, spatial_multiple, layout="NCHW"):
 
 def export_saliency_graph(model, path, method, *, task="classification", in_channels=1,
                           tile_size=64, min_size=8, spatial_multiple=1, output_name="logits",
-                          input_name="image", opset_version=18, owner=None, layout="NCHW"):
+                          input_name="image", opset_version=18, owner=None, layout="NCHW",
+                          statistics_input=None):
     """Write one saliency graph (``image``, ``target`` -> output, ``saliency``) to ``path``.
 
     Parameters
@@ -386,6 +408,9 @@ def export_saliency_graph(model, path, method, *, task="classification", in_chan
         ``glue_turbml.saliency_of`` in the file's metadata).
     layout : {"NCHW", "NC"}
         The card's ``input.layout``; ``"NC"`` inputs are ``(batch, in_channels)`` features.
+    statistics_input : str, optional
+        For a model that reads statistics of the whole map (`statistics_count`): the card's
+        name of that input, the graph's third.
 
     Returns
     -------
@@ -408,9 +433,16 @@ def export_saliency_graph(model, path, method, *, task="classification", in_chan
                                      layout=layout)
     dynamic_shapes = _dynamic_shapes(task, min_size=min_size, spatial_multiple=spatial_multiple,
                                      layout=layout)
+    input_names = [input_name, "target"]
+    if len(example) == 3:   # the map statistics share the batch dimension
+        if not statistics_input:
+            raise SaliencyExportError("the model reads map statistics: name the card's "
+                                      "input.map_statistics.input as statistics_input")
+        dynamic_shapes += ({0: dynamic_shapes[0][0]},)
+        input_names.append(statistics_input)
     try:
         program = torch.onnx.export(traced, example, dynamo=True, opset_version=opset_version,
-                                    input_names=[input_name, "target"],
+                                    input_names=input_names,
                                     output_names=[output_name, "saliency"],
                                     dynamic_shapes=dynamic_shapes, external_data=False,
                                     custom_translation_table=BACKWARD_TRANSLATIONS,
@@ -564,7 +596,7 @@ def check_saliency_parity(model, path, method, *, images, task="classification",
     import torch
 
     session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
-    image_name, target_name = (value.name for value in session.get_inputs())
+    image_name, target_name, *statistics_name = (value.name for value in session.get_inputs())
     rng = np.random.default_rng(seed)
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 2:
@@ -586,7 +618,10 @@ def check_saliency_parity(model, path, method, *, images, task="classification",
             with torch.no_grad():
                 expected_output = model.eval()(torch.from_numpy(batch)).numpy()
             target = parity_target(task, expected_output, rng)
-            output, saliency = session.run(None, {image_name: batch, target_name: target})
+            feeds = {image_name: batch, target_name: target}
+            if statistics_name:   # at the training average, which torch reads when given none
+                feeds[statistics_name[0]] = statistics_rows(model, len(batch))
+            output, saliency = session.run(None, feeds)
             reference = reference_saliency(model, batch, target, method)
             scale = float(np.abs(reference).max())
             difference = float(np.abs(saliency - reference).max())
@@ -703,13 +738,16 @@ def add_saliency_graphs(model, model_path, *, images, methods=SALIENCY_GRAPH_MET
                                        min_size=min_size, spatial_multiple=multiple,
                                        output_name=output_name,
                                        input_name=card["input"]["name"], owner=owner,
-                                       layout=layout)
+                                       layout=layout, statistics_input=card["input"].get(
+                                           "map_statistics", {}).get("input"))
         parity += check_saliency_parity(model, model_path.parent / filename, method,
                                         images=images, task=task,
                                         batch_sizes=parity_batch_sizes, tile_sizes=tile_sizes,
                                         relative_tolerance=relative_tolerance)
         graphs[method] = {"file": filename, "sha256": digest,
-                          "inputs": [card["input"]["name"], "target"],
+                          "inputs": [card["input"]["name"], "target"] + (
+                              [card["input"]["map_statistics"]["input"]]
+                              if card["input"].get("map_statistics") else []),
                           "outputs": [output_name, "saliency"],
                           "score": _SCORE_TEXT[task if layout == "NCHW" else f"{task}_NC"],
                           "reference": {"vanilla": "Simonyan et al. 2013, plain gradient",

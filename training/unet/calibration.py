@@ -47,7 +47,7 @@ def fit_sigma_scale(errors, sigma, *, scales=None, weights=None):
     """The scale on sigma whose 68% and 95% coverages are closest to nominal.
 
     Minimises ``(c68 - 0.68)^2 + (c95 - 0.95)^2`` over a log grid of scales from 0.1 to 10
-    (steps of 0.5%), the coverages measured on the given (validation) pixels.
+    (steps of 0.5%, and 1 itself), the coverages measured on the given (validation) pixels.
 
     Parameters
     ----------
@@ -84,8 +84,10 @@ def fit_sigma_scale(errors, sigma, *, scales=None, weights=None):
     order = np.argsort(normalized, kind="stable")
     normalized = normalized[order]
     cumulative = np.concatenate([[0.0], np.cumsum(weights[finite][order])])
-    scales = np.exp(np.arange(np.log(0.1), np.log(10.0), 0.005)) if scales is None \
-        else np.asarray(scales, dtype=np.float64)
+    # scale 1 (no change) is a candidate, so the scaling never leaves the coverages further
+    # from nominal than they were
+    scales = np.union1d(np.exp(np.arange(np.log(0.1), np.log(10.0), 0.005)), [1.0]) \
+        if scales is None else np.asarray(scales, dtype=np.float64)
     # Coverage at scale s is the weight of |e|/sigma below z s: a search in the sorted values.
     inside_68 = cumulative[np.searchsorted(normalized, Z_68 * scales, side="left")] \
         / cumulative[-1]

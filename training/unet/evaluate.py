@@ -129,16 +129,25 @@ def evaluate_predictions(prediction, test_set, *, power_law):
 
 
 def onnx_predictor(path, *, batch_size=8):
-    """A function ``inputs (n, 1, H, W) -> (n, 2, H, W)`` running an ONNX file on the CPU."""
+    """A function ``inputs (n, 1, H, W) -> (n, 2, H, W)`` running an ONNX file on the CPU
+    (``predict(inputs, map_statistics)`` for a file whose graph reads them too)."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
+    input_names = [argument.name for argument in session.get_inputs()]
 
-    def predict(inputs):
+    def predict(inputs, map_statistics=None):
         inputs = np.ascontiguousarray(inputs, dtype=np.float32)
-        return np.concatenate([session.run(None, {input_name: inputs[start:start + batch_size]})[0]
-                               for start in range(0, len(inputs), batch_size)])
+        if (map_statistics is None) != (len(input_names) == 1):
+            raise ValueError(f"{path}: the graph reads {input_names}; give exactly those")
+        batches = []
+        for start in range(0, len(inputs), batch_size):
+            feeds = {input_names[0]: inputs[start:start + batch_size]}
+            if map_statistics is not None:
+                feeds[input_names[1]] = np.ascontiguousarray(
+                    map_statistics[start:start + batch_size], dtype=np.float32)
+            batches.append(session.run(None, feeds)[0])
+        return np.concatenate(batches)
     return predict
 
 

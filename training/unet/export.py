@@ -6,11 +6,14 @@ import numpy as np
 
 from ..common.export import ExportResult, check_parity, export_onnx_with_card
 
-__all__ = ["export_unet", "check_unet_parity", "torch_unet_from_onnx"]
+__all__ = ["MAP_STATISTICS_INPUT", "export_unet", "check_unet_parity", "torch_unet_from_onnx"]
+
+#: Name of the graph's second input, for a net that reads statistics of the whole map.
+MAP_STATISTICS_INPUT = "map_statistics"
 
 
 def check_unet_parity(model, onnx_path, *, images, batch_sizes=(1, 3), tile_sizes=(64, 128, 96),
-                      tolerance=1e-4, seed=12345):
+                      tolerance=1e-4, seed=12345, statistics=None):
     """Compare torch and onnxruntime (CPU) mean/log-variance maps on realistic inputs.
 
     Parameters
@@ -26,6 +29,8 @@ def check_unet_parity(model, onnx_path, *, images, batch_sizes=(1, 3), tile_size
         Largest allowed absolute difference of any output value (log10 units and natural-log
         variance units, both of order one).
     seed : int
+    statistics : numpy.ndarray, optional
+        ``(n, k)`` map statistics of each image, for a net that reads them.
 
     Returns
     -------
@@ -42,17 +47,19 @@ def check_unet_parity(model, onnx_path, *, images, batch_sizes=(1, 3), tile_size
     images = np.asarray(images, dtype=np.float32)
     return check_parity(model, onnx_path, images=images, batch_sizes=batch_sizes,
                         tile_sizes=tile_sizes, tolerance=tolerance, seed=seed,
-                        record_max_abs_logit=False)
+                        record_max_abs_logit=False, statistics=statistics)
 
 
 def export_unet(model, path, card, *, tile_size, parity_images, opset_version=18,
                 parity_batch_sizes=(1, 3), parity_tile_sizes=(64, 128, 96), tolerance=1e-4,
-                seed=0):
+                seed=0, parity_statistics=None):
     """Export a `training.unet.nets.ProbabilisticUNet` with its card, then check parity.
 
     The graph takes ``image`` ``(batch, 1, height, width)`` float32, height and width any
     multiples of the net's spatial multiple, and returns ``prediction``
-    ``(batch, 2, height, width)``: mean and log-variance per pixel.
+    ``(batch, 2, height, width)``: mean and log-variance per pixel. A net that reads map
+    statistics (``model.map_statistics``) takes them as a second input, ``map_statistics``
+    ``(batch, k)`` float32.
 
     Parameters
     ----------
@@ -68,6 +75,8 @@ def export_unet(model, path, card, *, tile_size, parity_images, opset_version=18
         Realistic preprocessed inputs not used in training, for `check_unet_parity`.
     opset_version, parity_batch_sizes, parity_tile_sizes, tolerance, seed
         As in `check_unet_parity`; ``seed`` seeds the tracing example.
+    parity_statistics : numpy.ndarray, optional
+        ``(n, k)`` map statistics of ``parity_images``; needed when the net reads them.
 
     Returns
     -------
@@ -88,15 +97,24 @@ def export_unet(model, path, card, *, tile_size, parity_images, opset_version=18
                          generator=generator)
     # Skip connections concatenate maps of equal size only when H and W are multiples of the
     # pooling factor; saying so keeps the graph valid for every such size.
-    dynamic_shapes = {"images": {0: Dim("batch", min=1),
+    batch = Dim("batch", min=1)
+    dynamic_shapes = {"images": {0: batch,
                                  2: multiple * Dim("height_blocks", min=2, max=4096),
                                  3: multiple * Dim("width_blocks", min=2, max=4096)}}
+    examples, input_names = (example,), ["image"]
+    statistics_count = len(getattr(model, "map_statistics", ()))
+    if statistics_count:
+        if parity_statistics is None:
+            raise ValueError("the net reads map statistics: give parity_statistics")
+        examples += (model.statistics_centre.detach().clone()[None].repeat(2, 1),)
+        input_names.append(MAP_STATISTICS_INPUT)
+        dynamic_shapes["map_statistics"] = {0: batch}
     path, written_card = export_onnx_with_card(
-        model, (example,), path, card, input_names=["image"], output_names=["prediction"],
+        model, examples, path, card, input_names=input_names, output_names=["prediction"],
         dynamic_shapes=dynamic_shapes, opset_version=opset_version)
     parity = check_unet_parity(model, path, images=parity_images, batch_sizes=parity_batch_sizes,
                                tile_sizes=parity_tile_sizes, tolerance=tolerance,
-                               seed=int(seed) + 12345)
+                               seed=int(seed) + 12345, statistics=parity_statistics)
     return ExportResult(path=path, card=written_card, parity=parity)
 
 
@@ -140,7 +158,11 @@ def torch_unet_from_onnx(source):
                             convs_per_block=net_config["convs_per_block"],
                             log_variance_range=net_config["log_variance_range"],
                             variance_hidden=net_config.get("variance_hidden", 0),
-                            variance_context_px=net_config.get("variance_context_px", 0))
+                            variance_context_px=net_config.get("variance_context_px", 0),
+                            map_statistics=net_config.get("map_statistics", ()))
+    if net.map_statistics:
+        net.load_statistics_scaling(net_config["map_statistics_centre"],
+                                    net_config["map_statistics_scale"])
     weights = {tensor.name: numpy_helper.to_array(tensor)
                for tensor in model_proto.graph.initializer}
     convs = []

@@ -1,5 +1,6 @@
 """A small, saliency-exportable U-Net predicting a per-pixel mean and log-variance."""
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -54,6 +55,14 @@ class ProbabilisticUNet(nn.Module):
         spectra), their surroundings do. A window, not the whole input, keeps each output
         pixel a function of the input within a fixed radius (`receptive_field_radius`), so
         tiles still give the whole-map answer.
+    map_statistics : sequence of str, optional
+        Names from `glue_turbml.core.MAP_STATISTICS` (with ``variance_hidden``): the separate
+        log-variance head also reads these statistics of the whole map, given to `forward`
+        beside the images (one row per image) and broadcast over every pixel. They are
+        computed on the whole map before tiling (`glue_turbml.core.map_statistics`), so tiles
+        still give the whole-map answer; the classes of run whose errors differ at equal local
+        features differ in them (docs/results/mwd_variance_map_statistics_experiment.txt).
+        The head reads them standardized by `set_statistics_scaling`.
 
     Examples
     --------
@@ -64,7 +73,7 @@ class ProbabilisticUNet(nn.Module):
 
     def __init__(self, *, in_channels=1, widths=(16, 32, 64), convs_per_block=2,
                  log_variance_range=(-12.0, 4.0), detach_variance=False, variance_hidden=0,
-                 variance_context_px=0):
+                 variance_context_px=0, map_statistics=()):
         super().__init__()
         widths = [int(width) for width in widths]
         self.config = {"in_channels": int(in_channels), "widths": widths,
@@ -72,7 +81,15 @@ class ProbabilisticUNet(nn.Module):
                        "log_variance_range": [float(value) for value in log_variance_range],
                        "detach_variance": bool(detach_variance),
                        "variance_hidden": int(variance_hidden),
-                       "variance_context_px": int(variance_context_px)}
+                       "variance_context_px": int(variance_context_px),
+                       "map_statistics": [str(name) for name in map_statistics]}
+        if map_statistics and not variance_hidden:
+            raise ValueError("map_statistics are read by the separate log-variance head: "
+                             "build the net with variance_hidden > 0")
+        self.map_statistics = tuple(self.config["map_statistics"])
+        count = len(self.map_statistics)
+        self.register_buffer("statistics_centre", torch.zeros(count))
+        self.register_buffer("statistics_scale", torch.ones(count))
         if variance_context_px and (not variance_hidden or variance_context_px % 2 == 0):
             raise ValueError("variance_context_px must be odd and needs variance_hidden > 0, "
                              f"got {variance_context_px} with variance_hidden "
@@ -98,13 +115,35 @@ class ProbabilisticUNet(nn.Module):
         self.head = nn.Conv2d(channels, 2, kernel_size=1)
         context_channels = channels if variance_context_px else 0
         self.variance_head = None if not variance_hidden else nn.Sequential(
-            nn.Conv2d(channels + context_channels, int(variance_hidden), kernel_size=1),
+            nn.Conv2d(channels + context_channels + count, int(variance_hidden), kernel_size=1),
             nn.ReLU(),
             nn.Conv2d(int(variance_hidden), 1, kernel_size=1))
         self.spatial_multiple = 2 ** (len(widths) - 1)
 
-    def forward(self, images):
-        """``(n, C, H, W)`` -> ``(n, 2, H, W)``: predicted mean and log-variance."""
+    def set_statistics_scaling(self, statistics):
+        """Standardize the map statistics the head reads by their mean and spread over
+        ``statistics`` (``(n_maps, len(map_statistics))``, the training maps'); the values
+        are kept in `config` so a rebuilt net reads them alike."""
+        values = np.asarray(statistics, dtype=np.float64).reshape(-1, len(self.map_statistics))
+        centre = values.mean(axis=0)
+        scale = np.where(values.std(axis=0) > 0, values.std(axis=0), 1.0)
+        self.load_statistics_scaling(centre, scale)
+
+    def load_statistics_scaling(self, centre, scale):
+        """Set the statistics' standardization (`set_statistics_scaling`) from known values."""
+        with torch.no_grad():
+            self.statistics_centre.copy_(torch.as_tensor(np.asarray(centre, dtype=np.float32)))
+            self.statistics_scale.copy_(torch.as_tensor(np.asarray(scale, dtype=np.float32)))
+        self.config["map_statistics_centre"] = [float(value) for value in centre]
+        self.config["map_statistics_scale"] = [float(value) for value in scale]
+
+    def forward(self, images, map_statistics=None):
+        """``(n, C, H, W)`` -> ``(n, 2, H, W)``: predicted mean and log-variance.
+
+        ``map_statistics`` ``(n, len(self.map_statistics))`` are the statistics of the whole
+        map each image is cut from; a net built with them reads the training maps' average
+        when they are not given (as when the crops it trains on are pieces of maps).
+        """
         skips = []
         features = images
         for level, encoder in enumerate(self.encoders):
@@ -118,14 +157,27 @@ class ProbabilisticUNet(nn.Module):
         variance_features = features.detach() if self.training and self.detach_variance \
             else features
         if self.variance_head is not None:
-            output = torch.cat([output[:, :1],
-                                self.variance_head(self.variance_inputs(variance_features))],
-                               dim=1)
+            head_inputs = self.variance_inputs(variance_features)
+            if self.map_statistics:
+                head_inputs = torch.cat([head_inputs,
+                                         self._statistics_planes(map_statistics, features)],
+                                        dim=1)
+            output = torch.cat([output[:, :1], self.variance_head(head_inputs)], dim=1)
         elif self.training and self.detach_variance:
             output = torch.cat([output[:, :1], self.head(variance_features)[:, 1:]], dim=1)
         mean = output[:, :1]
         log_variance = torch.clamp(output[:, 1:], *self.log_variance_range)
         return torch.cat([mean, log_variance], dim=1)
+
+    def _statistics_planes(self, map_statistics, features):
+        """The standardized statistics as constant planes the size of ``features``."""
+        count, _, height, width = features.shape
+        if map_statistics is None:
+            standardized = features.new_zeros((count, len(self.map_statistics)))
+        else:
+            standardized = (map_statistics.to(features.dtype) - self.statistics_centre) \
+                / self.statistics_scale
+        return standardized[:, :, None, None].expand(-1, -1, height, width)
 
     def variance_inputs(self, features):
         """What the separate log-variance head reads: the features, and with

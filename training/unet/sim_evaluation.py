@@ -11,8 +11,8 @@ import numpy as np
 from .calibration import interval_coverage
 from .evaluate import regression_metrics
 
-__all__ = ["ROBUSTNESS_CURVES", "periodic_predict", "metrics_by_group", "evaluate_sim_maps",
-           "robustness_curves"]
+__all__ = ["ROBUSTNESS_CURVES", "periodic_map_statistics", "periodic_predict",
+           "metrics_by_group", "evaluate_sim_maps", "robustness_curves"]
 
 #: The issue's ranges: sigma 0-8 px, zoom 0.5-2x, SNR 100 down to 3 (inf: no noise).
 ROBUSTNESS_CURVES = {
@@ -22,19 +22,31 @@ ROBUSTNESS_CURVES = {
 }
 
 
-def periodic_predict(predict, inputs, *, margin, multiple):
+def periodic_map_statistics(inputs, names):
+    """`glue_turbml.core.map_statistics` of each whole periodic map, ``(n, len(names))``."""
+    from glue_turbml.core import map_statistics
+
+    return np.stack([map_statistics(image, names)
+                     for image in np.asarray(inputs)[:, 0]]).astype(np.float32)
+
+
+def periodic_predict(predict, inputs, *, margin, multiple, map_statistics=()):
     """Mean and log-variance maps of periodic maps, each padded periodically by ``margin``.
 
     Parameters
     ----------
     predict : callable
-        ``(n, 1, H, W) float32 -> (n, 2, H, W)``, e.g. `training.unet.evaluate.onnx_predictor`.
+        ``(n, 1, H, W) float32 -> (n, 2, H, W)``, e.g. `training.unet.evaluate.onnx_predictor`;
+        with ``map_statistics``, ``predict(images, statistics)``.
     inputs : numpy.ndarray
         ``(n, 1, H, W)`` preprocessed periodic maps.
     margin : int
         Padding on each side (at least the receptive-field radius).
     multiple : int
         The net's spatial multiple; the padded size is rounded up to it.
+    map_statistics : sequence of str, optional
+        Statistics of each whole map (`periodic_map_statistics`, before padding) the model
+        reads beside its image.
 
     Returns
     -------
@@ -47,7 +59,8 @@ def periodic_predict(predict, inputs, *, margin, multiple):
     extra_x = (-(width + 2 * margin)) % multiple
     padded = np.pad(inputs, ((0, 0), (0, 0), (margin, margin + extra_y),
                              (margin, margin + extra_x)), mode="wrap")
-    output = predict(padded)
+    output = predict(padded, periodic_map_statistics(inputs, map_statistics)) \
+        if map_statistics else predict(padded)
     return np.ascontiguousarray(output[:, :, margin:margin + height, margin:margin + width])
 
 
@@ -142,7 +155,8 @@ def _degrade(raw, target, name, value, rng):
     return zoomed(raw, value, boundary="periodic"), zoomed(target, value, boundary="periodic")
 
 
-def robustness_curves(predict, pair_sets, *, margin, multiple, seed=0, curves=None):
+def robustness_curves(predict, pair_sets, *, margin, multiple, seed=0, curves=None,
+                      map_statistics=()):
     """MSE(log10), bias and 68% coverage of the network as held-out maps are degraded.
 
     The raw input maps (divided by their mean) are smoothed, rescaled or given white noise of
@@ -161,6 +175,8 @@ def robustness_curves(predict, pair_sets, *, margin, multiple, seed=0, curves=No
         Seeds the noise.
     curves : dict, optional
         ``{name: values}``; `ROBUSTNESS_CURVES` by default.
+    map_statistics : sequence of str, optional
+        As for `periodic_predict` (of each degraded map, as the runtime would compute them).
 
     Returns
     -------
@@ -187,7 +203,8 @@ def robustness_curves(predict, pair_sets, *, margin, multiple, seed=0, curves=No
                     inputs.append(normalized_input(degraded[:size[0], :size[1]]))
                     targets.append(degraded_target[:size[0], :size[1]])
                 inputs = np.stack(inputs)[:, np.newaxis].astype(np.float32)
-                prediction = periodic_predict(predict, inputs, margin=margin, multiple=multiple)
+                prediction = periodic_predict(predict, inputs, margin=margin, multiple=multiple,
+                                              map_statistics=map_statistics)
                 errors.append((prediction[:, :1].astype(np.float64)
                                - np.stack(targets)[:, np.newaxis]).ravel())
                 sigmas.append(np.exp(0.5 * prediction[:, 1:].astype(np.float64)).ravel())

@@ -54,6 +54,10 @@ class SimUNetConfig:
     variance_objective : {"likelihood", "coverage"}
         What the refit fits the log-variance to (`training.unet.variance_refit.OBJECTIVES`);
         ``"coverage"`` needs ``variance_hidden``.
+    map_statistics : tuple of str
+        `training.unet.nets.ProbabilisticUNet`'s option: statistics of the whole map
+        (`glue_turbml.core.MAP_STATISTICS`) the separate log-variance head also reads; the
+        exported graph then takes them as a second input, ``map_statistics``.
     """
 
     widths: tuple = (16, 32, 64)
@@ -73,6 +77,7 @@ class SimUNetConfig:
     variance_hidden: int = 0
     variance_context_px: int = 0
     variance_objective: str = "likelihood"
+    map_statistics: tuple = ()
     seed: int = 0
 
     def to_dict(self):
@@ -168,7 +173,8 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     from .evaluate import onnx_predictor
     from .export import export_unet
     from .nets import ProbabilisticUNet, receptive_field_radius
-    from .sim_evaluation import evaluate_sim_maps, periodic_predict, robustness_curves
+    from .sim_evaluation import (evaluate_sim_maps, periodic_map_statistics, periodic_predict,
+                                 robustness_curves)
     from .sim_runs import concatenate_pairs, periodic_crops
     from .train import UNetTrainingConfig, predict_maps, train_unet
     from .variance_refit import class_weights, head_features, refit_variance_head
@@ -189,7 +195,12 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     net = ProbabilisticUNet(widths=config.widths, convs_per_block=config.convs_per_block,
                             detach_variance=config.detach_variance,
                             variance_hidden=config.variance_hidden,
-                            variance_context_px=config.variance_context_px)
+                            variance_context_px=config.variance_context_px,
+                            map_statistics=config.map_statistics)
+    if net.map_statistics:
+        net.set_statistics_scaling(np.concatenate([
+            periodic_map_statistics(pairs.inputs, net.map_statistics)
+            for pairs in sets["train"]]))
     multiple = net.spatial_multiple
     receptive_field = receptive_field_radius(net, size=max(128, 8 * multiple))
     if receptive_field > config.window_margin:
@@ -198,7 +209,8 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     margin = config.window_margin
 
     def predict_all(predict, pair_sets):
-        return [periodic_predict(predict, pairs.inputs, margin=margin, multiple=multiple)
+        return [periodic_predict(predict, pairs.inputs, margin=margin, multiple=multiple,
+                                 map_statistics=net.map_statistics)
                 for pairs in pair_sets]
 
     training_config = UNetTrainingConfig(learning_rate=config.learning_rate,
@@ -210,14 +222,14 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     say(f"{name}: kept epoch {result.best_epoch} of {len(result.history)} "
         f"({result.seconds:.0f} s)")
 
-    calibration_predictions = predict_all(lambda inputs: predict_maps(net, inputs),
+    calibration_predictions = predict_all(lambda *inputs: predict_maps(net, *inputs),
                                           sets["calibration"])
     pixel_classes = np.concatenate([
         np.repeat(pairs.run_classes, pairs.targets[0].size) for pairs in sets["calibration"]])
     variance_fit = None
     if config.variance_refit:
         variance_fit = refit_variance_head(
-            net, predict_all(lambda inputs: head_features(net, inputs), sets["calibration"]),
+            net, predict_all(lambda *inputs: head_features(net, *inputs), sets["calibration"]),
             [prediction[:, :1].astype(np.float64) - pairs.targets
              for prediction, pairs in zip(calibration_predictions, sets["calibration"])],
             [pairs.run_classes for pairs in sets["calibration"]], seed=config.seed,
@@ -231,7 +243,7 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
             say(f"{name}: then to the interval edges (weighted quantile loss "
                 f"{variance_fit['weighted_interval_loss_constant']:.4f} for one sigma -> "
                 f"{variance_fit['weighted_interval_loss_fitted']:.4f})")
-        calibration_predictions = predict_all(lambda inputs: predict_maps(net, inputs),
+        calibration_predictions = predict_all(lambda *inputs: predict_maps(net, *inputs),
                                               sets["calibration"])
     calibration_errors = np.concatenate([
         (prediction[:, :1].astype(np.float64) - pairs.targets).ravel()
@@ -295,6 +307,9 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
     parity_size = test_inputs.shape[-1] - test_inputs.shape[-1] % multiple
     exported = export_unet(net, out, placeholder, tile_size=config.crop_size,
                            parity_images=test_inputs[:8],
+                           parity_statistics=(periodic_map_statistics(test_inputs[:8],
+                                                                      net.map_statistics)
+                                              if net.map_statistics else None),
                            parity_tile_sizes=tuple(sorted({config.crop_size, parity_size})),
                            seed=config.seed)
     say(f"{name}: exported {exported.path}; torch/onnxruntime parity max |diff| "
@@ -315,7 +330,8 @@ def train_sim_unet(*, name, config, sets, baselines, build_card, out, report_pat
                                      group_names=("run_classes",))
              for name, pair_sets in (extra_sets or {}).items()}
     robustness = robustness_curves(onnx_predict, sets["test"], margin=margin,
-                                   multiple=multiple, seed=config.seed)
+                                   multiple=multiple, seed=config.seed,
+                                   map_statistics=net.map_statistics)
     headline = evaluation["all"]
     per_class = evaluation["by_run_classes"]
     metrics = {

@@ -71,10 +71,11 @@ class UNetTrainingResult(TrainingResult):
     """
 
 
-def predict_maps(model, inputs, *, batch_size=64):
-    """Mean and log-variance maps ``(n, 2, H, W)`` float32 of a model, without gradients."""
+def predict_maps(model, inputs, map_statistics=None, *, batch_size=64):
+    """Mean and log-variance maps ``(n, 2, H, W)`` float32 of a model, without gradients
+    (given the statistics of each input's whole map if the model reads them)."""
     return predict_in_batches(model, np.ascontiguousarray(inputs, dtype=np.float32),
-                              batch_size=batch_size)
+                              batch_size=batch_size, extra=map_statistics)
 
 
 def _validation_scores(model, dataset):

@@ -48,7 +48,7 @@ COVERAGE_TOLERANCES = {0.68: 0.05, 0.95: 0.03}
 _CORNER = 0.05
 
 
-def head_features(net, inputs, *, batch_size=32):
+def head_features(net, inputs, map_statistics=None, *, batch_size=32):
     """The features the log-variance head reads, ``(n, C, H, W)`` float32, without gradients.
 
     Parameters
@@ -56,6 +56,9 @@ def head_features(net, inputs, *, batch_size=32):
     net : training.unet.nets.ProbabilisticUNet
     inputs : numpy.ndarray
         ``(n, 1, H, W)`` with H and W multiples of the net's spatial multiple.
+    map_statistics : numpy.ndarray, optional
+        ``(n, k)`` statistics of each input's whole map, for a net that reads them (they are
+        then among the features, as constant planes).
     batch_size : int, optional
     """
     from ..common.inference import predict_in_batches
@@ -67,7 +70,7 @@ def head_features(net, inputs, *, batch_size=32):
         lambda module, arguments, output: captured.append(arguments[0].detach().numpy()))
     try:
         predict_in_batches(net, np.ascontiguousarray(inputs, dtype=np.float32),
-                           batch_size=batch_size)
+                           batch_size=batch_size, extra=map_statistics)
     finally:
         hook.remove()
     return np.concatenate(captured, axis=0)
