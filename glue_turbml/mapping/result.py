@@ -46,6 +46,9 @@ class MappingResult:
     domain : glue_turbml.domain.DomainResult or None
         Whether each tile (and the map) looks like the model's training data; None when the
         card records no training domain.
+    map_statistics : dict or None
+        For a model whose uncertainty reads statistics of the whole map (its card's
+        ``input.map_statistics``): ``{name: value}`` as computed on this map, None otherwise.
     """
 
     log_ratio: np.ndarray
@@ -65,6 +68,7 @@ class MappingResult:
     input_name: str
     depth: object = None
     domain: object = None
+    map_statistics: dict = None
 
     @property
     def log_density_ratio(self):
@@ -114,6 +118,7 @@ class MappingResult:
             "n_filled_pixels": int(self.filled_mask.sum()),
             "n_nan_pixels": int((~finite).sum()),
             "domain": None if self.domain is None else self.domain.summary(),
+            "map_statistics": self.map_statistics,
         }
 
     def __str__(self):
@@ -157,6 +162,9 @@ class MappingResult:
         if self.depth is not None:
             header["TM_DEPTH"] = (float(self.depth.value),
                                   f"line-of-sight depth [{self.depth.unit}]")
+        for number, (name, value) in enumerate((self.map_statistics or {}).items(), start=1):
+            # what the uncertainty was conditioned on, in the order of the card's names
+            header[f"TM_MSTA{number}"] = (float(value), f"map statistic {name}"[:47])
         primary = fits.PrimaryHDU(self.log_ratio.astype(np.float32), header=header)
         hdus = [primary]
 

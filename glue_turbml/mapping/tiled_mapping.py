@@ -199,7 +199,10 @@ def map_array(image, runner, *, unit=None, depth=None, wcs=None, input_name="ima
         n_tiles_used=int(tiled.used.size), tile_size=tile_size, stride=stride, window_margin=margin,
         wcs=wcs, model_card=card, session_info=runner.info,
         preprocessing="divide by map mean > " + tiled.pipeline.description,
-        input_name=input_name, depth=depth, domain=check_map(card, image, grid, tiled.used))
+        input_name=input_name, depth=depth, domain=check_map(card, image, grid, tiled.used),
+        map_statistics=None if tiled.map_statistics is None else dict(zip(
+            card["input"]["map_statistics"]["names"],
+            (float(value) for value in tiled.map_statistics))))
 
 
 def map_image(data, *, model, device="auto", depth=None, hdu=None, component=None, axis=None,

@@ -102,3 +102,20 @@ def test_a_card_and_graph_that_disagree_on_the_statistics_input_are_refused(card
     with pytest.raises(ModelLoadError, match=r"inputs \['image', 'map_statistics'\] differ "
                                              "from the card's input 'image'"):
         load_model_file(path)
+
+
+def test_the_statistics_a_result_read_are_in_its_summary_and_fits_header(card, tmp_path):
+    from astropy.io import fits
+
+    column = _column_map((160, 160), seed=4)
+    result = glue_turbml.map_image(column, model=MODEL, device="cpu")
+    names = card["input"]["map_statistics"]["names"]
+    expected = periodic_map_statistics(normalized_input(column)[None, None], names)[0]
+    recorded = result.summary()["map_statistics"]
+    assert list(recorded) == names
+    np.testing.assert_allclose(list(recorded.values()), expected, rtol=1e-5, atol=1e-5)
+    result.write(tmp_path / "mapped.fits")
+    header = fits.getheader(tmp_path / "mapped.fits")
+    for number, name in enumerate(names, start=1):
+        assert header[f"TM_MSTA{number}"] == pytest.approx(recorded[name])
+        assert name in header.comments[f"TM_MSTA{number}"]
