@@ -356,3 +356,20 @@ def _copy_runs(source, target):
     for label in ("sub_alfvenic", "super_alfvenic"):
         (target / label).mkdir(parents=True)
         shutil.copytree(source / label / "seed_0000", target / label / "seed_0000")
+
+
+def test_the_long_identity_recipe_only_extends_the_identity_runs():
+    # its runs are alfven_48_identity's copied and run on from their checkpoints, which the
+    # driver allows only for a later end and more snapshots after the same ones
+    short = load_recipe(RECIPE_DIR / "alfven_48_identity.toml")
+    long = load_recipe(RECIPE_DIR / "alfven_48_identity_long.toml")
+    assert long["seeds"] == short["seeds"] and long["classes"] == short["classes"]
+    changed = {key for key in {**short["common"], **long["common"]}
+               if short["common"].get(key) != long["common"].get(key)}
+    assert changed == {"end_turnovers", "snapshot_turnovers"}
+    times = long["common"]["snapshot_turnovers"]
+    assert times[:len(short["common"]["snapshot_turnovers"])] == \
+        short["common"]["snapshot_turnovers"]
+    assert min(times[len(short["common"]["snapshot_turnovers"]):]) \
+        >= max(short["common"]["snapshot_turnovers"]) + 3.0
+    assert long["common"]["end_turnovers"] == max(times)
