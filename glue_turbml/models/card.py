@@ -80,6 +80,10 @@ def validate_card(card, *, source="model card"):
         build_pipeline(card["preprocess"])
     except ValueError as error:  # PreprocessError: unknown parameters, map steps out of order
         raise ModelCardError(f"{source}: invalid model card at preprocess: {error}") from None
+    if "map_statistics" in card["input"] and card["task"] != "image_to_image":
+        # only the U-Net mapping feeds a map's statistics beside its tiles
+        raise ModelCardError(f"{source}: input.map_statistics is read by image_to_image "
+                             f"models only; this card's task is {card['task']!r}")
     graphs = card["saliency"].get("graphs", {})
     unlisted = sorted(set(graphs) - set(card["saliency"]["methods"]))
     if unlisted:

@@ -234,6 +234,21 @@ def test_validate_card_rejects_a_single_class_or_a_class_without_meaning(card_fa
         validate_card(card)
 
 
+def test_map_statistics_are_accepted_for_u_nets_only_and_by_known_name(card_factory):
+    statistics = {"input": "map_statistics", "names": ["std", "spectral_slope"]}
+    card = card_factory(task="image_to_image")
+    card["input"]["map_statistics"] = statistics
+    validate_card(card)
+    card["input"]["map_statistics"] = dict(statistics, names=["variance"])
+    with pytest.raises(ModelCardError, match="input/map_statistics/names/0"):
+        validate_card(card)
+    classifier = card_factory()
+    classifier["input"]["map_statistics"] = statistics
+    with pytest.raises(ModelCardError, match="image_to_image models only; this card's task is "
+                                             "'classification'"):
+        validate_card(classifier, source="classifier.onnx")
+
+
 def test_validate_card_rejects_a_stride_larger_than_the_tile(card_factory):
     validate_card(card_factory(tile_size=32, stride=32))
     with pytest.raises(ModelCardError, match="stride 33 exceeds the tile size 32"):
