@@ -1,8 +1,6 @@
 """Saliency of a classifier or regressor over a whole map: one explained output per tile, on the
 tiles `classify` analyses, blended back like its per-pixel probabilities."""
 
-from functools import partial
-
 import numpy as np
 
 from ..classification import softmax
@@ -40,8 +38,7 @@ def tile_model_saliency(image, runner, *, method, target, wcs, input_name, strid
     embeddings = []
     tile_logits = None
     for chunk, tiles in tiled.chunks():
-        outputs = runner.run(tiles, batch_size=batch_size, outputs=names,
-                             map_statistics=tiled.map_statistics)
+        outputs = runner.run(tiles, batch_size=batch_size, outputs=names)
         if with_embedding:
             outputs, features = outputs
             embeddings.append(features)
@@ -70,20 +67,17 @@ def tile_model_saliency(image, runner, *, method, target, wcs, input_name, strid
         method, size, used.size, occlusion_window=occlusion_window,
         occlusion_stride=occlusion_stride, occlusion_baseline=occlusion_baseline)
     tile_maps = np.full((grid.n_tiles, 1, size, size), np.nan, dtype=np.float32)
-    forward = partial(runner.run, map_statistics=tiled.map_statistics)
     advance, close = tile_progress(progress, total, unit=unit)
     try:
         for chunk, tiles in tiled.chunks():
             targets = np.repeat(one_hot[np.newaxis], len(chunk), axis=0)
             if method == "occlusion":
-                # occluded tiles keep the whole map's statistics: the saliency is of the tile
-                maps = occlusion_saliency(forward, tiles, targets, window=window, stride=step,
+                maps = occlusion_saliency(runner.run, tiles, targets, window=window, stride=step,
                                           baseline=occlusion_baseline, batch_size=batch_size,
                                           on_pass=advance)
             else:
                 _, maps = graph_runner.run(tiles, targets, batch_size=batch_size,
-                                           on_batch=advance,
-                                           map_statistics=tiled.map_statistics)
+                                           on_batch=advance)
             tile_maps[chunk] = maps[:, :1]
     finally:
         close()
