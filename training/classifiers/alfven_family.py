@@ -21,7 +21,7 @@ from pathlib import Path
 __all__ = ["FAMILY", "IDENTITY_SET", "class_spec", "model_arguments", "main"]
 
 #: The recipe folder of longer runs for the run-identity control, never a training set (its
-#: runs are alfven_48_fast's seeds 0 and 1).
+#: runs are alfven_48_fast's seeds 0-3).
 IDENTITY_SET = "alfven_48_identity"
 
 #: model name -> its options of `training.classifiers.alfven` besides data and outputs.

@@ -1,11 +1,13 @@
 """The run-identity control of the Alfven family on the longer runs of recipe
 ``alfven_48_identity``: for each family member's inputs, a network of the member's design is
-trained to tell two runs of one class apart on their 2-3.5 T snapshots and scored on 5.5-6.5 T.
+trained to tell two runs of one class apart on their 2-3.5 T snapshots and scored on 5.5-6.5 T,
+for every disjoint pair of the recipe's runs of each class (seeds 0 and 1, 2 and 3), and the
+control's value is the mean over the pairs.
 
 Run as::
 
     python -m training.classifiers.alfven_identity ROOT \\
-        --report docs/results/alfven_identity_control.json [--update-cards]
+        --report docs/results/alfven_identity_pairs.json [--update-cards]
 
 ``ROOT/alfven_48_identity`` holds the extended runs (see the recipe). With ``--update-cards``
 the result joins each shipped member's training report (``metrics.run_identity_control_long``,
@@ -31,9 +33,10 @@ GAP_TURNOVERS = 2.0
 WINDOW_TURNOVERS = 1.0
 
 
-def identity_control(root, name, *, seed=0, progress=False, dihedral_average=True):
+def identity_control(root, name, *, seed=0, pairs=None, progress=False, dihedral_average=True):
     """The control for one family member on ``root/alfven_48_identity``.
 
+    ``pairs`` limits the pairs per class (None: every disjoint pair of the runs there).
     ``dihedral_average=False`` measures the design without the averaging over the 8 rotations
     and reflections (`training.classifiers.alfven.AlfvenConfig.dihedral_average`).
 
@@ -60,8 +63,10 @@ def identity_control(root, name, *, seed=0, progress=False, dihedral_average=Tru
                               directions=config.directions if config.kind == "columns" else None)
     result = run_identity_control(data, np.ones(len(data), dtype=bool), config=config,
                                   gap_turnovers=GAP_TURNOVERS, test_window=WINDOW_TURNOVERS,
-                                  progress=progress)
-    result["data"] = f"{IDENTITY_SET} (alfven_48_fast's seeds 0 and 1 run on to 6.5 T)"
+                                  pairs=pairs, progress=progress)
+    seeds = sorted({seed for entry in result["classes"].values() for seed in entry["seeds"]})
+    result["data"] = (f"{IDENTITY_SET} (alfven_48_fast's seeds "
+                      f"{', '.join(str(seed) for seed in seeds)} run on to 6.5 T)")
     return result
 
 
@@ -78,6 +83,8 @@ def main(argv=None):
     parser.add_argument("--update-cards", action="store_true",
                         help="state the result in each shipped member's card")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pairs", type=int, default=None,
+                        help="pairs of runs per class at most (default: every disjoint pair)")
     parser.add_argument("--from-report", action="store_true",
                         help="take each member's result from --report as measured before "
                              "instead of measuring it again (with --update-cards, after a "
@@ -102,7 +109,8 @@ def main(argv=None):
             # as recorded, with the command that measured it
             result = dict(report["models"][name], carried_over_by=command)
         else:
-            result = identity_control(arguments.root, name, seed=arguments.seed)
+            result = identity_control(arguments.root, name, seed=arguments.seed,
+                                      pairs=arguments.pairs)
         if result["mean_accuracy"] is None:
             # nothing measured (e.g. the identity runs are missing or too short): say why and
             # leave the report and the cards as they are
@@ -114,9 +122,13 @@ def main(argv=None):
             report["command"] = command
             measured = True
             report["models"][name] = dict(result, command=command)
-        print(f"{name}: run-identity control {result['mean_accuracy']:.3f} (chance 0.5 +- "
+        print(f"{name}: run-identity control {result['mean_accuracy']:.3f} over "
+              f"{result.get('n_pairs', len(result['classes']))} pairs (chance 0.5 +- "
               f"{result['tolerance']}); per class "
-              + ", ".join(f"{label} {entry['accuracy']:.3f}"
+              + ", ".join(f"{label} {entry['accuracy']:.3f} ("
+                          + ", ".join(f"seeds {pair['seeds'][0]}/{pair['seeds'][1]} "
+                                      f"{pair['accuracy']:.3f}"
+                                      for pair in entry.get("pairs", [entry])) + ")"
                           for label, entry in result["classes"].items()), flush=True)
         if arguments.update_cards:
             training_report = Path("docs/results") / f"{name.replace('-', '_')}.json"

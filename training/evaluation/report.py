@@ -182,13 +182,24 @@ def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
                             if key.endswith("_long") else "")
                          + f": mean accuracy {identity['mean_accuracy']:.3f} telling two runs of "
                          f"one class apart (chance 0.5 +- {identity['tolerance']}; at chance: "
-                         f"{identity['at_chance']}).")
+                         f"{identity['at_chance']})" + _identity_pairs_text(identity) + ".")
     lines += ["", "## Robustness", "", f"![robustness curves]({robustness_name})", ""]
     for curve, rows_ in report["robustness"].items():
         if isinstance(rows_, list):
             lines.append(f"- {curve.replace('_', ' ')} (map accuracy): " + ", ".join(
                 f"{row['value']}: {_accuracy_text(row)}" for row in rows_))
     return "\n".join(lines) + "\n"
+
+
+def _identity_pairs_text(identity):
+    """``; over N pairs: label seeds a/b 0.xxx, ...`` where the control scored several pairs."""
+    pairs = [(label, pair) for label, entry in identity.get("classes", {}).items()
+             for pair in entry.get("pairs", [])]
+    if len(pairs) <= len(identity.get("classes", {})):
+        return ""
+    return f"; over {len(pairs)} pairs of runs: " + ", ".join(
+        f"{label.replace('_', '-')} seeds {pair['seeds'][0]}/{pair['seeds'][1]} "
+        f"{pair['accuracy']:.3f}" for label, pair in pairs)
 
 
 def write_report(report, name, out_dir):

@@ -79,15 +79,17 @@ def test_training_exports_a_model_with_held_out_metrics_and_baselines(runs_folde
     assert report_main([str(out), "--training-report", str(old)]) == 2
 
 
-def _identity_maps(persistent):
-    """Two runs of one class, 4 snapshots x 24 maps of 16^2: with ``persistent`` each run keeps
-    its own fixed large-scale pattern under the noise; without, every map is independent."""
+def _identity_maps(persistent, n_runs=2):
+    """``n_runs`` runs of one class, 4 snapshots x 24 maps of 16^2: with ``persistent`` each run
+    keeps its own fixed large-scale pattern under the noise; without, every map is
+    independent."""
     from training.classifiers.alfven_data import LabelledMaps
     from training.common.random_fields import lognormal_field
 
     maps, runs, times = [], [], []
-    patterns = [lognormal_field((16, 16), 4.0, sigma_ln=1.0, seed=[77, run]) for run in (0, 1)]
-    for run in (0, 1):
+    patterns = [lognormal_field((16, 16), 4.0, sigma_ln=1.0, seed=[77, run])
+                for run in range(n_runs)]
+    for run in range(n_runs):
         for snapshot in range(4):
             for number in range(24):
                 noise = lognormal_field((16, 16), 2.0, sigma_ln=0.3,
@@ -98,7 +100,7 @@ def _identity_maps(persistent):
                 runs.append(run)
                 times.append(float(snapshot))
     count = len(maps)
-    records = [{"label": "sub_alfvenic", "seed": seed, "files": []} for seed in (10, 11)]
+    records = [{"label": "sub_alfvenic", "seed": 10 + run, "files": []} for run in range(n_runs)]
     return LabelledMaps(maps, np.zeros(count, dtype=np.int64), np.asarray(runs),
                         np.asarray(times), np.full(count, np.nan), CLASSES, records)
 
@@ -149,6 +151,47 @@ def test_identity_control_scores_a_window_after_a_gap(monkeypatch):
                                           config=alfven.QUICK_CONFIG, gap_turnovers=3.0,
                                           test_window=1.0)
     assert "no snapshot 3.0 turnovers before" in control["skipped"]["sub_alfvenic"]
+
+
+def test_identity_control_averages_disjoint_pairs_of_runs(monkeypatch):
+    """Four runs make two independent pairs, (10, 11) and (12, 13); each gets its own network
+    and the control's value is their mean, with each pair's score kept."""
+    from training.classifiers import alfven
+
+    data = _identity_maps(False, n_runs=4)
+    trained = []
+
+    def no_training(train_set, validation_set, config, *, name, progress):
+        trained.append(sorted(set(train_set.realizations.tolist())))
+        return len(trained), None
+
+    monkeypatch.setattr(alfven, "_train_cnn", no_training)
+    # the first pair's network scores 0.7, the second's 0.38
+    monkeypatch.setattr("training.evaluation.classifier_metrics.evaluate_classifier",
+                        lambda model, images, labels: {"accuracy": {1: 0.7, 2: 0.38}[model]})
+    control = alfven.run_identity_control(data, np.ones(len(data), dtype=bool),
+                                          config=alfven.QUICK_CONFIG, gap_turnovers=1.0,
+                                          pairs=None)
+    entry = control["classes"]["sub_alfvenic"]
+    assert trained == [[0, 1], [2, 3]]
+    assert [pair["seeds"] for pair in entry["pairs"]] == [[10, 11], [12, 13]]
+    assert [pair["accuracy"] for pair in entry["pairs"]] == [0.7, 0.38]
+    assert entry["seeds"] == [10, 11, 12, 13] and control["n_pairs"] == 2
+    assert control["mean_accuracy"] == pytest.approx(0.54) and control["at_chance"] is True
+    # on the edge of the tolerance counts as within it, whatever the round-off of the mean
+    # (0.7 and 0.2 average to 0.45 exactly; float addition gives 0.44999999999999996)
+    monkeypatch.setattr("training.evaluation.classifier_metrics.evaluate_classifier",
+                        lambda model, images, labels: {"accuracy": {1: 0.7, 2: 0.2}[model]})
+    trained.clear()
+    edge = alfven.run_identity_control(data, np.ones(len(data), dtype=bool),
+                                       config=alfven.QUICK_CONFIG, gap_turnovers=1.0, pairs=None)
+    assert edge["mean_accuracy"] == pytest.approx(0.45) and edge["at_chance"] is True
+    # the default keeps one pair per class, as the controls in the training reports do
+    trained.clear()
+    control = alfven.run_identity_control(data, np.ones(len(data), dtype=bool),
+                                          config=alfven.QUICK_CONFIG, gap_turnovers=1.0)
+    assert trained == [[0, 1]] and control["mean_accuracy"] == pytest.approx(0.7)
+    assert control["at_chance"] is False
 
 
 def _setting_maps(*, reversed_in_second):
@@ -257,8 +300,9 @@ def test_long_identity_control_uses_each_members_inputs(name, kind, ffp, monkeyp
         calls["kind"], calls["directions"] = kind, directions
         return _identity_maps(False)
 
-    def fake_control(data, mask, *, config, gap_turnovers, test_window, progress):
+    def fake_control(data, mask, *, config, gap_turnovers, test_window, pairs, progress):
         calls["config"], calls["gap"], calls["window"] = config, gap_turnovers, test_window
+        calls["pairs"] = pairs
         return {"classes": {}, "mean_accuracy": None}
 
     for label in ("sub_alfvenic", "super_alfvenic"):
@@ -271,6 +315,7 @@ def test_long_identity_control_uses_each_members_inputs(name, kind, ffp, monkeyp
     assert calls["kind"] == kind and calls["config"].ffp is ffp
     assert (calls["directions"] is not None) == (kind == "columns")
     assert (calls["gap"], calls["window"]) == (2.0, 1.0)
+    assert calls["pairs"] is None  # every disjoint pair of the identity runs
     assert all("alfven_48_identity" in path for path in calls["globs"])
     assert len(calls["globs"]) == 2 and "6.5 T" in result["data"]
 
