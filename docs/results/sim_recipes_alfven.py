@@ -6,6 +6,8 @@ into ``ROOT/<recipe name>/`` (one folder per recipe, as ``--output-dir``)::
 
     python docs/results/sim_recipes_alfven.py ROOT > docs/results/sim_recipes_alfven.txt
 
+or ``python docs/results/sim_recipes_alfven.py ROOT SET [SET ...]`` for the named sets only.
+
 For every run: the device it ran on (its snapshots' ``PAR device``), steps, wall seconds of the
 process that finished it (its log, ``ROOT/logs/<recipe>_<class>_<seed>.log``, as the work queues
 write it; on the CPU one thread on the 2-core machine, the other core busy, so the seconds are
@@ -118,10 +120,15 @@ def summarize_tries(folder):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
+    if not argv:
         print(__doc__, file=sys.stderr)
         return 2
     root = Path(argv[0])
+    if len(argv) > 1:
+        # only the sets named (e.g. a set or probe added later, into a file of its own)
+        for name in argv[1:]:
+            summarize_set(root / name)
+        return 0
     for folder in sorted(root.glob("alfven_*")):
         if folder.is_dir():
             summarize_set(folder)
