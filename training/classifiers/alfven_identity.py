@@ -64,9 +64,10 @@ def identity_control(root, name, *, seed=0, pairs=None, progress=False, dihedral
     result = run_identity_control(data, np.ones(len(data), dtype=bool), config=config,
                                   gap_turnovers=GAP_TURNOVERS, test_window=WINDOW_TURNOVERS,
                                   pairs=pairs, progress=progress)
-    seeds = sorted({seed for entry in result["classes"].values() for seed in entry["seeds"]})
+    run_seeds = sorted({run_seed for entry in result["classes"].values()
+                        for run_seed in entry["seeds"]})
     result["data"] = (f"{IDENTITY_SET} (alfven_48_fast's seeds "
-                      f"{', '.join(str(seed) for seed in seeds)} run on to 6.5 T)")
+                      f"{', '.join(str(run_seed) for run_seed in run_seeds)} run on to 6.5 T)")
     return result
 
 
