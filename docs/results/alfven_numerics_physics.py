@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 SETS = ("alfven_48_fast", "alfven_48_drive", "alfven_64_minmod_hlle", "alfven_48_minmod_hlld",
-        "probe_48_minmod_hlle", "probe_48_minmod_hlld", "probe_48_mc_hlle")
+        "alfven_64_minmod_hlld", "probe_48_minmod_hlle", "probe_48_minmod_hlld",
+        "probe_48_mc_hlle", "probe_48_hlld_no_order_check")
 #: lags as fractions of the box side
 LAG_FRACTIONS = (1 / 16, 1 / 8, 1 / 4)
 

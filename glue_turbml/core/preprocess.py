@@ -29,7 +29,8 @@ def _as_tile_stack(images):
     if array.ndim == 3:
         return array, False
     raise PreprocessError(
-        f"preprocessing works on one 2D image or a stack of them (n, ny, nx); got shape {array.shape}"
+        f"preprocessing works on one 2D image or a stack of them (n, ny, nx); "
+        f"got shape {array.shape}"
     )
 
 

@@ -15,7 +15,8 @@ from .session import DEVICES, DeviceError, SessionInfo, clear_session_cache, get
 __all__ = [
     "CARD_KEY", "CARD_SCHEMA_VERSION", "ModelCardError", "card_schema", "read_card",
     "summarize_card", "validate_card", "weights_sha256", "write_card",
-    "ALLOWED_OP_DOMAINS", "DEFAULT_MAX_MODEL_MB", "LoadedModel", "ModelLoadError", "load_model_file",
+    "ALLOWED_OP_DOMAINS", "DEFAULT_MAX_MODEL_MB", "LoadedModel", "ModelLoadError",
+    "load_model_file",
     "max_model_bytes",
     "ModelEntry", "ModelNotFoundError", "ModelShadowWarning", "list_models", "model_search_path",
     "resolve_model", "scan_models", "shipped_models_dir", "user_models_dir",

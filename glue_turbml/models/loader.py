@@ -244,7 +244,8 @@ def _check_interface(model, card, source):
         )
     if dims[1].HasField("dim_value") and dims[1].dim_value != card["input"]["channels"]:
         raise ModelLoadError(
-            f"{source}: input has {dims[1].dim_value} channels, the card says {card['input']['channels']}"
+            f"{source}: input has {dims[1].dim_value} channels, the card says "
+            f"{card['input']['channels']}"
         )
     for axis in range(2, len(dims)):  # a fixed height or width must take the card's tiles
         if dims[axis].HasField("dim_value") and dims[axis].dim_value != card["input"]["tile_size"]:

@@ -1,4 +1,5 @@
-"""onnxruntime sessions: device choice, the provider actually used, and a per-(model, device) cache."""
+"""onnxruntime sessions: device choice, the provider actually used, and a per-(model, device)
+cache."""
 
 import io
 import os
@@ -139,7 +140,8 @@ def _create(model_bytes, providers):
     options.log_severity_level = 3
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     with _captured_output() as captured:
-        session = onnxruntime.InferenceSession(model_bytes, sess_options=options, providers=providers)
+        session = onnxruntime.InferenceSession(model_bytes, sess_options=options,
+                                               providers=providers)
     return session, captured["text"]
 
 

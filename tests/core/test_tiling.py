@@ -163,7 +163,7 @@ def test_extract_tiles_interior_tiles_are_plain_slices(shape, tile_size, stride,
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("shape, tile_size, stride", GRID_CASES)
 def test_extract_tiles_fills_past_the_edge_by_wrapping_or_mirroring(shape, tile_size, stride,
-                                                                     boundary):
+                                                                    boundary):
     image = np.random.default_rng(1).normal(size=shape)
     grid = make_tile_grid(shape, tile_size, stride=stride, boundary=boundary)
     tiles = extract_tiles(image, grid)

@@ -542,7 +542,7 @@ def test_weights_hash_of_string_tensors_is_stable(classifier_factory):
 
 def test_summarize_card_names_the_task_classes_input_data_and_metrics(card_factory):
     card = card_factory(n_classes=2, tile_size=64,
-                           metrics={"accuracy": 0.912345, "n_test": 400, "per_class": [1, 2]})
+                        metrics={"accuracy": 0.912345, "n_test": 400, "per_class": [1, 2]})
     card["classes"][0]["meaning"] = "sub-Alfvenic (M_A~0.7)"
     text = summarize_card(card)
     lines = text.splitlines()

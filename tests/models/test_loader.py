@@ -56,7 +56,8 @@ def test_modified_weights_fail_the_hash(tmp_path, carded_classifier):
     array.flat[0] += 1.0
     weight.CopyFrom(numpy_helper.from_array(array, weight.name))
     path = _save(carded_classifier, tmp_path / "tampered.onnx")
-    with pytest.raises(ModelLoadError, match=r"tampered\.onnx: the weights' sha256 .* does not match"):
+    with pytest.raises(ModelLoadError,
+                       match=r"tampered\.onnx: the weights' sha256 .* does not match"):
         load_model_file(path)
 
 

@@ -567,6 +567,15 @@ def caveats(report):
                      "48-64^3 sets; 256^3 needs the GPU-hours in "
                      "docs/results/gpu_256_estimate.txt); finer dissipation ranges than these "
                      "are untested.")
+    solvers = sorted({key.split("riemann=")[1].split()[0] for key in settings
+                      if "riemann=" in key})
+    if solvers == ["hlld"]:
+        notes.append("Trained on HLLD runs only: at 48-64^3 the more diffusive HLLE solver "
+                     "erases the sub-Alfvenic density structure along the field that this "
+                     "model reads (docs/results/alfven_numerics_physics.txt), and a network "
+                     "trained on HLLD runs calls many such sub-Alfvenic maps super-Alfvenic "
+                     "(docs/results/alfven_numerics_faithful.txt): measure the density "
+                     "anisotropy of another code's runs before trusting it on them.")
     controls = (metrics.get("setting_controls") or {}).get("settings", {})
     failed = [f"{entry['difference']} ({entry['points_below_same_setting']:.1f} points below)"
               for entry in controls.values() if not entry["within_target"]]

@@ -8,21 +8,33 @@ Run as::
 
 from the repository root.
 ``ROOT`` holds one folder per Alfven recipe run (``training/sim/recipes/alfven_*.toml`` with
-``--output-dir ROOT/<recipe name>``); every set found there is used: the held-out test runs are
-the largest seed of each class in each set, the numerics and driving controls train on the set
-with the most training maps and score the others. Models go to ``onnx_models/``, reports to
-``docs/results/`` (``<name>.json``, ``<name>_report.md`` and its figures).
+``--output-dir ROOT/<recipe name>``); every finished set found there but `NOT_FOR_TRAINING`
+is used: the held-out test runs are the largest seed of each class in each set, the numerics
+and driving controls train on the set with the most training maps and score the others.
+Models go to ``onnx_models/``, reports to ``docs/results/`` (``<name>.json``,
+``<name>_report.md`` and its figures).
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["FAMILY", "IDENTITY_SET", "class_spec", "model_arguments", "main"]
+__all__ = ["FAMILY", "IDENTITY_SET", "NOT_FOR_TRAINING", "class_spec", "model_arguments",
+           "main"]
 
 #: The recipe folder of longer runs for the run-identity control, never a training set (its
 #: runs are alfven_48_fast's seeds 0-3).
 IDENTITY_SET = "alfven_48_identity"
+
+#: Recipe folders kept out of the default training data, with why. Their runs stay useful as
+#: measurements (docs/results/alfven_numerics_physics.py reads every set), not as labels.
+NOT_FOR_TRAINING = {
+    # minmod + HLLE at 64^3: the sub-Alfvenic density keeps no structure along the field
+    # (anisotropy 0.93/0.93/1.02 against 0.48/0.68/0.92 with HLLD,
+    # docs/results/alfven_numerics_physics.txt), so its sub-Alfvenic label names physics its
+    # maps no longer show: a network could only learn the solver or the run from them
+    "alfven_64_minmod_hlle": "HLLE erases the sub-Alfvenic density anisotropy at 64^3",
+}
 
 #: model name -> its options of `training.classifiers.alfven` besides data and outputs.
 FAMILY = {
@@ -41,17 +53,23 @@ def class_spec(root, recipe, label):
 def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_runs=True):
     """The `training.classifiers.alfven` command line of one family member.
 
-    ``sets`` (recipe folder names) limits the data to those sets; all ``alfven_*`` folders
-    by default. Give only finished sets: a set with one class done would tie its setting to
-    that class. The run-identity control uses `IDENTITY_SET` when it is there and
-    ``identity_runs`` (give False while its runs are still going), else the training runs.
+    ``sets`` (recipe folder names) limits the data to those sets; by default every finished
+    ``alfven_*`` set (one with its ``manifest.json``) except `NOT_FOR_TRAINING`. Give only
+    finished sets: a set with one class done would tie its setting to that class. The
+    run-identity control uses `IDENTITY_SET` when it is there and ``identity_runs`` (give
+    False while its runs are still going), else the training runs.
     """
     found = sorted(path.name for path in Path(root).glob("alfven_*") if path.is_dir())
     identity = IDENTITY_SET if identity_runs and IDENTITY_SET in found else None
-    sets = [name for name in found if name != IDENTITY_SET] if sets is None else list(sets)
+    if sets is None:
+        # a set is finished once the recipe's last call has written its manifest
+        sets = [name for name in found if name != IDENTITY_SET
+                and name not in NOT_FOR_TRAINING
+                and (Path(root) / name / "manifest.json").is_file()]
+    sets = list(sets)
     missing = sorted(set(sets) - set(found))
     if not sets or missing or IDENTITY_SET in sets:
-        raise ValueError(f"{root}: no recipe folders {missing or 'alfven_*'}"
+        raise ValueError(f"{root}: no recipe folders {missing or 'alfven_* with a manifest'}"
                          if not sets or missing else
                          f"{IDENTITY_SET} repeats training runs: it is for the run-identity "
                          "control only")
@@ -91,7 +109,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sets", nargs="+", default=None,
-                        help="recipe folders under ROOT to use (default: every alfven_* one)")
+                        help="recipe folders under ROOT to use (default: every finished "
+                             "alfven_* one but NOT_FOR_TRAINING)")
     parser.add_argument("--without-identity-runs", action="store_true",
                         help=f"run the run-identity control on the training runs even where "
                              f"ROOT/{IDENTITY_SET} exists (while its runs are still going)")

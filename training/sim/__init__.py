@@ -10,4 +10,4 @@ __all__ = ["Grid", "MHDSolver", "MHDState", "NonPhysicalStateError", "SolverOpti
            "__version__"]
 
 # the simulator's own version, written into every snapshot and checkpoint
-__version__ = "0.4.0"  # minmod limiter, forcing shape and solenoidal fraction options
+__version__ = "0.5.0"  # the hlld_no_order_check Riemann solver (0.4.0: minmod, forcing options)

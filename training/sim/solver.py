@@ -39,8 +39,9 @@ class SolverOptions:
     ----------
     sound_speed : float
         Isothermal sound speed, positive.
-    riemann : {'hlld', 'hlle'}
-        Riemann solver.
+    riemann : {'hlld', 'hlle', 'hlld_no_order_check'}
+        Riemann solver; ``hlld_no_order_check`` is HLLD without the HLLE fallback where its
+        Alfven speeds leave the outer fan (`training.sim.riemann.hlld_flux`).
     limiter : {'van_leer', 'mc', 'minmod'}
         PLM slope limiter.
     density_reconstruction : {'log_where_steep', 'linear'}
@@ -182,7 +183,7 @@ class MHDSolver:
         self.device = torch.device(device)
         self.dtype = DTYPES[self.options.dtype]
         self.counters = StepCounters()
-        self._riemann = hlld_flux if self.options.riemann == "hlld" else hlle_flux
+        self._riemann = hlle_flux if self.options.riemann == "hlle" else hlld_flux
         self._compiled_step = None
         if self.options.compile:
             # the first call compiles with dt as a constant, the second (a new dt) recompiles
@@ -241,9 +242,10 @@ class MHDSolver:
                 left, right = donor_cell(frame, axis)
             normal_field = state.face_field[axis]
             if riemann is hlld_flux:
-                flux, fallback = hlld_flux(left, right, normal_field, self.options.sound_speed,
-                                           density_floor=self.options.density_floor,
-                                           return_fallback=True)
+                flux, fallback = hlld_flux(
+                    left, right, normal_field, self.options.sound_speed,
+                    density_floor=self.options.density_floor, return_fallback=True,
+                    check_wave_order=self.options.riemann != "hlld_no_order_check")
                 hlle_faces = hlle_faces + fallback.sum()
             else:
                 flux = riemann(left, right, normal_field, self.options.sound_speed)

@@ -267,13 +267,20 @@ def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_sec
 
 
 def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):
-    from training.classifiers.alfven_family import IDENTITY_SET, model_arguments
+    from training.classifiers.alfven_family import IDENTITY_SET, NOT_FOR_TRAINING, model_arguments
 
-    for recipe in ("alfven_48_fast", "alfven_48_drive", IDENTITY_SET):
+    unfinished, erased = "alfven_64_unfinished", next(iter(NOT_FOR_TRAINING))
+    for recipe in ("alfven_48_fast", "alfven_48_drive", IDENTITY_SET, unfinished, erased):
         (tmp_path / recipe).mkdir()
+    for recipe in ("alfven_48_fast", "alfven_48_drive", IDENTITY_SET, erased):
+        (tmp_path / recipe / "manifest.json").write_text("{}")
     arguments = model_arguments("alfven", tmp_path)
     classes = [arguments[i + 1] for i, flag in enumerate(arguments) if flag == "--class"]
-    assert len(classes) == 4 and not any(IDENTITY_SET in spec for spec in classes)
+    # by default neither a set still running nor one whose labels its maps lost
+    assert len(classes) == 4 and not any(IDENTITY_SET in spec or unfinished in spec
+                                         or erased in spec for spec in classes)
+    asked = model_arguments("alfven", tmp_path, sets=["alfven_48_fast", erased])
+    assert sum(erased in spec for spec in asked) == 2
     identity = [arguments[i + 1] for i, flag in enumerate(arguments)
                 if flag == "--identity-class"]
     assert len(identity) == 2 and all(IDENTITY_SET in spec for spec in identity)
@@ -281,6 +288,7 @@ def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):
     assert "--setting-controls" in arguments
     with pytest.raises(ValueError, match="run-identity control only"):
         model_arguments("alfven", tmp_path, sets=["alfven_48_fast", IDENTITY_SET])
+    (tmp_path / IDENTITY_SET / "manifest.json").unlink()
     (tmp_path / IDENTITY_SET).rmdir()
     arguments = model_arguments("alfven", tmp_path, sets=["alfven_48_fast"])
     assert "--identity-class" not in arguments and "--setting-controls" not in arguments

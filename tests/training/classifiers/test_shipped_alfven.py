@@ -52,3 +52,15 @@ def test_caveats_follow_the_measurements():
     # a baseline that matches the network is said, with both numbers
     report["metrics"].update(test_accuracy=0.95, baselines={"hog_svm": {"accuracy": 0.96}})
     assert "hog_svm baseline scores 0.960" in caveats(report)[1]
+
+
+def test_caveats_warn_of_hlle_maps_when_every_training_run_used_hlld():
+    def report(*solvers):
+        settings = {f"cells={cells} limiter=minmod riemann={solver} | forcing_shape=flat": 1.0
+                    for cells, solver in zip((48, 64), solvers)}
+        return {"metrics": {"test_accuracy_by_setting": settings}, "robustness": {}}
+
+    hlld_only = [note for note in caveats(report("hlld", "hlld")) if "HLLE" in note]
+    assert len(hlld_only) == 1 and "alfven_numerics_physics.txt" in hlld_only[0]
+    # a set with HLLE in training: the sentence would be wrong, so it is not there
+    assert not [note for note in caveats(report("hlld", "hlle")) if "HLLE" in note]

@@ -14,7 +14,7 @@ from training.sim.solver import MHDSolver, SolverOptions
 from training.sim.verify import rms_l1_error
 
 
-@pytest.mark.parametrize("riemann", ["hlld", "hlle"])
+@pytest.mark.parametrize("riemann", ["hlld", "hlle", "hlld_no_order_check"])
 def test_alfven_wave_converges_at_second_order(riemann):
     errors = []
     for cells in (16, 32):
@@ -52,6 +52,32 @@ def test_hlld_resolves_a_rotational_discontinuity_better_than_hlle():
     # the exact solution keeps the transverse field flux at zero at x/t = 0 by symmetry
     assert abs(float(hlld[4])) < abs(float(hlle[4])) or abs(float(hlld[2])) < 1e-12
     assert torch.isfinite(hlld).all()
+
+
+def test_hlld_order_check_is_what_sends_a_field_aligned_density_jump_to_hlle():
+    # a density jump at rest along a strong normal field: the HLL mass flux across it is large,
+    # the star velocity with it, and S*_R = u* + |B_n| / sqrt(rho*) passes S_R
+    left = torch.tensor([[1.0], [0.0], [0.05], [0.0], [0.1], [0.0]], dtype=torch.float64)
+    right = torch.tensor([[0.3], [0.0], [-0.05], [0.0], [-0.1], [0.0]], dtype=torch.float64)
+    normal_field = torch.tensor([3.0], dtype=torch.float64)
+    hlle = hlle_flux(left, right, normal_field, 0.1)
+    checked, checked_fallback = hlld_flux(left, right, normal_field, 0.1, return_fallback=True)
+    kept, kept_fallback = hlld_flux(left, right, normal_field, 0.1, return_fallback=True,
+                                    check_wave_order=False)
+    assert bool(checked_fallback.all()) and torch.equal(checked, hlle)
+    assert not bool(kept_fallback.any()) and torch.isfinite(kept).all()
+    # isothermal HLLD takes its mass and normal momentum fluxes from HLL (Mignone eqs. 17,
+    # 24), so the check only changes the transverse fluxes
+    assert torch.allclose(kept[:2], hlle[:2], atol=1e-12)
+    assert float((kept[2:] - hlle[2:]).abs().max()) > 1e-3
+    # where the speeds are ordered the check changes nothing
+    ordered_right = left.clone()
+    ordered_right[2], ordered_right[4] = -0.05, -0.1
+    assert not bool(hlld_flux(left, ordered_right, normal_field, 0.1,
+                              return_fallback=True)[1].any())
+    assert torch.equal(hlld_flux(left, ordered_right, normal_field, 0.1),
+                       hlld_flux(left, ordered_right, normal_field, 0.1,
+                                 check_wave_order=False))
 
 
 def test_divergence_stays_at_round_off_in_3d_random_flow():
