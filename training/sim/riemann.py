@@ -121,8 +121,8 @@ def hlld_flux(left, right, normal_field, sound_speed, *, density_floor=1.0e-10,
     """Isothermal HLLD flux (Mignone 2007, JCP 225, 1427), HLLE where it cannot be trusted.
 
     The three-state solver resolves the rotational (Alfven) discontinuities that HLLE smears.
-    Where the HLL density falls below ``density_floor``, the Alfven speeds leave the outer fan, or
-    the result is not finite, the HLLE flux is used instead.
+    Where the HLL density falls below ``density_floor``, the Alfven speeds leave the outer fan
+    (with ``check_wave_order``), or the result is not finite, the HLLE flux is used instead.
 
     Parameters
     ----------
