@@ -569,7 +569,9 @@ def caveats(report):
                      "are untested.")
     solvers = sorted({key.split("riemann=")[1].split()[0] for key in settings
                       if "riemann=" in key})
-    if solvers == ["hlld"]:
+    classes = {entry.get("name") for entry in (report.get("card") or {}).get("classes", [])}
+    # the anisotropy is what tells the Alfven classes apart; other models read other things
+    if solvers == ["hlld"] and "sub_alfvenic" in classes:
         notes.append("Trained on HLLD runs only: at 48-64^3 the more diffusive HLLE solver "
                      "erases the sub-Alfvenic density structure along the field that this "
                      "model reads (docs/results/alfven_numerics_physics.txt), and a network "
