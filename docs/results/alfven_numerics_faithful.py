@@ -33,13 +33,18 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models", nargs="+", default=["alfven"])
     parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument("--map-size", type=int, default=None,
+                        help="resample every map to this size first (default: the smallest)")
     arguments = parser.parse_args(argv)
+    options = () if arguments.map_size is None else ("--map-size", str(arguments.map_size))
     print(f"# written by: python docs/results/alfven_numerics_faithful.py {arguments.root} "
           f"--threads {arguments.threads} --models {' '.join(arguments.models)} "
-          f"--sets {' '.join(arguments.sets)}")
+          f"--sets {' '.join(arguments.sets)}"
+          + ("" if arguments.map_size is None else f" --map-size {arguments.map_size}"))
     results = {}
     for name in arguments.models:
-        controls = control_of(name, arguments.root, arguments.sets, threads=arguments.threads)
+        controls = control_of(name, arguments.root, arguments.sets, threads=arguments.threads,
+                              options=options)
         results[name] = controls
         print(f"\n== {name}: trained on {controls['reference']}\n   same setting "
               f"{controls['same_setting_accuracy']:.4f}; per class "
