@@ -31,8 +31,11 @@ CLASSES = ("sub_alfvenic", "super_alfvenic")
 
 
 def axis_fractions(path):
-    """Fraction of faces normal to x, y and z where the wave-order check falls back."""
+    """Fraction of faces normal to x, y and z where the wave-order check falls back; None for a
+    snapshot without velocity and field (the GPU sets' runs keep density only)."""
     with fits.open(path) as hdul:
+        if not all(name in hdul for name in ("VX", "VY", "VZ", "BX", "BY", "BZ")):
+            return None
         header = hdul[0].header
         density = hdul[0].data.astype(np.float64)
         velocity = [hdul[name].data.astype(np.float64) for name in ("VX", "VY", "VZ")]
@@ -54,12 +57,6 @@ def axis_fractions(path):
         # the floor and non-finite fallbacks stay without the check: count the check's own
         fractions.append(float((checked & ~unchecked).double().mean()))
     return fractions
-
-
-def has_fields(path):
-    """Whether a snapshot holds velocity and field (the GPU sets' runs keep density only)."""
-    with fits.open(path) as hdul:
-        return all(name in hdul for name in ("VX", "VY", "VZ", "BX", "BY", "BZ"))
 
 
 def run_fraction(path):
@@ -89,12 +86,13 @@ def main(argv=None):
         for label, seeds in runs.items():
             last = [sorted(seed.glob("snapshot_*.fits"))[-1] for seed in seeds
                     if list(seed.glob("snapshot_*.fits"))]
-            last = [path for path in last if has_fields(path)]
+            fractions = {path: axis_fractions(path) for path in last}
+            last = [path for path in last if fractions[path] is not None]
             if not last:
                 continue
             riemann = fits.getheader(last[0]).get("HIERARCH PAR riemann")
             counters = [value for value in map(run_fraction, last) if value is not None]
-            axes = np.mean([axis_fractions(path) for path in last], axis=0)
+            axes = np.mean([fractions[path] for path in last], axis=0)
             counter = f"{np.mean(counters):.3f}" if counters else "n/a"
             lines.append(f"   {label:15s} {len(last)} runs, riemann {riemann}: run {counter}; "
                          f"x {axes[0]:.3f} y {axes[1]:.3f} z {axes[2]:.3f}")

@@ -571,7 +571,8 @@ def caveats(report):
                       if "riemann=" in key})
     classes = {entry.get("name") for entry in (report.get("card") or {}).get("classes", [])}
     # the anisotropy is what tells the Alfven classes apart; other models read other things
-    if solvers == ["hlld"] and "sub_alfvenic" in classes:
+    if (solvers and all(solver.startswith("hlld") for solver in solvers)
+            and "sub_alfvenic" in classes):
         notes.append("Trained on HLLD runs only: at 48-64^3 the more diffusive HLLE solver "
                      "erases the sub-Alfvenic density structure along the field that this "
                      "model reads (docs/results/alfven_numerics_physics.txt), and a network "

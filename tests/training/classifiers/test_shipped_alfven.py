@@ -63,6 +63,8 @@ def test_caveats_warn_of_hlle_maps_when_every_training_run_used_hlld():
 
     hlld_only = [note for note in caveats(report("hlld", "hlld")) if "HLLE" in note]
     assert len(hlld_only) == 1 and "alfven_numerics_physics.txt" in hlld_only[0]
+    # HLLD without its wave-order check is HLLD too
+    assert [note for note in caveats(report("hlld", "hlld_no_order_check")) if "HLLE" in note]
     # a set with HLLE in training: the sentence would be wrong, so it is not there
     assert not [note for note in caveats(report("hlld", "hlle")) if "HLLE" in note]
     # nor for a model of other classes that shares these caveats (kolmogorov-burgers)
