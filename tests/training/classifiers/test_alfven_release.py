@@ -1,0 +1,162 @@
+"""The one-command rebuild of the Alfven family: its job list names complete training sets that
+span numerics and driving, and its simulation and manifest stages run real (tiny) recipe runs,
+go on after a stop without running a finished run again, and keep training waiting until
+every manifest is written."""
+
+import json
+import shutil
+
+import pytest
+
+from training.classifiers.alfven_family import IDENTITY_SET, NOT_FOR_TRAINING
+from training.classifiers.alfven_release import (JOBS_FILE, Job, main, manifest_recipes,
+                                                 pending_jobs, read_jobs, stale_members)
+from training.sim.recipes import RECIPE_DIR, load_recipe
+
+TINY = {"cells": "12", "end_turnovers": "0.6", "snapshot_turnovers": "[0.4, 0.6]",
+        "compile": "false", "mach_control_start_turnovers": "0.5",
+        # a tiny run is far from saturated: its classes' M_s are not expected to match
+        "match_tolerance": "10.0"}
+
+
+def _tiny_recipe(name, folder):
+    lines = []
+    for line in (RECIPE_DIR / f"{name}.toml").read_text().splitlines():
+        key = line.split("=")[0].strip()
+        lines.append(f"{key} = {TINY[key]}" if key in TINY and "=" in line else line)
+    (folder / f"{name}.toml").write_text("\n".join(lines) + "\n")
+
+
+def test_job_list_holds_whole_training_sets_across_numerics_and_driving(tmp_path):
+    jobs = read_jobs(JOBS_FILE)
+    assert len(set(jobs)) == len(jobs)
+    recipes = {job.recipe: load_recipe(RECIPE_DIR / f"{job.recipe}.toml") for job in jobs}
+    assert IDENTITY_SET not in recipes and not set(NOT_FOR_TRAINING) & set(recipes)
+    # raises where a class or seed of a set is missing; nothing is finished in an empty folder
+    assert manifest_recipes(tmp_path, jobs) == []
+    assert pending_jobs(tmp_path, jobs) == jobs
+    common = [recipe["common"] for recipe in recipes.values()]
+    # issue 13 item 2: more than one limiter, resolution and driving among the training sets
+    assert len({entry["limiter"] for entry in common}) >= 2
+    assert len({entry["cells"] for entry in common}) >= 2
+    assert len({(entry["forcing_shape"], entry["correlation_time_turnovers"],
+                 entry["solenoidal_fraction"]) for entry in common}) >= 2
+    # at least three independent seeds per class, one kept for testing, in every set
+    for recipe in recipes.values():
+        assert len(recipe["seeds"]) >= 3 and len(recipe["test_seeds"]) >= 1
+
+
+def test_job_list_errors_name_the_line(tmp_path):
+    bad = tmp_path / "jobs.txt"
+    bad.write_text("# fine\nalfven_48_fast sub_alfvenic\n")
+    with pytest.raises(ValueError, match=r"jobs.txt:2: expected 'recipe class seed'"):
+        read_jobs(bad)
+    partial = [Job("alfven_48_fast", "sub_alfvenic", 0)]
+    with pytest.raises(ValueError, match="lacks .* of alfven_48_fast"):
+        manifest_recipes(tmp_path, partial)
+
+
+def test_sims_and_manifests_run_then_resume_without_rerunning(tmp_path, capsys):
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    _tiny_recipe("probe_48_parabola", recipes)
+    jobs_file = tmp_path / "jobs.txt"
+    jobs_file.write_text("probe_48_parabola sub_alfvenic 40\n"
+                         "probe_48_parabola super_alfvenic 40\n")
+    root = tmp_path / "root"
+    common = [str(root), "--jobs", str(jobs_file), "--recipe-dir", str(recipes)]
+
+    assert main([*common, "--dry-run"]) == 0
+    said = capsys.readouterr().out
+    assert "0 of 2 runs finished, 2 to run" in said
+    assert "waiting for runs: ['probe_48_parabola']" in said
+
+    assert main([*common, "--until", "manifests", "--workers", "2"]) == 0
+    manifest = json.loads((root / "probe_48_parabola" / "manifest.json").read_text())
+    assert {run["seed"] for entry in manifest["classes"].values()
+            for run in entry["runs"]} == {40}
+    assert all(len(run["snapshot_mach"]) == 2 for entry in manifest["classes"].values()
+               for run in entry["runs"])
+    assert (root / "logs" / "probe_48_parabola_sub_alfvenic_40.log").stat().st_size > 0
+
+    # a second call finds everything done and touches nothing
+    jobs = read_jobs(jobs_file)
+    last = [job.run_dir(root) / "snapshot_001.fits" for job in jobs]
+    before = [path.stat().st_mtime_ns for path in last] + [
+        (root / "probe_48_parabola" / "manifest.json").stat().st_mtime_ns]
+    capsys.readouterr()
+    assert main([*common, "--until", "manifests"]) == 0
+    said = capsys.readouterr().out
+    assert "2 of 2 runs finished, 0 to run" in said and "to write none" in said
+    assert [path.stat().st_mtime_ns for path in last] + [
+        (root / "probe_48_parabola" / "manifest.json").stat().st_mtime_ns] == before
+
+    # a lost run (its folder gone) is run again, and the manifest, already there, is kept
+    shutil.rmtree(jobs[1].run_dir(root))
+    assert pending_jobs(root, jobs, recipes) == [jobs[1]]
+    assert main([*common, "--until", "sims"]) == 0
+    assert pending_jobs(root, jobs, recipes) == []
+
+
+def test_failed_runs_stop_the_command_before_manifests_and_training(tmp_path, capsys):
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    _tiny_recipe("probe_48_parabola", recipes)
+    jobs_file = tmp_path / "jobs.txt"
+    jobs_file.write_text("probe_48_parabola sub_alfvenic 40\n"
+                         "probe_48_parabola super_alfvenic 40\n")
+    root = tmp_path / "root"
+    # a folder holding another recipe's runs: the driver refuses to mix them, each run fails
+    (root / "probe_48_parabola").mkdir(parents=True)
+    (root / "probe_48_parabola" / "recipe.json").write_text(json.dumps({"name": "other"}))
+    status = main([str(root), "--jobs", str(jobs_file), "--recipe-dir", str(recipes),
+                   "--workers", "2"])
+    assert status == 1
+    said = capsys.readouterr()
+    assert "2 runs failed (see their logs)" in said.err and "stopped at sims" in said.err
+    assert "holds runs of a recipe with other parameters" in (
+        root / "logs" / "probe_48_parabola_sub_alfvenic_40.log").read_text()
+    assert "train on" not in said.out and not (root / "release").exists()
+    assert not (root / "probe_48_parabola" / "manifest.json").exists()
+
+
+def test_a_set_whose_classes_miss_the_mach_match_is_not_trained_on(tmp_path, capsys):
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    _tiny_recipe("probe_48_parabola", recipes)
+    jobs_file = tmp_path / "jobs.txt"
+    jobs_file.write_text("probe_48_parabola sub_alfvenic 40\n"
+                         "probe_48_parabola super_alfvenic 40\n")
+    root = tmp_path / "root"
+    for job in read_jobs(jobs_file):
+        job.run_dir(root).mkdir(parents=True)
+        (job.run_dir(root) / "snapshot_001.fits").write_bytes(b"")
+    (root / "probe_48_parabola" / "manifest.json").write_text(json.dumps(
+        {"mach_match": {"ok": False, "relative_difference": 0.083, "tolerance": 0.05}}))
+    status = main([str(root), "--jobs", str(jobs_file), "--recipe-dir", str(recipes)])
+    assert status == 1
+    said = capsys.readouterr()
+    assert ("not a training set: probe_48_parabola (classes' mean M_s 8.3% apart, "
+            "tolerance 5%)") in said.err
+    assert "stopped at manifests" in said.err and "train on" not in said.out
+
+
+def test_a_member_is_retrained_unless_this_command_made_it_from_the_same_sets(tmp_path):
+    repository = tmp_path / "repository"
+    (repository / "onnx_models").mkdir(parents=True)
+    model = repository / "onnx_models" / "alfven.onnx"
+    model.write_bytes(b"weights one")
+    root = tmp_path / "root"
+    names = ["alfven", "alfven-ffp"]
+    assert stale_members(root, names, ["a", "b"], repository) == names
+
+    import hashlib
+    (root / "release").mkdir(parents=True)
+    stamp = {"sets": ["b", "a"], "seed": 0,
+             "sha256": hashlib.sha256(b"weights one").hexdigest()}
+    (root / "release" / "alfven.json").write_text(json.dumps(stamp))
+    assert stale_members(root, names, ["a", "b"], repository) == ["alfven-ffp"]
+    # other sets, or a shipped file changed since (a hand retrain, a checkout): train again
+    assert stale_members(root, names, ["a", "b", "c"], repository) == names
+    model.write_bytes(b"weights two")
+    assert stale_members(root, names, ["a", "b"], repository) == names
