@@ -34,6 +34,9 @@ NOT_FOR_TRAINING = {
     # docs/results/alfven_numerics_physics.txt), so its sub-Alfvenic label names physics its
     # maps no longer show: a network could only learn the solver or the run from them
     "alfven_64_minmod_hlle": "HLLE erases the sub-Alfvenic density anisotropy at 64^3",
+    # the test runs of a resolution between the two the family trains on
+    # (docs/results/alfven_resolution_bracket.py): seen in training, they would test nothing
+    "alfven_56_minmod_hlld": "the unseen resolution of the resolution-bracket control",
 }
 
 #: model name -> its options of `training.classifiers.alfven` besides data and outputs.

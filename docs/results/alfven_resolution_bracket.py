@@ -1,0 +1,125 @@
+"""Resolution inside the training range (issue 13, item 2): does a family member trained on
+48^3 and 64^3 runs read the physics at 56^3, a resolution it never saw?
+
+The resolution control trains on ``alfven_48_fast`` alone and scores the 64^3 runs; it fails
+(``alfven_numerics_resolution.txt``). The shipped family trains on both resolutions, so the
+question for a user's map is whether a network trained on both carries to a resolution between
+them. For each member given, two networks of its design (`training.classifiers.alfven`, every
+map resampled to 48 px as the family does):
+
+- "48 only": trained on ``alfven_48_fast``'s training runs (the cards' setting-control
+  network, `run_setting_controls`), scored on its held-out runs (same setting) and on every
+  run of the 56^3 and 64^3 sets;
+- "48 + 64": trained on the same runs plus every run of ``alfven_64_minmod_hlld`` found (its
+  last snapshot time for early stopping, as the 48^3 runs'), scored on the same held-out runs
+  and on the 56^3 runs.
+
+Run from the repository root once the runs are there (``alfven_56_minmod_hlld`` seed 70 of
+each class, recipe ``training/sim/recipes/alfven_56_minmod_hlld.toml``)::
+
+    python docs/results/alfven_resolution_bracket.py ROOT --models alfven-ffp --threads 1 \\
+        > docs/results/alfven_resolution_bracket_ffp.txt
+
+An experiment: nothing shipped changes.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from training.classifiers.alfven import (_train_cnn, map_settings, parse_command,
+                                         run_setting_controls, split_runs, tile_dataset)
+from training.classifiers.alfven_family import FAMILY, class_spec
+
+LOW, HIGH, BETWEEN = "alfven_48_fast", "alfven_64_minmod_hlld", "alfven_56_minmod_hlld"
+
+
+def _recipe_sets(data):
+    """Recipe folder of each map's run (``ROOT/<recipe>/<class>/seed_*/snapshot_*.fits``)."""
+    folders = [Path(data.records[run]["files"][0]["file"]).parents[2].name for run in data.runs]
+    return np.asarray(folders, dtype=object)
+
+
+def _scored(model, maps, class_names):
+    from training.evaluation.classifier_metrics import evaluate_classifier
+
+    evaluation = evaluate_classifier(model, maps.images, maps.labels)
+    correct = evaluation["predictions"] == maps.labels
+    return {"accuracy": float(evaluation["accuracy"]), "n_maps": int(len(maps)),
+            "accuracy_by_class": {name: float(np.mean(correct[maps.labels == label]))
+                                  for label, name in enumerate(class_names)
+                                  if np.any(maps.labels == label)}}
+
+
+def bracket(name, root, *, threads, options=()):
+    """Both networks' scores for family member ``name`` (see the module docstring)."""
+    argv = []
+    for recipe in (LOW, HIGH, BETWEEN):
+        for label in ("sub_alfvenic", "super_alfvenic"):
+            argv += ["--class", class_spec(root, recipe, label)]
+    argv += [*FAMILY[name], "--name", name, "--out", "unused.onnx", "--report", "unused.json",
+             "--seed", "0", "--no-progress", "--threads", str(threads), *options]
+    _, _, config, data, _ = parse_command(argv)
+    split = split_runs(data)
+    sets = _recipe_sets(data)
+    low, high, between = sets == LOW, sets == HIGH, sets == BETWEEN
+    single = run_setting_controls(data, split, config=config,
+                                  reference=map_settings(data)[np.flatnonzero(low)[0]])
+
+    last_high = np.zeros(len(data), dtype=bool)
+    for run in np.unique(data.runs[high]):
+        rows = data.runs == run
+        last_high |= rows & (data.times == data.times[rows].max())
+    train = (split["train"] & low) | (high & ~last_high)
+    validation = (split["validation"] & low) | last_high
+    model, _ = _train_cnn(tile_dataset(data, train, config=config, shifts=config.shift,
+                                       degrade=True),
+                          tile_dataset(data, validation, config=config, shifts=None), config,
+                          name="48 + 64", progress=False)
+    same = _scored(model, tile_dataset(data, split["test"] & low, config=config, shifts=None),
+                   data.class_names)
+    unseen = _scored(model, tile_dataset(data, between, config=config, shifts=None),
+                     data.class_names)
+    return {"48 only": single, "48 + 64": {
+        "train_runs": sorted({(data.records[run]["label"], data.records[run]["seed"])
+                              for run in np.unique(data.runs[train | validation])}),
+        "same_setting": same, "56": unseen,
+        "points_below_same_setting": 100.0 * (same["accuracy"] - unseen["accuracy"])}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", nargs="+", default=list(FAMILY), choices=list(FAMILY))
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny networks and few epochs, for trying the script out")
+    arguments = parser.parse_args(argv)
+    print(f"# written by: python docs/results/alfven_resolution_bracket.py {arguments.root} "
+          f"--models {' '.join(arguments.models)} --threads {arguments.threads}"
+          + (" --quick" if arguments.quick else ""))
+    results = {}
+    for name in arguments.models:
+        result = results[name] = bracket(name, arguments.root, threads=arguments.threads,
+                                         options=("--quick",) if arguments.quick else ())
+        single, both = result["48 only"], result["48 + 64"]
+        print(f"\n== {name}\n   48 only: same setting {single['same_setting_accuracy']:.4f} "
+              f"on {single['n_same_setting_maps']} maps")
+        for setting, entry in single["settings"].items():
+            print(f"      {entry['accuracy']:.4f} on {entry['n_maps']} maps of {entry['n_runs']} "
+                  f"runs ({entry['points_below_same_setting']:+.1f} points below; per class "
+                  f"{json.dumps(entry['accuracy_by_class'])}): {setting.split(' | ')[0]}")
+        print(f"   48 + 64 (runs {both['train_runs']}): same setting "
+              f"{both['same_setting']['accuracy']:.4f}; 56^3 {both['56']['accuracy']:.4f} on "
+              f"{both['56']['n_maps']} maps ({both['points_below_same_setting']:+.1f} points "
+              f"below, target <= 3; per class {json.dumps(both['56']['accuracy_by_class'])})")
+    print("\n== as JSON")
+    print(json.dumps(results, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
