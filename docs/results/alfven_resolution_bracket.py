@@ -97,14 +97,18 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=list(FAMILY), choices=list(FAMILY))
     parser.add_argument("--quick", action="store_true",
                         help="tiny networks and few epochs, for trying the script out")
+    parser.add_argument("--map-size", type=int, default=None,
+                        help="resample every map to this size first (default 48, the smallest)")
     arguments = parser.parse_args(argv)
+    options = (("--quick",) if arguments.quick else ()) + (
+        () if arguments.map_size is None else ("--map-size", str(arguments.map_size)))
     print(f"# written by: python docs/results/alfven_resolution_bracket.py {arguments.root} "
           f"--models {' '.join(arguments.models)} --threads {arguments.threads}"
-          + (" --quick" if arguments.quick else ""))
+          + "".join(f" {option}" for option in options))
     results = {}
     for name in arguments.models:
         result = results[name] = bracket(name, arguments.root, threads=arguments.threads,
-                                         options=("--quick",) if arguments.quick else ())
+                                         options=options)
         single, both = result["48 only"], result["48 + 64"]
         print(f"\n== {name}\n   48 only: same setting {single['same_setting_accuracy']:.4f} "
               f"on {single['n_same_setting_maps']} maps")
