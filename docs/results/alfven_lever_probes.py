@@ -42,9 +42,9 @@ def probe_sets(root):
                   if (path / "manifest.json").is_file())
 
 
-def control_of(name, root, sets, *, threads, options=()):
-    """`run_setting_controls` of family member ``name`` trained on the set of ``sets`` with the
-    most training maps (`REFERENCE_SET` here), with more ``options`` of its command line."""
+def family_data(name, root, sets, *, threads, options=()):
+    """``(config, data, split)`` of family member ``name`` on the runs of ``sets`` under
+    ``root``, as its training command would read them, with more ``options`` of that command."""
     argv = []
     for recipe in sets:
         for label in ("sub_alfvenic", "super_alfvenic"):
@@ -53,7 +53,13 @@ def control_of(name, root, sets, *, threads, options=()):
     argv += [*FAMILY[name], "--name", name, "--out", "unused.onnx", "--report", "unused.json",
              "--seed", "0", "--no-progress", "--threads", str(threads), *options]
     _, _, config, data, _ = parse_command(argv)
-    split = split_runs(data)
+    return config, data, split_runs(data)
+
+
+def control_of(name, root, sets, *, threads, options=()):
+    """`run_setting_controls` of family member ``name`` trained on the set of ``sets`` with the
+    most training maps (`REFERENCE_SET` here), with more ``options`` of its command line."""
+    config, data, split = family_data(name, root, sets, threads=threads, options=options)
     return run_setting_controls(data, split, config=config)
 
 

@@ -30,9 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from training.classifiers.alfven import (_train_cnn, map_settings, parse_command,
-                                         run_setting_controls, split_runs, tile_dataset)
-from training.classifiers.alfven_family import FAMILY, class_spec
+from training.classifiers.alfven import (_train_cnn, map_settings, run_setting_controls,
+                                         tile_dataset)
+from training.classifiers.alfven_family import FAMILY
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from alfven_lever_probes import family_data  # noqa: E402  (a script beside this one)
 
 LOW, HIGH, BETWEEN = "alfven_48_fast", "alfven_64_minmod_hlld", "alfven_56_minmod_hlld"
 
@@ -56,14 +59,8 @@ def _scored(model, maps, class_names):
 
 def bracket(name, root, *, threads, options=()):
     """Both networks' scores for family member ``name`` (see the module docstring)."""
-    argv = []
-    for recipe in (LOW, HIGH, BETWEEN):
-        for label in ("sub_alfvenic", "super_alfvenic"):
-            argv += ["--class", class_spec(root, recipe, label)]
-    argv += [*FAMILY[name], "--name", name, "--out", "unused.onnx", "--report", "unused.json",
-             "--seed", "0", "--no-progress", "--threads", str(threads), *options]
-    _, _, config, data, _ = parse_command(argv)
-    split = split_runs(data)
+    config, data, split = family_data(name, root, (LOW, HIGH, BETWEEN), threads=threads,
+                                      options=options)
     sets = _recipe_sets(data)
     low, high, between = sets == LOW, sets == HIGH, sets == BETWEEN
     single = run_setting_controls(data, split, config=config,

@@ -60,7 +60,23 @@ class Job(NamedTuple):
 
 
 def read_jobs(path=JOBS_FILE):
-    """The `Job` lines of a job file (``#`` comments and blank lines skipped)."""
+    """The runs a job file lists.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Lines ``recipe class seed``; ``#`` comments and blank lines are skipped.
+
+    Returns
+    -------
+    list of Job
+        In the file's order.
+
+    Raises
+    ------
+    ValueError
+        For a line that is not ``recipe class seed``, naming the file and line.
+    """
     jobs = []
     for number, line in enumerate(Path(path).read_text().splitlines(), 1):
         words = line.split("#")[0].split()
@@ -78,19 +94,43 @@ def _snapshot_count(recipe, recipe_dir):
     return len(load_recipe(Path(recipe_dir) / f"{recipe}.toml")["common"]["snapshot_turnovers"])
 
 
-def run_finished(root, job, recipe_dir=RECIPE_DIR):
-    """Whether ``job``'s run under ``root`` has written its last snapshot."""
+def run_finished(root, job, *, recipe_dir=RECIPE_DIR):
+    """Whether ``job``'s run under ``root`` has written its last snapshot.
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        The runs' folder (``root/<recipe>/<class>/seed_NNNN``).
+    job : Job
+    recipe_dir : str or pathlib.Path
+        Folder of the recipe files (its snapshot times say which snapshot is the last).
+
+    Returns
+    -------
+    bool
+    """
     last = _snapshot_count(job.recipe, recipe_dir) - 1
     return (job.run_dir(root) / f"snapshot_{last:03d}.fits").is_file()
 
 
-def pending_jobs(root, jobs, recipe_dir=RECIPE_DIR):
-    """The jobs whose runs are not finished, in the given order."""
-    return [job for job in jobs if not run_finished(root, job, recipe_dir)]
+def pending_jobs(root, jobs, *, recipe_dir=RECIPE_DIR):
+    """The jobs whose runs are not finished (`run_finished`), in the given order."""
+    return [job for job in jobs if not run_finished(root, job, recipe_dir=recipe_dir)]
 
 
-def manifest_recipes(root, jobs, recipe_dir=RECIPE_DIR):
+def manifest_recipes(root, jobs, *, recipe_dir=RECIPE_DIR):
     """Recipes whose runs in ``jobs`` are all finished and that have no manifest yet.
+
+    Parameters
+    ----------
+    root, recipe_dir
+        As for `run_finished`.
+    jobs : list of Job
+
+    Returns
+    -------
+    list of str
+        Recipe names, in the order of ``jobs``.
 
     Raises
     ------
@@ -109,7 +149,8 @@ def manifest_recipes(root, jobs, recipe_dir=RECIPE_DIR):
                              "every class and seed of a training set")
         if (Path(root) / recipe / "manifest.json").is_file():
             continue
-        if not pending_jobs(root, [job for job in jobs if job.recipe == recipe], recipe_dir):
+        if not pending_jobs(root, [job for job in jobs if job.recipe == recipe],
+                            recipe_dir=recipe_dir):
             ready.append(recipe)
     return ready
 
@@ -122,9 +163,27 @@ def _stamp_path(root, name):
     return Path(root) / "release" / f"{name}.json"
 
 
-def stale_members(root, names, sets, repository=REPOSITORY):
-    """The family members that still need training from ``sets``: those without a stamp of
-    this command for exactly these sets, or whose shipped file changed since."""
+def stale_members(root, names, sets, *, repository=REPOSITORY):
+    """The family members that still need training from ``sets``.
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        The runs' folder; ``root/release/<name>.json`` is this command's stamp of a member it
+        trained (its sets and the sha256 of the file it wrote).
+    names : list of str
+        Family members.
+    sets : list of str
+        The recipe folders to train from.
+    repository : str or pathlib.Path
+        Where ``onnx_models/`` is.
+
+    Returns
+    -------
+    list of str
+        Those of ``names`` without a stamp for exactly these sets, or whose shipped file
+        changed since (a hand retrain, a checkout).
+    """
     stale = []
     for name in names:
         stamp_path = _stamp_path(root, name)
@@ -165,7 +224,7 @@ def _python(*arguments, stdout=None):
 
 
 def _stage_sims(arguments, jobs):
-    pending = pending_jobs(arguments.root, jobs, arguments.recipe_dir)
+    pending = pending_jobs(arguments.root, jobs, recipe_dir=arguments.recipe_dir)
     print(f"sims: {len(jobs) - len(pending)} of {len(jobs)} runs finished, "
           f"{len(pending)} to run with {arguments.workers} workers", flush=True)
     if arguments.dry_run or not pending:
@@ -182,7 +241,7 @@ def _stage_sims(arguments, jobs):
 
 
 def _stage_manifests(arguments, jobs):
-    ready = manifest_recipes(arguments.root, jobs, arguments.recipe_dir)
+    ready = manifest_recipes(arguments.root, jobs, recipe_dir=arguments.recipe_dir)
     waiting = sorted({job.recipe for job in pending_jobs(arguments.root, jobs,
                                                          arguments.recipe_dir)})
     print(f"manifests: to write {ready or 'none'}; waiting for runs: {waiting or 'none'}",

@@ -3,28 +3,29 @@ span numerics and driving, and its simulation and manifest stages run real (tiny
 go on after a stop without running a finished run again, and keep training waiting until
 every manifest is written."""
 
+import hashlib
 import json
 import shutil
 
 import pytest
 
+from tests.training.sim.tiny_recipes import write_tiny_recipe
 from training.classifiers.alfven_family import IDENTITY_SET, NOT_FOR_TRAINING
 from training.classifiers.alfven_release import (JOBS_FILE, Job, main, manifest_recipes,
                                                  pending_jobs, read_jobs, stale_members)
 from training.sim.recipes import RECIPE_DIR, load_recipe
 
-TINY = {"cells": "12", "end_turnovers": "0.6", "snapshot_turnovers": "[0.4, 0.6]",
-        "compile": "false", "mach_control_start_turnovers": "0.5",
-        # a tiny run is far from saturated: its classes' M_s are not expected to match
-        "match_tolerance": "10.0"}
 
-
-def _tiny_recipe(name, folder):
-    lines = []
-    for line in (RECIPE_DIR / f"{name}.toml").read_text().splitlines():
-        key = line.split("=")[0].strip()
-        lines.append(f"{key} = {TINY[key]}" if key in TINY and "=" in line else line)
-    (folder / f"{name}.toml").write_text("\n".join(lines) + "\n")
+def _tiny_jobs(tmp_path):
+    """A tiny copy of one probe recipe and a job list of its two runs: (recipes, jobs file)."""
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    # a tiny run is far from saturated: its classes' M_s are not expected to match
+    write_tiny_recipe("probe_48_parabola", recipes, match_tolerance="10.0")
+    jobs_file = tmp_path / "jobs.txt"
+    jobs_file.write_text("probe_48_parabola sub_alfvenic 40\n"
+                         "probe_48_parabola super_alfvenic 40\n")
+    return recipes, jobs_file
 
 
 def test_job_list_holds_whole_training_sets_across_numerics_and_driving(tmp_path):
@@ -57,12 +58,7 @@ def test_job_list_errors_name_the_line(tmp_path):
 
 
 def test_sims_and_manifests_run_then_resume_without_rerunning(tmp_path, capsys):
-    recipes = tmp_path / "recipes"
-    recipes.mkdir()
-    _tiny_recipe("probe_48_parabola", recipes)
-    jobs_file = tmp_path / "jobs.txt"
-    jobs_file.write_text("probe_48_parabola sub_alfvenic 40\n"
-                         "probe_48_parabola super_alfvenic 40\n")
+    recipes, jobs_file = _tiny_jobs(tmp_path)
     root = tmp_path / "root"
     common = [str(root), "--jobs", str(jobs_file), "--recipe-dir", str(recipes)]
 
@@ -93,18 +89,13 @@ def test_sims_and_manifests_run_then_resume_without_rerunning(tmp_path, capsys):
 
     # a lost run (its folder gone) is run again, and the manifest, already there, is kept
     shutil.rmtree(jobs[1].run_dir(root))
-    assert pending_jobs(root, jobs, recipes) == [jobs[1]]
+    assert pending_jobs(root, jobs, recipe_dir=recipes) == [jobs[1]]
     assert main([*common, "--until", "sims"]) == 0
-    assert pending_jobs(root, jobs, recipes) == []
+    assert pending_jobs(root, jobs, recipe_dir=recipes) == []
 
 
 def test_failed_runs_stop_the_command_before_manifests_and_training(tmp_path, capsys):
-    recipes = tmp_path / "recipes"
-    recipes.mkdir()
-    _tiny_recipe("probe_48_parabola", recipes)
-    jobs_file = tmp_path / "jobs.txt"
-    jobs_file.write_text("probe_48_parabola sub_alfvenic 40\n"
-                         "probe_48_parabola super_alfvenic 40\n")
+    recipes, jobs_file = _tiny_jobs(tmp_path)
     root = tmp_path / "root"
     # a folder holding another recipe's runs: the driver refuses to mix them, each run fails
     (root / "probe_48_parabola").mkdir(parents=True)
@@ -121,12 +112,7 @@ def test_failed_runs_stop_the_command_before_manifests_and_training(tmp_path, ca
 
 
 def test_a_set_whose_classes_miss_the_mach_match_is_not_trained_on(tmp_path, capsys):
-    recipes = tmp_path / "recipes"
-    recipes.mkdir()
-    _tiny_recipe("probe_48_parabola", recipes)
-    jobs_file = tmp_path / "jobs.txt"
-    jobs_file.write_text("probe_48_parabola sub_alfvenic 40\n"
-                         "probe_48_parabola super_alfvenic 40\n")
+    recipes, jobs_file = _tiny_jobs(tmp_path)
     root = tmp_path / "root"
     for job in read_jobs(jobs_file):
         job.run_dir(root).mkdir(parents=True)
@@ -148,15 +134,14 @@ def test_a_member_is_retrained_unless_this_command_made_it_from_the_same_sets(tm
     model.write_bytes(b"weights one")
     root = tmp_path / "root"
     names = ["alfven", "alfven-ffp"]
-    assert stale_members(root, names, ["a", "b"], repository) == names
+    assert stale_members(root, names, ["a", "b"], repository=repository) == names
 
-    import hashlib
     (root / "release").mkdir(parents=True)
     stamp = {"sets": ["b", "a"], "seed": 0,
              "sha256": hashlib.sha256(b"weights one").hexdigest()}
     (root / "release" / "alfven.json").write_text(json.dumps(stamp))
-    assert stale_members(root, names, ["a", "b"], repository) == ["alfven-ffp"]
+    assert stale_members(root, names, ["a", "b"], repository=repository) == ["alfven-ffp"]
     # other sets, or a shipped file changed since (a hand retrain, a checkout): train again
-    assert stale_members(root, names, ["a", "b", "c"], repository) == names
+    assert stale_members(root, names, ["a", "b", "c"], repository=repository) == names
     model.write_bytes(b"weights two")
-    assert stale_members(root, names, ["a", "b"], repository) == names
+    assert stale_members(root, names, ["a", "b"], repository=repository) == names

@@ -13,19 +13,10 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
+from tests.training.sim.tiny_recipes import write_tiny_recipe
 from training.sim.recipes import RECIPE_DIR
 
 SCRIPT = RECIPE_DIR / "gpu_sets.sh"
-TINY = {"cells": "12", "end_turnovers": "0.6", "snapshot_turnovers": "[0.4, 0.6]",
-        "compile": "false", "mach_control_start_turnovers": "0.5"}
-
-
-def _tiny_recipe(name, folder):
-    lines = []
-    for line in (RECIPE_DIR / f"{name}.toml").read_text().splitlines():
-        key = line.split("=")[0].strip()
-        lines.append(f"{key} = {TINY[key]}" if key in TINY and "=" in line else line)
-    (folder / f"{name}.toml").write_text("\n".join(lines) + "\n")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="the script is a bash script")
@@ -33,7 +24,7 @@ def test_gpu_sets_runs_a_job_list_and_packs_density_only_copies(tmp_path):
     recipes = tmp_path / "recipes"
     recipes.mkdir()
     for name in ("probe_48_parabola", "probe_48_minmod_hlle"):
-        _tiny_recipe(name, recipes)
+        write_tiny_recipe(name, recipes)
     jobs = tmp_path / "jobs.txt"
     jobs.write_text("# comment lines are skipped\n"
                     "probe_48_parabola sub_alfvenic 40\nprobe_48_minmod_hlle sub_alfvenic 40\n"
