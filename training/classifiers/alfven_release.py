@@ -243,7 +243,7 @@ def _stage_sims(arguments, jobs):
 def _stage_manifests(arguments, jobs):
     ready = manifest_recipes(arguments.root, jobs, recipe_dir=arguments.recipe_dir)
     waiting = sorted({job.recipe for job in pending_jobs(arguments.root, jobs,
-                                                         arguments.recipe_dir)})
+                                                         recipe_dir=arguments.recipe_dir)})
     print(f"manifests: to write {ready or 'none'}; waiting for runs: {waiting or 'none'}",
           flush=True)
     if arguments.dry_run:
