@@ -94,10 +94,14 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=list(FAMILY), choices=list(FAMILY))
     parser.add_argument("--quick", action="store_true",
                         help="tiny networks and few epochs, for trying the script out")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the networks' training (initialisation, batches, "
+                             "augmentation)")
     parser.add_argument("--map-size", type=int, default=None,
                         help="resample every map to this size first (default 48, the smallest)")
     arguments = parser.parse_args(argv)
     options = (("--quick",) if arguments.quick else ()) + (
+        () if arguments.seed == 0 else ("--seed", str(arguments.seed))) + (
         () if arguments.map_size is None else ("--map-size", str(arguments.map_size)))
     print(f"# written by: python docs/results/alfven_resolution_bracket.py {arguments.root} "
           f"--models {' '.join(arguments.models)} --threads {arguments.threads}"

@@ -160,13 +160,19 @@ def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
                 lines += ["", f"![accuracy against angle]({angle_name})"]
     controls = metrics.get("setting_controls")
     if controls:
+        networks = controls.get("networks", 1)
+        trained = ("A network" if networks == 1 else
+                   f"Averaged over {networks} networks (seeds in a row), a network")
         lines += ["", "## Numerics and driving controls", "",
-                  f"A network trained on `{controls['reference']}` only scores "
+                  f"{trained} trained on `{controls['reference']}` only scores "
                   f"{controls['same_setting_accuracy']:.4f} on that setting's held-out runs; "
                   f"on the other settings (target: at most {controls['tolerance_points']:g} "
-                  "points below):", ""]
+                  "points below" + ("" if networks == 1 else
+                                    "; +- the networks' standard deviation") + "):", ""]
         lines += _table([[setting, entry["difference"], f"{entry['accuracy']:.4f}",
-                          f"{entry['points_below_same_setting']:+.1f}",
+                          f"{entry['points_below_same_setting']:+.1f}"
+                          + ("" if entry.get("points_below_spread") is None
+                             else f" +- {entry['points_below_spread']:.1f}"),
                           "yes" if entry["within_target"] else "NO", entry["n_runs"]]
                          for setting, entry in controls["settings"].items()],
                         ["setting", "differs in", "accuracy", "points below", "within target",

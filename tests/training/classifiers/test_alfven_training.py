@@ -247,11 +247,20 @@ def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_sec
     split = split_runs(data)
     # the default test runs: the largest seed of each class in each setting
     assert sorted(entry["seed"] for entry in split["runs"]["test"]) == [3, 3, 13, 13]
-    config = replace(QUICK_CONFIG, max_epochs=6, patience=6)
+    # 6 epochs left some seeds' tiny nets at chance; 30 took every seed of 0-4 to 1.0 (0.1 s each)
+    config = replace(QUICK_CONFIG, max_epochs=30, patience=30)
     controls = run_setting_controls(data, split, config=config,
-                                    reference="cells=16 | forcing_shape=flat")
+                                    reference="cells=16 | forcing_shape=flat", networks=2)
     other = controls["settings"]["cells=32 | forcing_shape=flat"]
     assert other["difference"] == "numerics" and other["n_runs"] == 6
+    # two networks, seeds 0 and 1: the scores are their means, each network's loss is kept
+    assert controls["networks"] == 2 and len(other["points_below_by_network"]) == 2
+    assert other["points_below_same_setting"] == pytest.approx(
+        np.mean(other["points_below_by_network"]))
+    assert other["points_below_spread"] == pytest.approx(
+        np.std(other["points_below_by_network"], ddof=1))
+    assert other["points_below_same_setting"] == pytest.approx(
+        100.0 * (controls["same_setting_accuracy"] - other["accuracy"]))
     assert other["n_maps"] == 6 * 32
     # smooth vs rough 16^2 fields are told apart easily by the same-setting net
     assert controls["same_setting_accuracy"] >= 0.9
