@@ -29,6 +29,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -38,7 +39,8 @@ from ..common.script_options import parse_run_arguments, run_config, torch_threa
 __all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG",
            "QUICK_CONFIG",
            "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
-           "setting_difference", "tile_dataset", "run_identity_control", "run_setting_controls",
+           "setting_difference", "reference_setting", "tile_dataset", "run_identity_control",
+           "run_setting_controls",
            "record_training_domain", "parse_command", "training_data_summary", "caveats",
            "add_caveats_to_card", "run_training", "main"]
 
@@ -202,6 +204,32 @@ def setting_of(record):
 def map_settings(data):
     """``(n,)`` array of the setting of each map's run."""
     return np.array([setting_of(data.records[run]) for run in data.runs], dtype=object)
+
+
+def reference_setting(data, folder):
+    """The setting (`setting_of`) of the runs whose files lie in a folder named ``folder``.
+
+    Parameters
+    ----------
+    data : training.classifiers.alfven_data.LabelledMaps
+    folder : str
+        A folder name in the runs' paths, e.g. a recipe's output folder ``alfven_48_fast``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        When no run, or runs of more than one setting, lie there.
+    """
+    found = {setting_of(record) for record in data.records
+             if any(folder in Path(entry["file"]).parts for entry in record["files"])}
+    if len(found) != 1:
+        raise ValueError(f"the runs under a folder {folder!r} have {len(found)} settings "
+                         f"({sorted(found)}); name a folder of one recipe's runs")
+    return found.pop()
 
 
 def setting_difference(reference, other):
@@ -739,8 +767,9 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
 
 def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                  validation_seeds=None, identity_gap=None, identity_window=0.0,
-                 identity_data=None, setting_controls=False, command="", progress=True,
-                 classes=CLASSES, text=None, script="training.classifiers.alfven"):
+                 identity_data=None, setting_controls=False, control_reference=None,
+                 command="", progress=True, classes=CLASSES, text=None,
+                 script="training.classifiers.alfven"):
     """Train, evaluate, export and report one classifier of simulator maps (Alfven by default).
 
     Parameters
@@ -764,6 +793,9 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         by default.
     setting_controls : bool
         Run the numerics and driving controls (`run_setting_controls`).
+    control_reference : str, optional
+        Folder of the runs those controls train on (`reference_setting`); default the
+        setting with the most training maps.
     command : str
     progress : bool
     classes : sequence of (str, str)
@@ -828,7 +860,9 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         "evaluation": "held-out runs (seeds never seen in training or validation)",
     }
     if setting_controls:
-        controls = run_setting_controls(data, split, config=config,
+        reference = (None if control_reference is None
+                     else reference_setting(data, control_reference))
+        controls = run_setting_controls(data, split, config=config, reference=reference,
                                         networks=config.control_networks, progress=progress)
         metrics["setting_controls"] = controls
         if controls is not None:
@@ -931,6 +965,10 @@ def _parser():
     parser.add_argument("--setting-controls", action="store_true",
                         help="also train on one setting (numerics and driving) and score the "
                              "others: the numerics and driving controls")
+    parser.add_argument("--control-reference", metavar="FOLDER", default=None,
+                        help="those controls train on the runs under this folder (e.g. a "
+                             "recipe's output folder; default: the setting with the most "
+                             "training maps)")
     return parser
 
 
@@ -994,6 +1032,7 @@ def main(argv=None):
                  identity_gap=arguments.identity_control,
                  identity_window=arguments.identity_window, identity_data=identity_data,
                  setting_controls=arguments.setting_controls,
+                 control_reference=arguments.control_reference,
                  command=command_line("training.classifiers.alfven", argv),
                  progress=not arguments.no_progress)
     return 0

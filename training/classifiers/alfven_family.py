@@ -10,7 +10,8 @@ from the repository root.
 ``ROOT`` holds one folder per Alfven recipe run (``training/sim/recipes/alfven_*.toml`` with
 ``--output-dir ROOT/<recipe name>``); every finished set found there but `NOT_FOR_TRAINING`
 is used: the held-out test runs are the largest seed of each class in each set, the numerics
-and driving controls train on the set with the most training maps and score the others.
+and driving controls train on `MAIN_SET` (else the set with the most training maps) and score
+the others.
 Models go to ``onnx_models/``, reports to ``docs/results/`` (``<name>.json``,
 ``<name>_report.md`` and its figures).
 """
@@ -19,8 +20,11 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["FAMILY", "IDENTITY_SET", "NOT_FOR_TRAINING", "class_spec", "model_arguments",
-           "main"]
+__all__ = ["FAMILY", "IDENTITY_SET", "MAIN_SET", "NOT_FOR_TRAINING", "class_spec",
+           "model_arguments", "main"]
+
+#: The main set: the numerics and driving controls train on it and score the other sets.
+MAIN_SET = "alfven_48_fast"
 
 #: The recipe folder of longer runs for the run-identity control, never a training set (its
 #: runs are alfven_48_fast's seeds 0-3).
@@ -94,6 +98,8 @@ def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_run
             arguments += ["--identity-class", class_spec(root, identity, label)]
     if len(sets) > 1:
         arguments.append("--setting-controls")
+        if MAIN_SET in sets:
+            arguments += ["--control-reference", MAIN_SET]
     if threads is not None:
         arguments += ["--threads", str(threads)]
     return arguments

@@ -227,6 +227,21 @@ def _setting_maps(*, reversed_in_second):
                         np.full(count, np.nan), CLASSES, records)
 
 
+def test_reference_setting_is_the_setting_of_the_runs_in_a_folder(tmp_path):
+    from training.classifiers.alfven import reference_setting
+
+    data = _setting_maps(reversed_in_second=False)
+    for record in data.records:
+        folder = "set_a" if record["numerics"] == "cells=16" else "set_b"
+        record["files"] = [{"file": str(tmp_path / folder / "sub" / "seed_0001" / "s.fits")}]
+    assert reference_setting(data, "set_b") == "cells=32 | forcing_shape=flat"
+    with pytest.raises(ValueError, match="0 settings"):
+        reference_setting(data, "set_c")
+    data.records[0]["files"] = [{"file": str(tmp_path / "set_b" / "s.fits")}]
+    with pytest.raises(ValueError, match="2 settings"):
+        reference_setting(data, "set_b")
+
+
 def test_setting_difference_names_numerics_and_driving():
     from training.classifiers.alfven import setting_difference
 
@@ -295,6 +310,8 @@ def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):
     assert len(identity) == 2 and all(IDENTITY_SET in spec for spec in identity)
     assert arguments[arguments.index("--identity-control") + 1] == "2.0"
     assert "--setting-controls" in arguments
+    # the controls train on the main set, whichever set has the most maps
+    assert arguments[arguments.index("--control-reference") + 1] == "alfven_48_fast"
     with pytest.raises(ValueError, match="run-identity control only"):
         model_arguments("alfven", tmp_path, sets=["alfven_48_fast", IDENTITY_SET])
     (tmp_path / IDENTITY_SET / "manifest.json").unlink()
