@@ -163,7 +163,7 @@ def _stamp_path(root, name):
     return Path(root) / "release" / f"{name}.json"
 
 
-def stale_members(root, names, sets, *, repository=REPOSITORY):
+def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY):
     """The family members that still need training from ``sets``.
 
     Parameters
@@ -175,13 +175,15 @@ def stale_members(root, names, sets, *, repository=REPOSITORY):
         Family members.
     sets : list of str
         The recipe folders to train from.
+    seed : int
+        The training seed.
     repository : str or pathlib.Path
         Where ``onnx_models/`` is.
 
     Returns
     -------
     list of str
-        Those of ``names`` without a stamp for exactly these sets, or whose shipped file
+        Those of ``names`` without a stamp for exactly these sets and seed, or whose shipped file
         changed since (a hand retrain, a checkout).
     """
     stale = []
@@ -190,7 +192,8 @@ def stale_members(root, names, sets, *, repository=REPOSITORY):
         model = Path(repository) / "onnx_models" / f"{name}.onnx"
         if stamp_path.is_file() and model.is_file():
             stamp = json.loads(stamp_path.read_text())
-            if sorted(stamp["sets"]) == sorted(sets) and stamp["sha256"] == _sha256(model):
+            if (sorted(stamp["sets"]) == sorted(sets) and stamp.get("seed") == seed
+                    and stamp["sha256"] == _sha256(model)):
                 continue
         stale.append(name)
     return stale
@@ -280,7 +283,7 @@ def _stage_manifests(arguments, jobs):
 def _stage_train(arguments, sets):
     from .alfven_family import FAMILY
 
-    stale = stale_members(arguments.root, list(FAMILY), sets)
+    stale = stale_members(arguments.root, list(FAMILY), sets, seed=arguments.seed)
     print(f"train on {', '.join(sets)}: {stale or 'every member is up to date'}", flush=True)
     if arguments.dry_run:
         return 0
@@ -318,9 +321,16 @@ def _stage_cards(arguments):
     for flags, out in (([], "onnx_models/MODELS.md"), (["--published"], "docs/models.md")):
         if status:
             break
-        with open(REPOSITORY / out, "w") as handle:
-            status = _python("-m", "glue_turbml.cli", "models", "markdown", *flags,
-                             stdout=handle)
+        # written only once the command succeeded: a failed call keeps the committed file
+        print(f"$ python -m glue_turbml.cli models markdown {' '.join(flags)} > {out}",
+              flush=True)
+        result = subprocess.run([sys.executable, "-m", "glue_turbml.cli", "models", "markdown",
+                                 *flags], cwd=REPOSITORY, capture_output=True, text=True)
+        status = result.returncode
+        if status:
+            print(result.stderr, file=sys.stderr, flush=True)
+        else:
+            (REPOSITORY / out).write_text(result.stdout)
     return status
 
 
