@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.classifiers.alfven import (_train_cnn, map_settings, run_setting_controls,
-                                         tile_dataset)
+from training.classifiers.alfven import (_train_cnn, accuracy_by_true_class, map_settings,
+                                         reference_setting, run_setting_controls, tile_dataset)
 from training.classifiers.alfven_family import FAMILY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,31 +40,15 @@ from alfven_lever_probes import family_data  # noqa: E402  (a script beside this
 LOW, HIGH, BETWEEN = "alfven_48_fast", "alfven_64_minmod_hlld", "alfven_56_minmod_hlld"
 
 
-def _recipe_sets(data):
-    """Recipe folder of each map's run (``ROOT/<recipe>/<class>/seed_*/snapshot_*.fits``)."""
-    folders = [Path(data.records[run]["files"][0]["file"]).parents[2].name for run in data.runs]
-    return np.asarray(folders, dtype=object)
-
-
-def _scored(model, maps, class_names):
-    from training.evaluation.classifier_metrics import evaluate_classifier
-
-    evaluation = evaluate_classifier(model, maps.images, maps.labels)
-    correct = evaluation["predictions"] == maps.labels
-    return {"accuracy": float(evaluation["accuracy"]), "n_maps": int(len(maps)),
-            "accuracy_by_class": {name: float(np.mean(correct[maps.labels == label]))
-                                  for label, name in enumerate(class_names)
-                                  if np.any(maps.labels == label)}}
-
-
 def bracket(name, root, *, threads, options=()):
     """Both networks' scores for family member ``name`` (see the module docstring)."""
     config, data, split = family_data(name, root, (LOW, HIGH, BETWEEN), threads=threads,
                                       options=options)
-    sets = _recipe_sets(data)
-    low, high, between = sets == LOW, sets == HIGH, sets == BETWEEN
+    settings = map_settings(data)
+    low, high, between = (settings == reference_setting(data, folder)
+                          for folder in (LOW, HIGH, BETWEEN))
     single = run_setting_controls(data, split, config=config,
-                                  reference=map_settings(data)[np.flatnonzero(low)[0]])
+                                  reference=reference_setting(data, LOW))
 
     last_high = np.zeros(len(data), dtype=bool)
     for run in np.unique(data.runs[high]):
@@ -76,10 +60,13 @@ def bracket(name, root, *, threads, options=()):
                                        degrade=True),
                           tile_dataset(data, validation, config=config, shifts=None), config,
                           name="48 + 64", progress=False)
-    same = _scored(model, tile_dataset(data, split["test"] & low, config=config, shifts=None),
-                   data.class_names)
-    unseen = _scored(model, tile_dataset(data, between, config=config, shifts=None),
-                     data.class_names)
+    scores = []
+    for rows in (split["test"] & low, between):
+        maps = tile_dataset(data, rows, config=config, shifts=None)
+        accuracy, by_class = accuracy_by_true_class(model, maps, data.class_names)
+        scores.append({"accuracy": accuracy, "accuracy_by_class": by_class,
+                       "n_maps": int(len(maps))})
+    same, unseen = scores
     return {"48 only": single, "48 + 64": {
         "train_runs": sorted({(data.records[run]["label"], data.records[run]["seed"])
                               for run in np.unique(data.runs[train | validation])}),

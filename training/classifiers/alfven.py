@@ -40,7 +40,7 @@ __all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig",
            "QUICK_CONFIG",
            "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
            "setting_difference", "reference_setting", "tile_dataset", "run_identity_control",
-           "run_setting_controls",
+           "accuracy_by_true_class", "run_setting_controls",
            "record_training_domain", "parse_command", "training_data_summary", "caveats",
            "add_caveats_to_card", "run_training", "main"]
 
@@ -430,6 +430,25 @@ def _identity_pair(data, pair, runs, *, config, gap_turnovers, test_window, name
             "accuracy": float(accuracy)}
 
 
+def accuracy_by_true_class(model, maps, class_names):
+    """A torch classifier's accuracy on ``maps`` (a `tile_dataset`), overall and per true
+    class: which way a setting's maps are pushed.
+
+    Returns
+    -------
+    accuracy : float
+    by_class : dict
+        Class name -> accuracy on the maps of that true class (classes present only).
+    """
+    from ..evaluation.classifier_metrics import evaluate_classifier
+
+    evaluation = evaluate_classifier(model, maps.images, maps.labels)
+    correct = evaluation["predictions"] == maps.labels
+    return float(evaluation["accuracy"]), {
+        class_name: float(np.mean(correct[maps.labels == label]))
+        for label, class_name in enumerate(class_names) if np.any(maps.labels == label)}
+
+
 def run_setting_controls(data, split, *, config, reference=None, networks=1, progress=False):
     """Numerics and driving controls: does a network trained on one setting carry over?
 
@@ -465,8 +484,6 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
         ``points_below_by_network`` and ``points_below_spread`` (their sample standard
         deviation, None for one network); None when there is one setting.
     """
-    from ..evaluation.classifier_metrics import evaluate_classifier
-
     settings = map_settings(data)
     names = sorted(set(settings.tolist()))
     if len(names) < 2:
@@ -480,28 +497,18 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
     same = tile_dataset(data, split["test"] & home, config=config, shifts=None)
     other_maps = {name: tile_dataset(data, settings == name, config=config, shifts=None)
                   for name in others}
+    # what does not depend on the network's seed is made once
+    validation_set = tile_dataset(data, split["validation"] & home, config=config, shifts=None)
     scores = []
     for offset in range(networks):
         seeded = replace(config, seed=config.seed + offset)
         # the degraded training copies follow the network's seed too
         train_set = tile_dataset(data, split["train"] & home, config=seeded,
                                  shifts=config.shift, degrade=True)
-        validation_set = tile_dataset(data, split["validation"] & home, config=config,
-                                      shifts=None)
         model, _ = _train_cnn(train_set, validation_set, seeded, name="setting control",
                               progress=progress)
-
-        def scored(maps):
-            # overall and per true class: which way a setting's maps are pushed
-            evaluation = evaluate_classifier(model, maps.images, maps.labels)
-            correct = evaluation["predictions"] == maps.labels
-            return float(evaluation["accuracy"]), {
-                class_name: float(np.mean(correct[maps.labels == label]))
-                for label, class_name in enumerate(data.class_names)
-                if np.any(maps.labels == label)}
-
-        scores.append({"same": scored(same),
-                       **{name: scored(maps) for name, maps in other_maps.items()}})
+        scores.append({key: accuracy_by_true_class(model, maps, data.class_names)
+                       for key, maps in (("same", same), *other_maps.items())})
 
     def mean_of(key):
         accuracy = float(np.mean([score[key][0] for score in scores]))
