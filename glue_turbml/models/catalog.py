@@ -95,6 +95,11 @@ def _metric_text(value):
     return "not recorded" if value is None else str(value)
 
 
+def _cell(text):
+    # a training setting reads "numerics | driving": its bar would split the table cell
+    return str(text).replace("|", "\\|")
+
+
 def render_comparison_markdown(entries):
     """Render ``docs/models.md``: each model's held-out numbers beside the seed paper's.
 
@@ -128,10 +133,10 @@ def render_comparison_markdown(entries):
         data = card["provenance"]["training_data"].get("summary", "see card")
         for result in published["results"]:
             ours = card["metrics"].get(result["ours"])
-            lines.append(f"| {card['name']} {card['version']} | {result['quantity']} "
+            lines.append(f"| {card['name']} {card['version']} | {_cell(result['quantity'])} "
                          f"(`{result['ours']}`) | {_metric_text(ours)} | "
-                         f"{_metric_text(result['value'])} | {data} | "
-                         f"{published['source']} |")
+                         f"{_metric_text(result['value'])} | {_cell(data)} | "
+                         f"{_cell(published['source'])} |")
     if without:
         lines += ["", "Models no seed paper answers: " + ", ".join(without) + "."]
     return "\n".join(lines) + "\n"

@@ -468,8 +468,10 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
     split : dict
         From `split_runs`.
     config : AlfvenConfig
-    reference : str, optional
-        Setting to train on (`setting_of`); default the one with the most training maps.
+    reference : str or sequence of str, optional
+        Setting to train on (`setting_of`), or several pooled (e.g. every setting of one
+        resolution: more independent runs, so the score on another resolution is less the
+        runs' and more the resolution's); default the one with the most training maps.
     networks : int, optional
         Networks trained, with seeds ``config.seed`` to ``config.seed + networks - 1``.
     progress : bool
@@ -477,9 +479,10 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
     Returns
     -------
     dict
-        ``reference``, ``networks``, ``same_setting_accuracy`` (and ``..._by_class``, per true
-        class) and per other setting its ``difference`` from the reference (numerics /
-        driving), ``accuracy``, ``accuracy_by_class``, ``n_maps``, ``n_runs``,
+        ``reference`` (as given: one setting or a list), ``networks``,
+        ``same_setting_accuracy`` (and ``..._by_class``, per true class; over the held-out
+        runs of every reference setting) and per other setting its ``difference`` from the
+        reference (numerics / driving; from the nearest of several), ``accuracy``, ``accuracy_by_class``, ``n_maps``, ``n_runs``,
         ``points_below_same_setting`` and ``within_target`` (of the mean over the networks),
         ``points_below_by_network`` and ``points_below_spread`` (their sample standard
         deviation, None for one network); None when there is one setting.
@@ -492,8 +495,15 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
         raise ValueError(f"networks must be at least 1, got {networks}")
     if reference is None:
         reference = max(names, key=lambda name: np.sum(split["train"] & (settings == name)))
-    home = settings == reference
-    others = [name for name in names if name != reference]
+    pooled = [reference] if isinstance(reference, str) else sorted(set(reference))
+    unknown = sorted(set(pooled) - set(names))
+    if not pooled or unknown:
+        raise ValueError(f"no maps of the reference setting(s) {unknown or pooled}; the "
+                         f"data's settings are {names}")
+    home = np.isin(settings, pooled)
+    others = [name for name in names if name not in pooled]
+    if not others:
+        return None
     same = tile_dataset(data, split["test"] & home, config=config, shifts=None)
     other_maps = {name: tile_dataset(data, settings == name, config=config, shifts=None)
                   for name in others}
@@ -517,7 +527,8 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
         return accuracy, by_class
 
     same_accuracy, same_by_class = mean_of("same")
-    result = {"reference": reference, "networks": int(networks),
+    result = {"reference": reference if isinstance(reference, str) else pooled,
+              "networks": int(networks),
               "same_setting_accuracy": same_accuracy,
               "same_setting_accuracy_by_class": same_by_class,
               "n_same_setting_maps": int(len(same)),
@@ -527,8 +538,10 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
         accuracy, by_class = mean_of(name)
         by_network = [100.0 * (score["same"][0] - score[name][0]) for score in scores]
         points = float(np.mean(by_network))
+        nearest = min((setting_difference(home_name, name) for home_name in pooled),
+                      key=lambda difference: difference.count(" and "))
         result["settings"][name] = {
-            "difference": setting_difference(reference, name), "accuracy": accuracy,
+            "difference": nearest, "accuracy": accuracy,
             "accuracy_by_class": by_class,
             "n_maps": int(len(other_maps[name])),
             "n_runs": int(len(np.unique(data.runs[rows]))),
@@ -647,13 +660,15 @@ def caveats(report):
                      "trained on HLLD runs calls many such sub-Alfvenic maps super-Alfvenic "
                      "(docs/results/alfven_numerics_faithful.txt): measure the density "
                      "anisotropy of another code's runs before trusting it on them.")
-    controls = (metrics.get("setting_controls") or {}).get("settings", {})
-    failed = [f"{entry['difference']} ({entry['points_below_same_setting']:.1f} points below)"
-              for entry in controls.values() if not entry["within_target"]]
-    if failed:
-        notes.append("Trained on one setting, it loses more than "
-                     f"{CONTROL_TOLERANCE_POINTS:g} points on another: {'; '.join(failed)}; "
-                     "treat maps of other numerics or driving with care.")
+    for key, trained in (("setting_controls", "Trained on one setting"),
+                         ("pooled_setting_controls", "Trained on several settings pooled")):
+        controls = (metrics.get(key) or {}).get("settings", {})
+        failed = [f"{entry['difference']} ({entry['points_below_same_setting']:.1f} points "
+                  "below)" for entry in controls.values() if not entry["within_target"]]
+        if failed:
+            notes.append(f"{trained}, it loses more than {CONTROL_TOLERANCE_POINTS:g} points "
+                         f"on another: {'; '.join(failed)}; treat maps of other numerics or "
+                         "driving with care.")
     baselines = metrics.get("baselines") or {}
     if baselines:
         best = max(baselines, key=lambda key: baselines[key]["accuracy"])
@@ -775,7 +790,7 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
 def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                  validation_seeds=None, identity_gap=None, identity_window=0.0,
                  identity_data=None, setting_controls=False, control_reference=None,
-                 command="", progress=True, classes=CLASSES, text=None,
+                 pooled_control=None, command="", progress=True, classes=CLASSES, text=None,
                  script="training.classifiers.alfven"):
     """Train, evaluate, export and report one classifier of simulator maps (Alfven by default).
 
@@ -803,6 +818,9 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     control_reference : str, optional
         Folder of the runs those controls train on (`reference_setting`); default the
         setting with the most training maps.
+    pooled_control : sequence of str, optional
+        Folders whose runs' settings one more control pools (`run_setting_controls` with
+        several references; e.g. every set of the smallest resolution, scored on the others).
     command : str
     progress : bool
     classes : sequence of (str, str)
@@ -877,6 +895,16 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                 f"{controls['same_setting_accuracy']:.4f}; " + "; ".join(
                     f"{entry['difference']} {entry['accuracy']:.4f}"
                     for entry in controls["settings"].values()))
+    if pooled_control:
+        pooled = run_setting_controls(
+            data, split, config=config, networks=config.control_networks, progress=progress,
+            reference=sorted({reference_setting(data, folder) for folder in pooled_control}))
+        metrics["pooled_setting_controls"] = pooled
+        if pooled is not None:
+            say(f"{name}: pooled control from {len(pooled['reference'])} settings: "
+                f"same-setting {pooled['same_setting_accuracy']:.4f}; " + "; ".join(
+                    f"{entry['difference']} {entry['accuracy']:.4f}"
+                    for entry in pooled["settings"].values()))
     if identity_gap is not None:
         if identity_data is None:
             control = run_identity_control(data, split["train"], config=config,
@@ -976,6 +1004,10 @@ def _parser():
                         help="those controls train on the runs under this folder (e.g. a "
                              "recipe's output folder; default: the setting with the most "
                              "training maps)")
+    parser.add_argument("--pooled-control", metavar="FOLDER", nargs="+", default=None,
+                        help="one more control: train on the runs under all these folders "
+                             "together (e.g. every set of one resolution) and score the "
+                             "other settings")
     return parser
 
 
@@ -1040,6 +1072,7 @@ def main(argv=None):
                  identity_window=arguments.identity_window, identity_data=identity_data,
                  setting_controls=arguments.setting_controls,
                  control_reference=arguments.control_reference,
+                 pooled_control=arguments.pooled_control,
                  command=command_line("training.classifiers.alfven", argv),
                  progress=not arguments.no_progress)
     return 0

@@ -11,17 +11,19 @@ from the repository root.
 ``--output-dir ROOT/<recipe name>``); every finished set found there but `NOT_FOR_TRAINING`
 is used: the held-out test runs are the largest seed of each class in each set, the numerics
 and driving controls train on `MAIN_SET` (else the set with the most training maps) and score
-the others.
+the others, and a pooled control trains on every set of the smallest resolution together and
+scores the others (`pooled_control_sets`).
 Models go to ``onnx_models/``, reports to ``docs/results/`` (``<name>.json``,
 ``<name>_report.md`` and its figures).
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 __all__ = ["FAMILY", "IDENTITY_SET", "MAIN_SET", "NOT_FOR_TRAINING", "class_spec",
-           "model_arguments", "main"]
+           "set_cells", "pooled_control_sets", "model_arguments", "main"]
 
 #: The main set: the numerics and driving controls train on it and score the other sets.
 MAIN_SET = "alfven_48_fast"
@@ -55,6 +57,31 @@ FAMILY = {
 def class_spec(root, recipe, label):
     """``LABEL=GLOB`` of one class's snapshots in a recipe's output folder under ``root``."""
     return f"{label}={Path(root) / recipe / label / 'seed_*' / 'snapshot_*.fits'}"
+
+
+def set_cells(root, recipe):
+    """Grid cells per side of a recipe folder's runs (from its ``recipe.json``), or None."""
+    path = Path(root) / recipe / "recipe.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("common", {}).get("cells")
+
+
+def pooled_control_sets(root, sets):
+    """The sets the pooled control trains on: every set of the smallest resolution.
+
+    The main-set control trains on one set's few runs, so its score on another resolution
+    mixes the resolution with those runs' own patterns; pooling every set of the smallest
+    resolution gives it several times the independent runs. Empty unless two or more sets
+    share the smallest resolution and a set of another resolution is there to score.
+    """
+    cells = {recipe: set_cells(root, recipe) for recipe in sets}
+    known = {recipe: value for recipe, value in cells.items() if value is not None}
+    if len(set(known.values())) < 2:
+        return []
+    smallest = min(known.values())
+    pooled = sorted(recipe for recipe, value in known.items() if value == smallest)
+    return pooled if len(pooled) >= 2 else []
 
 
 def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_runs=True):
@@ -100,6 +127,9 @@ def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_run
         arguments.append("--setting-controls")
         if MAIN_SET in sets:
             arguments += ["--control-reference", MAIN_SET]
+        pooled = pooled_control_sets(root, sets)
+        if pooled:
+            arguments += ["--pooled-control", *pooled]
     if threads is not None:
         arguments += ["--threads", str(threads)]
     return arguments

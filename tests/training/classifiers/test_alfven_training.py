@@ -194,12 +194,14 @@ def test_identity_control_averages_disjoint_pairs_of_runs(monkeypatch):
     assert control["at_chance"] is False
 
 
-def _setting_maps(*, reversed_in_second):
+def _setting_maps(*, reversed_in_second, third_setting=False):
     """Two settings x two classes x three runs x two times x 16 maps of 16^2.
 
     Classes differ by how smooth the field is (a stand-in for a feature of the solver). In
     the second setting the classes swap smoothness when ``reversed_in_second`` (a network
-    that learned it fails there), else both settings share it (it carries over).
+    that learned it fails there), else both settings share it (it carries over). With
+    ``third_setting``, a third one of the first setting's resolution and other driving, never
+    reversed.
     """
     from scipy.ndimage import gaussian_filter
 
@@ -207,13 +209,14 @@ def _setting_maps(*, reversed_in_second):
 
     rng = np.random.default_rng(5)
     maps, labels, runs, times, records = [], [], [], [], []
-    for setting in (0, 1):
+    for setting in (0, 1, 2) if third_setting else (0, 1):
         for label in (0, 1):
             for seed in (1, 2, 3):
                 smooth = (label == 0) != (setting == 1 and reversed_in_second)
                 records.append({"label": CLASSES[label], "seed": seed + 10 * setting,
-                                "numerics": f"cells={16 * (setting + 1)}",
-                                "driving": "forcing_shape=flat", "files": []})
+                                "numerics": f"cells={16 * (setting % 2 + 1)}",
+                                "driving": ("forcing_shape=parabola" if setting == 2
+                                            else "forcing_shape=flat"), "files": []})
                 for time in (2.0, 2.5):
                     for _ in range(16):
                         noise = rng.standard_normal((16, 16))
@@ -288,6 +291,61 @@ def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_sec
     assert sorted(by_class) == sorted(data.class_names)
     assert np.mean(list(by_class.values())) == pytest.approx(other["accuracy"])
     assert set(controls["same_setting_accuracy_by_class"]) == set(data.class_names)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reversed_in_second", [False, True])
+def test_pooled_control_trains_on_several_settings_and_scores_the_rest(reversed_in_second):
+    from dataclasses import replace
+
+    from training.classifiers.alfven import QUICK_CONFIG, run_setting_controls
+
+    data = _setting_maps(reversed_in_second=reversed_in_second, third_setting=True)
+    split = split_runs(data)
+    config = replace(QUICK_CONFIG, max_epochs=30, patience=30)
+    pooled = ["cells=16 | forcing_shape=parabola", "cells=16 | forcing_shape=flat"]
+    controls = run_setting_controls(data, split, config=config, reference=pooled)
+    assert controls["reference"] == sorted(pooled)
+    # the held-out runs of both pooled settings: 2 settings x 2 classes x 1 run x 2 times x 16
+    assert controls["n_same_setting_maps"] == 128
+    assert list(controls["settings"]) == ["cells=32 | forcing_shape=flat"]
+    other = controls["settings"]["cells=32 | forcing_shape=flat"]
+    # one pooled setting differs from it in numerics only: the nearest difference is named
+    assert other["difference"] == "numerics" and other["n_runs"] == 6
+    assert controls["same_setting_accuracy"] >= 0.9
+    if reversed_in_second:
+        assert other["accuracy"] <= 0.2 and not other["within_target"]
+    else:
+        assert other["accuracy"] >= 0.9 and other["within_target"]
+    with pytest.raises(ValueError, match="no maps of the reference"):
+        run_setting_controls(data, split, config=config, reference=["cells=64 | x"])
+    # every setting pooled leaves nothing to score
+    assert run_setting_controls(data, split, config=config,
+                                reference=[*pooled, "cells=32 | forcing_shape=flat"]) is None
+
+
+def test_pooled_control_sets_are_the_sets_of_the_smallest_resolution(tmp_path):
+    import json
+
+    from training.classifiers.alfven_family import model_arguments, pooled_control_sets
+
+    cells = {"alfven_48_fast": 48, "alfven_48_drive": 48, "alfven_64_minmod_hlld": 64}
+    for recipe, side in cells.items():
+        (tmp_path / recipe).mkdir()
+        (tmp_path / recipe / "manifest.json").write_text("{}")
+        (tmp_path / recipe / "recipe.json").write_text(json.dumps({"common": {"cells": side}}))
+    assert pooled_control_sets(tmp_path, cells) == ["alfven_48_drive", "alfven_48_fast"]
+    arguments = model_arguments("alfven-ffp", tmp_path)
+    start = arguments.index("--pooled-control")
+    assert arguments[start + 1:start + 3] == ["alfven_48_drive", "alfven_48_fast"]
+    assert not any(value.startswith("alfven_") for value in arguments[start + 3:])
+    # one set of the smallest resolution is the main-set control already; one resolution
+    # leaves nothing to score
+    assert pooled_control_sets(tmp_path, ["alfven_48_fast", "alfven_64_minmod_hlld"]) == []
+    assert pooled_control_sets(tmp_path, ["alfven_48_fast", "alfven_48_drive"]) == []
+    (tmp_path / "alfven_48_drive" / "recipe.json").unlink()
+    assert pooled_control_sets(tmp_path, cells) == []
+    assert "--pooled-control" not in model_arguments("alfven", tmp_path)
 
 
 def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):

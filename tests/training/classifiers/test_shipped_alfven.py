@@ -70,3 +70,32 @@ def test_caveats_warn_of_hlle_maps_when_every_training_run_used_hlld():
     # nor for a model of other classes that shares these caveats (kolmogorov-burgers)
     hydro = report("hlld", "hlld", classes=("kolmogorov", "burgers"))
     assert not [note for note in caveats(hydro) if "HLLE" in note]
+
+
+def _control(reference, points):
+    return {"reference": reference, "networks": 3, "same_setting_accuracy": 0.99,
+            "tolerance_points": 3.0,
+            "settings": {"cells=64 | flat": {
+                "difference": "numerics", "accuracy": 0.99 - points / 100.0,
+                "points_below_same_setting": points, "points_below_spread": 1.0,
+                "within_target": points <= 3.0, "n_runs": 8}}}
+
+
+def test_pooled_control_is_reported_and_its_failure_is_a_caveat(tmp_path):
+    from training.evaluation.report import write_report
+
+    report = json.loads((REPOSITORY / "docs" / "results" / "alfven.json").read_text())
+    report["metrics"]["setting_controls"] = _control("cells=48 | flat", 2.0)
+    report["metrics"]["pooled_setting_controls"] = _control(
+        ["cells=48 | flat", "cells=48 | parabola"], 7.5)
+    notes = caveats(report)
+    pooled = [note for note in notes if note.startswith("Trained on several settings pooled")]
+    assert len(pooled) == 1 and "numerics (7.5 points below)" in pooled[0]
+    # the main-set control held, so it adds no caveat
+    assert not [note for note in notes if note.startswith("Trained on one setting")]
+    markdown = write_report(report, "pooled", tmp_path)[0].read_text()
+    section = markdown.split("## Pooled control")[1].split("##")[0]
+    assert "`cells=48 | flat` and `cells=48 | parabola` together" in section
+    # the setting's own bar is escaped, so the row keeps its six cells
+    assert "| cells=64 \\| flat | numerics | 0.9150 | +7.5 +- 1.0 | NO | 8 |" in section
+    assert "`cells=48 | flat` only" in markdown.split("## Numerics and driving controls")[1]

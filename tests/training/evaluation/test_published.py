@@ -48,3 +48,15 @@ def test_docs_models_md_is_generated_from_the_shipped_cards():
     committed = (REPO / "docs" / "models.md").read_text()
     assert render_comparison_markdown(shipped).strip() == committed.strip(), \
         "regenerate with: turbml models markdown --published > docs/models.md"
+
+
+def test_a_setting_with_a_bar_stays_in_its_cell():
+    import re
+
+    card = load_model_file(shipped_models_dir() / "alfven.onnx").card
+    assert " | " in card["provenance"]["training_data"]["summary"]
+    entry = type("Entry", (), {"name": card["name"], "card": card, "path": REPO})()
+    row = next(line for line in render_comparison_markdown([entry]).splitlines()
+               if line.startswith("| alfven "))
+    # markdown splits a row on every bar not escaped: the six columns must stay six
+    assert len(re.split(r"(?<!\\)\|", row.strip().strip("|"))) == 6
