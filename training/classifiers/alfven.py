@@ -482,7 +482,8 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
         ``reference`` (as given: one setting or a list), ``networks``,
         ``same_setting_accuracy`` (and ``..._by_class``, per true class; over the held-out
         runs of every reference setting) and per other setting its ``difference`` from the
-        reference (numerics / driving; from the nearest of several), ``accuracy``, ``accuracy_by_class``, ``n_maps``, ``n_runs``,
+        reference (numerics / driving; from the nearest of several), ``accuracy``,
+        ``accuracy_by_class``, ``n_maps``, ``n_runs``,
         ``points_below_same_setting`` and ``within_target`` (of the mean over the networks),
         ``points_below_by_network`` and ``points_below_spread`` (their sample standard
         deviation, None for one network); None when there is one setting.
