@@ -4,7 +4,7 @@ control carried into their cards, their reports and the generated model catalogu
 
 Run as::
 
-    python -m training.classifiers.alfven_release ROOT [--workers 2] [--threads 2]
+    python -m training.classifiers.alfven_release ROOT [--workers 2] [--threads 1]
         [--until sims|manifests|train|cards] [--dry-run]
 
 from any folder (it works in the repository root). ``ROOT`` is the folder for the runs, outside
@@ -24,6 +24,7 @@ first); the sets are its recipes, so nothing else found in ``ROOT`` enters the t
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -219,11 +220,11 @@ def _simulate(root, job, device, recipe_dir):
     return status
 
 
-def _python(*arguments, stdout=None):
+def _python(*arguments, stdout=None, stderr=None):
     """Run ``python ARGUMENTS`` in the repository root; its exit status."""
     command = [sys.executable, *arguments]
     print("$ python " + " ".join(arguments), flush=True)
-    return subprocess.run(command, cwd=REPOSITORY, stdout=stdout).returncode
+    return subprocess.run(command, cwd=REPOSITORY, stdout=stdout, stderr=stderr).returncode
 
 
 def _stage_sims(arguments, jobs):
@@ -283,7 +284,8 @@ def _stage_manifests(arguments, jobs):
 def _stage_train(arguments, sets):
     from .alfven_family import FAMILY
 
-    stale = stale_members(arguments.root, list(FAMILY), sets, seed=arguments.seed)
+    stale = stale_members(arguments.root, list(FAMILY), sets, seed=arguments.seed,
+                          repository=REPOSITORY)
     print(f"train on {', '.join(sets)}: {stale or 'every member is up to date'}", flush=True)
     if arguments.dry_run:
         return 0
@@ -293,15 +295,33 @@ def _stage_train(arguments, sets):
         shipped = REPOSITORY / "onnx_models" / f"{name}.onnx"
         if shipped.is_file() and not (previous / shipped.name).exists():
             shutil.copy2(shipped, previous / shipped.name)
+
+    def train(name):
         command = ["-m", "training.classifiers.alfven_family", str(arguments.root),
                    "--models", name, "--sets", *sets, "--seed", str(arguments.seed)]
-        if arguments.threads:
-            command += ["--threads", str(arguments.threads)]
-        status = _python(*command)
-        if status:
-            return status
-        _stamp_path(arguments.root, name).write_text(json.dumps(
-            {"sets": list(sets), "seed": arguments.seed, "sha256": _sha256(shipped)}, indent=1))
+        threads = arguments.threads or max(1, (os.cpu_count() or 1) // arguments.workers)
+        command += ["--threads", str(threads)]
+        log = Path(arguments.root) / "logs" / f"train_{name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as stream:
+            status = _python(*command, stdout=stream, stderr=subprocess.STDOUT)
+        print(f"train {name}: rc={status} (log {log})", flush=True)
+        if status == 0:
+            shipped = REPOSITORY / "onnx_models" / f"{name}.onnx"
+            _stamp_path(arguments.root, name).write_text(json.dumps(
+                {"sets": list(sets), "seed": arguments.seed, "sha256": _sha256(shipped)},
+                indent=1))
+        return status
+
+    # members are independent (each its own model, report and figures): several at once
+    # keep every core busy where one network's training would not
+    with ThreadPoolExecutor(arguments.workers) as pool:
+        statuses = list(pool.map(train, stale))
+    failed = [name for name, status in zip(stale, statuses) if status]
+    if failed:
+        print(f"train: {', '.join(failed)} failed (see their logs); call again to retry",
+              file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
@@ -340,10 +360,13 @@ def main(argv=None):
                                      description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder for the runs (outside the repository)")
     parser.add_argument("--workers", type=int, default=2,
-                        help="simulations at once, one thread each (default 2)")
+                        help="simulations at once, one thread each, and family members "
+                             "trained at once (default 2)")
     parser.add_argument("--device", default=None,
                         help="torch device of the simulations (default: the recipes')")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads of training")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads of each member's training (default: torch's; "
+                             "with several workers, cores / workers)")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--until", choices=STAGES, default=STAGES[-1],
                         help="stop after this stage")

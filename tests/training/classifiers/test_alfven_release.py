@@ -146,3 +146,57 @@ def test_a_member_is_retrained_unless_this_command_made_it_from_the_same_sets(tm
     assert stale_members(root, names, ["a", "b"], seed=1, repository=repository) == names
     model.write_bytes(b"weights two")
     assert stale_members(root, names, ["a", "b"], repository=repository) == names
+
+
+def test_members_train_side_by_side_and_only_a_success_is_stamped(
+        tmp_path, monkeypatch, capsys):
+    """The training stage's bookkeeping (the training itself is the family's, tested in
+    test_alfven_training.py): members run at once, each logs to its own file, a failed
+    member gets no stamp and stops the command, a finished one is not trained again."""
+    import threading
+    import time
+
+    from training.classifiers import alfven_release
+
+    repository = tmp_path / "repository"
+    (repository / "onnx_models").mkdir(parents=True)
+    for name in ("alfven", "alfven-ffp", "alfven-column"):
+        (repository / "onnx_models" / f"{name}.onnx").write_bytes(b"shipped " + name.encode())
+    monkeypatch.setattr(alfven_release, "REPOSITORY", repository)
+    monkeypatch.setattr(alfven_release.os, "cpu_count", lambda: 4)
+    running, overlap, calls = set(), [], []
+    lock = threading.Lock()
+
+    def train(*arguments, stdout=None, stderr=None):
+        name = arguments[arguments.index("--models") + 1]
+        with lock:
+            running.add(name)
+            overlap.append(len(running))
+            calls.append(arguments)
+        time.sleep(0.2)
+        stdout.write(f"training {name}\n")
+        with lock:
+            running.discard(name)
+        if name == "alfven-column":
+            return 3
+        (repository / "onnx_models" / f"{name}.onnx").write_bytes(b"new " + name.encode())
+        return 0
+
+    monkeypatch.setattr(alfven_release, "_python", train)
+    root = tmp_path / "root"
+    arguments = type("Arguments", (), {"root": root, "seed": 0, "threads": None,
+                                       "workers": 2, "dry_run": False})()
+    assert alfven_release._stage_train(arguments, ["set_a", "set_b"]) == 1
+    assert max(overlap) == 2
+    # 4 cores shared by 2 workers: 2 torch threads each
+    assert all(call[call.index("--threads") + 1] == "2" for call in calls)
+    assert "alfven-column failed" in capsys.readouterr().err
+    assert (root / "logs" / "train_alfven.log").read_text() == "training alfven\n"
+    stamped = sorted(path.stem for path in (root / "release").glob("*.json"))
+    assert stamped == ["alfven", "alfven-ffp"]
+    # the shipped files were copied aside before the first overwrite
+    assert (root / "release" / "previous" / "alfven.onnx").read_bytes() == b"shipped alfven"
+    calls.clear()
+    assert alfven_release._stage_train(arguments, ["set_a", "set_b"]) == 1
+    assert [call[call.index("--models") + 1] for call in calls] == ["alfven-column"]
+    assert (root / "release" / "previous" / "alfven.onnx").read_bytes() == b"shipped alfven"
