@@ -5,7 +5,8 @@ The resolution control trains on ``alfven_48_fast`` alone and scores the 64^3 ru
 (``alfven_numerics_resolution.txt``). The shipped family trains on both resolutions, so the
 question for a user's map is whether a network trained on both carries to a resolution between
 them. For each member given, two networks of its design (`training.classifiers.alfven`, every
-map resampled to 48 px as the family does):
+map resampled to 48 px as the family did when these results were written; ``--native-pixels``
+keeps each map's own pixel scale, as the family now trains):
 
 - "48 only": trained on ``alfven_48_fast``'s training runs (the cards' setting-control
   network, `run_setting_controls`), scored on its held-out runs (same setting) and on every
@@ -86,8 +87,12 @@ def main(argv=None):
                              "augmentation)")
     parser.add_argument("--map-size", type=int, default=None,
                         help="resample every map to this size first (default 48, the smallest)")
+    parser.add_argument("--native-pixels", action="store_true",
+                        help="every map at its own pixel scale, as the family now trains "
+                             "(training.classifiers.alfven_family.COMMON_OPTIONS)")
     arguments = parser.parse_args(argv)
     options = (("--quick",) if arguments.quick else ()) + (
+        ("--native-pixels",) if arguments.native_pixels else ()) + (
         () if arguments.seed == 0 else ("--seed", str(arguments.seed))) + (
         () if arguments.map_size is None else ("--map-size", str(arguments.map_size)))
     print(f"# written by: python docs/results/alfven_resolution_bracket.py {arguments.root} "

@@ -39,7 +39,8 @@ from ..common.script_options import parse_run_arguments, run_config, torch_threa
 __all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG",
            "QUICK_CONFIG",
            "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
-           "setting_difference", "reference_setting", "tile_dataset", "run_identity_control",
+           "setting_difference", "reference_setting", "tile_side", "runtime_tiles",
+           "tile_dataset", "run_identity_control",
            "accuracy_by_true_class", "run_setting_controls",
            "record_training_domain", "parse_command", "training_data_summary", "caveats",
            "add_caveats_to_card", "run_training", "main"]
@@ -89,6 +90,13 @@ class AlfvenConfig:
         the pooled features averaged over the 8 rotations and reflections of each map, the
         same copies it trains on (``augment="dihedral"``). Every evaluation, control and the
         exported file use the wrapped net.
+    native_pixels : bool
+        Maps keep their own pixel scale (runs of several resolutions are not resampled to
+        one); the input is a tile of the smallest map side, cut from larger maps as the
+        runtime cuts a user's map (`tile_dataset`). The runtime never resamples a map, and
+        the solver's dissipation range sits at a fixed number of pixels whatever the run's
+        resolution; resampled to one size, the network trained on one resolution saw another
+        at a different pixel scale (``docs/results/alfven_pixel_scale.txt``).
     """
 
     seed: int = 0
@@ -109,6 +117,7 @@ class AlfvenConfig:
     degrade_noise_snr: float = 10.0
     dihedral_average: bool = True
     control_networks: int = 3
+    native_pixels: bool = False
 
     def to_dict(self):
         """JSON-friendly copy."""
@@ -261,8 +270,43 @@ def degraded(image, rng, *, config):
     return image
 
 
+def tile_side(data):
+    """The network's input side: the smallest map side in ``data`` (square maps)."""
+    sides = {image.shape for image in data.maps}
+    if any(len(shape) != 2 or shape[0] != shape[1] for shape in sides):
+        raise ValueError(f"all maps must be square, got {sorted(sides)}")
+    return min(shape[0] for shape in sides)
+
+
+def runtime_tiles(image, tile):
+    """The tiles the runtime cuts from a periodic map for a model of input side ``tile``.
+
+    A map of that side is one tile; a larger one is cut on the runtime's periodic grid with
+    half a tile between origins (the card's ``tiling``), so that what training scores is what
+    ``turbml classify`` / ``turbml evaluate`` would feed the network.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, tile, tile)``.
+    """
+    from glue_turbml.core import extract_tiles, make_tile_grid
+
+    image = np.asarray(image)
+    if image.shape == (tile, tile):
+        return image[None]
+    grid = make_tile_grid(image.shape, tile, stride=tile // 2, boundary="periodic")
+    return np.asarray(extract_tiles(image, grid))
+
+
 def tile_dataset(data, mask, *, config, shifts, degrade=False):
-    """Preprocessed network inputs of the selected maps (each whole map one input per shift).
+    """Preprocessed network inputs of the selected maps.
+
+    A map of the input side (`tile_side`, the smallest map) is one input per shift, whole. A
+    larger map (``--native-pixels``: every run at its own pixel scale) gets the card's
+    whole-map steps (FFP) first, then is cut: for training, one periodic crop of the input
+    side per shift (the shift lattice spans the whole map); for scoring, the runtime's tiles
+    (`runtime_tiles`). The tile-scope steps act on each input.
 
     Parameters
     ----------
@@ -277,27 +321,39 @@ def tile_dataset(data, mask, *, config, shifts, degrade=False):
     Returns
     -------
     training.common.datasets.TileDataset
-        Realizations are the run numbers.
+        Realizations are the run numbers; ``sources`` the map (row of ``data``) of each input.
     """
     from glue_turbml.core import build_pipeline
 
     from ..common.datasets import TileDataset, periodic_shifts
 
-    pipeline = build_pipeline(preprocess_steps(config.ffp))
+    steps = preprocess_steps(config.ffp)
+    pipeline = build_pipeline(steps)
+    whole_map_steps = build_pipeline(steps, scope="map")
+    tile_steps = build_pipeline(steps, scope="tile")
+    side = tile_side(data)
     rng = np.random.default_rng([config.seed, 101])
-    images, labels, runs = [], [], []
+    images, sources = [], []
     for index in np.flatnonzero(mask):
         image = data.maps[index]
         offsets = periodic_shifts(image.shape[0], shifts) if shifts else [(0, 0)]
         rolled = np.stack([np.roll(image, offset, axis=(0, 1)) for offset in offsets])
         if degrade:
             rolled = np.stack([degraded(copy, rng, config=config) for copy in rolled])
-        images.append(pipeline(rolled).astype(np.float32))
-        labels += [data.labels[index]] * len(offsets)
-        runs += [data.runs[index]] * len(offsets)
-    return TileDataset(np.concatenate(images)[:, None], np.asarray(labels, dtype=np.int64),
-                       np.asarray(runs, dtype=np.int64),
-                       {"preprocess": preprocess_steps(config.ffp), "shift": shifts})
+        if image.shape[0] == side:
+            inputs = pipeline(rolled)
+        else:
+            prepared = whole_map_steps(rolled)
+            cut = (prepared[:, :side, :side] if shifts
+                   else np.concatenate([runtime_tiles(copy, side) for copy in prepared]))
+            inputs = tile_steps(cut)
+        images.append(inputs.astype(np.float32))
+        sources += [index] * len(inputs)
+    sources = np.asarray(sources, dtype=np.int64)
+    return TileDataset(np.concatenate(images)[:, None], data.labels[sources].astype(np.int64),
+                       data.runs[sources].astype(np.int64),
+                       {"preprocess": steps, "shift": shifts, "tile_size": int(side)},
+                       sources)
 
 
 def _train_cnn(train_set, validation_set, config, *, name, progress):
@@ -579,13 +635,18 @@ def record_training_domain(out, data, split, *, seed=0, max_maps=2000, command="
             rows = np.sort(rng.choice(rows, max_maps, replace=False))
         return rows
 
-    fit_rows = subsample(split["train"] | split["validation"])
-    test_rows = subsample(split["test"])
-    sets = {"fit": (np.stack([data.maps[row] for row in fit_rows]).astype(np.float64),
-                    data.labels[fit_rows]),
-            "calibration": None,
-            "test": (np.stack([data.maps[row] for row in test_rows]).astype(np.float64),
-                     data.labels[test_rows])}
+    side = tile_side(data)
+
+    def raw_tiles(rows):
+        # the raw tiles the runtime's check would score (a larger map gives several)
+        tiles = [runtime_tiles(data.maps[row], side) for row in rows]
+        owners = np.repeat(rows, [len(group) for group in tiles])
+        return np.concatenate(tiles).astype(np.float64), owners
+
+    fit_tiles, fit_rows = raw_tiles(subsample(split["train"] | split["validation"]))
+    test_tiles, test_rows = raw_tiles(subsample(split["test"]))
+    sets = {"fit": (fit_tiles, data.labels[fit_rows]), "calibration": None,
+            "test": (test_tiles, data.labels[test_rows])}
     return record_domain(out, sets, command=command, fit_groups=data.runs[fit_rows],
                          description=(
                              "raw maps of the training runs (fit; thresholds from each run "
@@ -755,6 +816,10 @@ def _build_card(name, config, *, map_size, metrics, split, data, training, comma
             f"{text['task']} from {kind_text} "
             f"({map_size}x{map_size} periodic maps; preprocessing "
             f"{' > '.join(step['op'] for step in preprocess_steps(config.ffp))})."
+            + (f" Runs of every resolution kept their own pixel scale: the network saw "
+               f"{map_size}-px tiles of larger maps as the runtime cuts them, so give it "
+               "maps at the pixel scale of the run, not resampled."
+               if config.native_pixels else "")
             + (" The network averages its pooled features over the 8 rotations and "
                "reflections of each map, so its answer does not depend on how a map is "
                "turned or mirrored." if config.dihedral_average else "")),
@@ -851,10 +916,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     start = time.perf_counter()
     # without bars the steps still go to the log, one line each
     say = tqdm.write if progress else (lambda text: print(text, flush=True))
-    sizes = {image.shape for image in data.maps}
-    if len(sizes) != 1 or len(next(iter(sizes))) != 2 or len(set(next(iter(sizes)))) != 1:
-        raise ValueError(f"all maps must be square and of one size, got {sorted(sizes)}")
-    map_size = next(iter(sizes))[0]
+    # maps of several sizes (--native-pixels) give inputs of the smallest one
+    map_size = tile_side(data)
     split = split_runs(data, test_seeds=test_seeds, validation_seeds=validation_seeds)
     train_set = tile_dataset(data, split["train"], config=config, shifts=config.shift,
                              degrade=True)
@@ -866,7 +929,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     model, result = _train_cnn(train_set, validation_set, config, name=name, progress=progress)
     evaluation = evaluate_classifier(model, test_set.images, test_set.labels)
     correct = evaluation["predictions"] == test_set.labels
-    test_rows = np.flatnonzero(split["test"])
+    # the map each test input was cut from (several where a map is larger than an input)
+    test_rows = test_set.sources
     baselines = fit_baselines(train_set.images, train_set.labels, test_set.images,
                               test_set.labels, seed=config.seed)
     metrics = {
@@ -931,11 +995,12 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                                  parity_images=test_set.images[:16],
                                  parity_tile_sizes=(map_size,), seed=config.seed)
     runner = open_model(out, device="cpu")
+    test_maps = np.flatnonzero(split["test"])
     robustness = robustness_curves(
-        runner, [data.maps[index] for index in test_rows], data.labels[test_rows],
+        runner, [data.maps[index] for index in test_maps], data.labels[test_maps],
         boundary="periodic", seed=config.seed,
         tile_sizes=sorted({max(8, map_size // 2), max(8, 3 * map_size // 4), map_size}),
-        groups={"time_turnovers": np.round(data.times[test_rows], 3)})
+        groups={"time_turnovers": np.round(data.times[test_maps], 3)})
     saliency = add_saliency_end_step(out, report_path, command=command, script=script,
                                      say=say)
     domain = record_training_domain(out, data, split, seed=config.seed, command=command)
@@ -995,6 +1060,10 @@ def _parser():
     parser.add_argument("--map-size", type=int, default=None,
                         help="resample every map to this size over the same extent (for cubes "
                              "of several resolutions; default: the smallest map size found)")
+    parser.add_argument("--native-pixels", action="store_true",
+                        help="keep every map at its own pixel scale (no resampling): the "
+                             "network's input is a tile of the smallest map side, cut from "
+                             "larger maps as the runtime cuts a user's map")
     parser.add_argument("--no-dihedral-average", action="store_true",
                         help="score with the trained net alone, not with its pooled features "
                              "averaged over the 8 rotations and reflections of each map")
@@ -1046,9 +1115,13 @@ def parse_command(argv=None):
                         ffp=arguments.ffp, dihedral_average=not arguments.no_dihedral_average)
     if arguments.slice_step is not None:
         config = replace(config, slice_step=arguments.slice_step)
+    if arguments.native_pixels and arguments.map_size is not None:
+        raise SystemExit("error: --native-pixels keeps every map's own size; drop --map-size")
+    config = replace(config, native_pixels=arguments.native_pixels)
     class_names = [name for name, _ in CLASSES]
     labelled = expand_class_specs(arguments.classes, class_names)
-    map_size = arguments.map_size or _smallest_cube_side(labelled)
+    map_size = (None if arguments.native_pixels
+                else arguments.map_size or _smallest_cube_side(labelled))
     data = load_labelled_maps(labelled, class_names, kind=config.kind,
                               slice_step=config.slice_step,
                               directions=config.directions if config.kind == "columns" else None,

@@ -32,12 +32,16 @@ class TileDataset:
         comes from; splits are made on these so that no field feeds two splits.
     parameters : dict
         JSON-friendly record of how the tiles were made (tile size, shifts, preprocessing, ...).
+    sources : numpy.ndarray or None
+        ``(n,)`` int64 index of the map each tile was cut from, where a map gives several
+        tiles; None where the maker does not record it.
     """
 
     images: np.ndarray
     labels: np.ndarray
     realizations: np.ndarray
     parameters: dict = field(default_factory=dict)
+    sources: np.ndarray = None
 
     def __len__(self):
         return len(self.labels)
@@ -57,7 +61,7 @@ class TileDataset:
         keep, parameters = select_realization_rows(self.realizations, realization_ids,
                                                    self.parameters)
         return TileDataset(self.images[keep], self.labels[keep], self.realizations[keep],
-                           parameters)
+                           parameters, None if self.sources is None else self.sources[keep])
 
     def class_counts(self):
         """Number of tiles per class number, as a dict ``{label: count}``."""

@@ -136,8 +136,11 @@ def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
     lines = [f"# {name}: evaluation report", "",
              f"Written by `python -m training.evaluation.report` from the training report of "
              f"`{report['command']}` ({report['date']}).", "",
-             f"Held-out test: {metrics['n_test_maps']} maps of runs never used in training or "
-             f"validation ({metrics.get('evaluation', '')}).", "",
+             f"Held-out test: {metrics['n_test_maps']} "
+             + ("network inputs (whole maps, and the runtime's tiles of maps larger than an "
+                "input)" if report.get("config", {}).get("native_pixels") else "maps")
+             + f" of runs never used in training or validation "
+             f"({metrics.get('evaluation', '')}).", "",
              f"![confusion, ROC, learning curves, baselines]({figure_name})", "",
              "## CNN and baselines on the same split", ""]
     rows = [["CNN", f"{metrics['test_accuracy']:.4f}",

@@ -9,7 +9,7 @@ import pytest
 from glue_turbml.evaluation import expand_class_specs
 from glue_turbml.models import load_model_file
 from tests.training.classifiers.alfven_runs import CLASSES, simulate_alfven_runs
-from training.classifiers.alfven import main, split_runs
+from training.classifiers.alfven import main, runtime_tiles, split_runs
 from training.classifiers.alfven_data import load_labelled_maps
 
 
@@ -22,6 +22,71 @@ def runs_folder(tmp_path_factory):
 
 def _specs(root):
     return [f"{label}={root / label / '*' / 'snapshot_*.fits'}" for label in CLASSES]
+
+
+@pytest.fixture(scope="module")
+def two_resolutions(tmp_path_factory, runs_folder):
+    """The 8^3 runs and three seeds per class of 12^3 runs beside them."""
+    finer = simulate_alfven_runs(tmp_path_factory.mktemp("alfven_runs_12"), seeds=(11, 12, 13),
+                                 snapshot_turnovers=(0.1, 0.2), cells=12)
+    return [*_specs(runs_folder), *_specs(finer)]
+
+
+def test_native_pixels_cut_larger_maps_as_the_runtime_does(two_resolutions):
+    from dataclasses import replace
+
+    from glue_turbml.core import build_pipeline
+    from training.classifiers.alfven import (QUICK_CONFIG, preprocess_steps, runtime_tiles,
+                                             tile_dataset, tile_side)
+
+    data = load_labelled_maps(expand_class_specs(two_resolutions, CLASSES), CLASSES)
+    assert {image.shape for image in data.maps} == {(8, 8), (12, 12)} and tile_side(data) == 8
+    config = replace(QUICK_CONFIG, ffp=True)
+    large = np.flatnonzero([image.shape == (12, 12) for image in data.maps])[:2]
+    small = np.flatnonzero([image.shape == (8, 8) for image in data.maps])[:1]
+    mask = np.zeros(len(data), dtype=bool)
+    mask[[*large, *small]] = True
+    scored = tile_dataset(data, mask, config=config, shifts=None)
+    steps = preprocess_steps(True)
+    for row in large:
+        # FFP on the whole periodic map, then the runtime's tiles, then equalisation
+        expected = build_pipeline(steps, scope="tile")(
+            runtime_tiles(build_pipeline(steps, scope="map")(data.maps[row]), 8))
+        np.testing.assert_allclose(scored.images[scored.sources == row, 0], expected,
+                                   atol=1e-6)
+    assert np.sum(scored.sources == small[0]) == 1 and scored.images.shape[-2:] == (8, 8)
+    np.testing.assert_array_equal(scored.labels, data.labels[scored.sources])
+    # training: one crop per shift, the shift lattice spanning the whole larger map
+    trained = tile_dataset(data, mask, config=config, shifts=4, degrade=True)
+    assert np.sum(trained.sources == large[0]) == 9 and np.sum(trained.sources == small[0]) == 4
+    assert trained.images.shape[-2:] == (8, 8)
+
+
+def test_native_pixels_training_records_its_tiles(two_resolutions, tmp_path):
+    out, report_path = tmp_path / "native.onnx", tmp_path / "native.json"
+    arguments = [item for spec in two_resolutions for item in ("--class", spec)]
+    assert main([*arguments, "--quick", "--native-pixels", "--name", "native", "--out",
+                 str(out), "--report", str(report_path), "--no-progress",
+                 "--threads", "1"]) == 0
+    report = json.loads(report_path.read_text())
+    card = load_model_file(out).card
+    assert card["input"]["tile_size"] == 8 and report["config"]["native_pixels"] is True
+    assert "own pixel scale" in card["description"]
+    # test inputs: 8^3 run, 2 classes x 2 snapshots x 8 slices; 12^3 run, the runtime's tiles
+    tiles_per_large_map = len(runtime_tiles(np.ones((12, 12)), 8))
+    assert report["metrics"]["n_test_maps"] == 2 * 2 * 8 + 2 * 2 * 12 * tiles_per_large_map
+    assert len(report["metrics"]["test_accuracy_by_setting"]) == 2
+    # the domain record scored the same raw tiles
+    held_out = card["domain"]["measured"]["held_out_training_domain"]
+    assert held_out["n_tiles"] == report["metrics"]["n_test_maps"]
+    from training.evaluation.report import write_report
+
+    markdown = write_report(report, "native", tmp_path / "report")[0].read_text()
+    assert (f"Held-out test: {report['metrics']['n_test_maps']} network inputs (whole maps, "
+            "and the runtime's tiles") in markdown
+    with pytest.raises(SystemExit, match="drop --map-size"):
+        main([*arguments, "--quick", "--native-pixels", "--map-size", "8", "--out",
+              str(out), "--report", str(report_path)])
 
 
 def test_split_holds_out_whole_runs(runs_folder):
