@@ -649,9 +649,10 @@ def record_training_domain(out, data, split, *, seed=0, max_maps=2000, command="
             "test": (test_tiles, data.labels[test_rows])}
     return record_domain(out, sets, command=command, fit_groups=data.runs[fit_rows],
                          description=(
-                             "raw maps of the training runs (fit; thresholds from each run "
-                             "scored without it) and of the held-out test runs (measured), at "
-                             f"most {max_maps} each (seed {seed})"))
+                             "raw maps (the runtime's tiles of maps larger than an input) "
+                             "of the training runs (fit; thresholds from each run scored "
+                             "without it) and of the held-out test runs (measured), from at "
+                             f"most {max_maps} maps each (seed {seed})"))
 
 
 def training_data_summary(records):
