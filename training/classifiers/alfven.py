@@ -950,27 +950,24 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
             value["accuracy"] for value in baselines.values()),
         "evaluation": "held-out runs (seeds never seen in training or validation)",
     }
+    controls_to_run = []
     if setting_controls:
-        reference = (None if control_reference is None
-                     else reference_setting(data, control_reference))
+        controls_to_run.append(("setting_controls", "setting controls from",
+                                None if control_reference is None
+                                else reference_setting(data, control_reference)))
+    if pooled_control:
+        controls_to_run.append(("pooled_setting_controls", "pooled control from",
+                                sorted({reference_setting(data, folder)
+                                        for folder in pooled_control})))
+    for key, title, reference in controls_to_run:
         controls = run_setting_controls(data, split, config=config, reference=reference,
                                         networks=config.control_networks, progress=progress)
-        metrics["setting_controls"] = controls
+        metrics[key] = controls
         if controls is not None:
-            say(f"{name}: setting controls from {controls['reference']}: same-setting "
+            say(f"{name}: {title} {controls['reference']}: same-setting "
                 f"{controls['same_setting_accuracy']:.4f}; " + "; ".join(
                     f"{entry['difference']} {entry['accuracy']:.4f}"
                     for entry in controls["settings"].values()))
-    if pooled_control:
-        pooled = run_setting_controls(
-            data, split, config=config, networks=config.control_networks, progress=progress,
-            reference=sorted({reference_setting(data, folder) for folder in pooled_control}))
-        metrics["pooled_setting_controls"] = pooled
-        if pooled is not None:
-            say(f"{name}: pooled control from {len(pooled['reference'])} settings: "
-                f"same-setting {pooled['same_setting_accuracy']:.4f}; " + "; ".join(
-                    f"{entry['difference']} {entry['accuracy']:.4f}"
-                    for entry in pooled["settings"].values()))
     if identity_gap is not None:
         if identity_data is None:
             control = run_identity_control(data, split["train"], config=config,

@@ -63,12 +63,25 @@ def test_native_pixels_cut_larger_maps_as_the_runtime_does(two_resolutions):
 
 
 def test_native_pixels_training_records_its_tiles(two_resolutions, tmp_path):
+    from pathlib import Path
+
     out, report_path = tmp_path / "native.onnx", tmp_path / "native.json"
     arguments = [item for spec in two_resolutions for item in ("--class", spec)]
+    coarse = Path(two_resolutions[0].split("=", 1)[1]).parents[2].name
+    # both controls from the 8^3 runs (one folder pooled: the path the family takes with
+    # several), scored on the 12^3 runs' tiles
     assert main([*arguments, "--quick", "--native-pixels", "--name", "native", "--out",
-                 str(out), "--report", str(report_path), "--no-progress",
-                 "--threads", "1"]) == 0
+                 str(out), "--report", str(report_path), "--no-progress", "--threads", "1",
+                 "--setting-controls", "--control-reference", coarse,
+                 "--pooled-control", coarse]) == 0
     report = json.loads(report_path.read_text())
+    single = report["metrics"]["setting_controls"]
+    pooled = report["metrics"]["pooled_setting_controls"]
+    assert pooled["reference"] == [single["reference"]] and "cells=8" in single["reference"]
+    for controls in (single, pooled):
+        (other,) = controls["settings"].values()
+        assert other["difference"] == "numerics" and other["n_maps"] == (
+            3 * 2 * 2 * 12 * len(runtime_tiles(np.ones((12, 12)), 8)))
     card = load_model_file(out).card
     assert card["input"]["tile_size"] == 8 and report["config"]["native_pixels"] is True
     assert "own pixel scale" in card["description"]
