@@ -12,7 +12,8 @@ from the repository root.
 is used: the held-out test runs are the largest seed of each class in each set, the numerics
 and driving controls train on `MAIN_SET` (else the set with the most training maps) and score
 the others, and a pooled control trains on every set of the smallest resolution together and
-scores the others (`pooled_control_sets`).
+scores the others (`pooled_control_sets`). Every run keeps its own pixel scale
+(`COMMON_OPTIONS`): the networks' inputs are tiles of the smallest map side.
 Models go to ``onnx_models/``, reports to ``docs/results/`` (``<name>.json``,
 ``<name>_report.md`` and its figures).
 """
