@@ -12,10 +12,10 @@ the repository (``ROOT/<recipe>/``, ``ROOT/logs/``, as ``training/sim/recipes/ru
 After a lost machine, or a stopped call, the same command goes on where it stopped: a finished
 run (its last snapshot written) is not run again, an unfinished one continues from its
 checkpoint, a manifest is written once all of its recipe's runs are there, and a member whose
-shipped model was made by this command from the same sets (``ROOT/release/<name>.json``
-holds the sets and the model file's sha256) is not trained again. The later stages are cheap
-and always run. Before a member is first overwritten its shipped file is copied to
-``ROOT/release/previous/``.
+shipped model was made by this command from the same sets and training options
+(``ROOT/release/<name>.json`` holds them and the model file's sha256) is not trained
+again. The later stages are cheap and always run. Before a member is first overwritten its
+shipped file is copied to ``ROOT/release/previous/``.
 
 The runs are the lines of `JOBS_FILE` (every seed and class of each training set, slowest
 first); the sets are its recipes, so nothing else found in ``ROOT`` enters the training data.
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 __all__ = ["JOBS_FILE", "STAGES", "Job", "read_jobs", "run_finished", "pending_jobs",
-           "manifest_recipes", "stale_members", "main"]
+           "manifest_recipes", "member_command", "stale_members", "main"]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 RECIPE_DIR = REPOSITORY / "training" / "sim" / "recipes"
@@ -164,7 +164,15 @@ def _stamp_path(root, name):
     return Path(root) / "release" / f"{name}.json"
 
 
-def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY):
+def member_command(root, name, sets, *, seed=0):
+    """The options a member is trained with (`alfven_family.model_arguments`, without the
+    thread count): a change of the family's design changes them, and so the member's stamp."""
+    from .alfven_family import model_arguments
+
+    return model_arguments(name, root, seed=seed, sets=sets)
+
+
+def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY, commands=None):
     """The family members that still need training from ``sets``.
 
     Parameters
@@ -180,12 +188,15 @@ def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY):
         The training seed.
     repository : str or pathlib.Path
         Where ``onnx_models/`` is.
+    commands : dict, optional
+        ``{name: training options}`` (`member_command`); where given, a stamp of other options
+        (a member trained before the family's design changed) is stale too.
 
     Returns
     -------
     list of str
-        Those of ``names`` without a stamp for exactly these sets and seed, or whose shipped file
-        changed since (a hand retrain, a checkout).
+        Those of ``names`` without a stamp for exactly these sets and seed (and options), or
+        whose shipped file changed since (a hand retrain, a checkout).
     """
     stale = []
     for name in names:
@@ -194,7 +205,8 @@ def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY):
         if stamp_path.is_file() and model.is_file():
             stamp = json.loads(stamp_path.read_text())
             if (sorted(stamp["sets"]) == sorted(sets) and stamp.get("seed") == seed
-                    and stamp["sha256"] == _sha256(model)):
+                    and stamp["sha256"] == _sha256(model)
+                    and (commands is None or stamp.get("command") == commands[name])):
                 continue
         stale.append(name)
     return stale
@@ -284,8 +296,14 @@ def _stage_manifests(arguments, jobs):
 def _stage_train(arguments, sets):
     from .alfven_family import FAMILY
 
+    try:
+        commands = {name: member_command(arguments.root, name, sets, seed=arguments.seed)
+                    for name in FAMILY}
+    except ValueError:
+        # a set not there yet (a dry run before the simulations): nothing to compare
+        commands = None
     stale = stale_members(arguments.root, list(FAMILY), sets, seed=arguments.seed,
-                          repository=REPOSITORY)
+                          repository=REPOSITORY, commands=commands)
     print(f"train on {', '.join(sets)}: {stale or 'every member is up to date'}", flush=True)
     if arguments.dry_run:
         return 0
@@ -309,8 +327,8 @@ def _stage_train(arguments, sets):
         if status == 0:
             shipped = REPOSITORY / "onnx_models" / f"{name}.onnx"
             _stamp_path(arguments.root, name).write_text(json.dumps(
-                {"sets": list(sets), "seed": arguments.seed, "sha256": _sha256(shipped)},
-                indent=1))
+                {"sets": list(sets), "seed": arguments.seed, "sha256": _sha256(shipped),
+                 "command": None if commands is None else commands[name]}, indent=1))
         return status
 
     # members are independent (each its own model, report and figures): several at once

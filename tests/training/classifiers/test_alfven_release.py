@@ -200,3 +200,27 @@ def test_members_train_side_by_side_and_only_a_success_is_stamped(
     assert alfven_release._stage_train(arguments, ["set_a", "set_b"]) == 1
     assert [call[call.index("--models") + 1] for call in calls] == ["alfven-column"]
     assert (root / "release" / "previous" / "alfven.onnx").read_bytes() == b"shipped alfven"
+
+
+def test_a_change_of_the_training_options_makes_a_member_stale(tmp_path):
+    from training.classifiers.alfven_release import member_command
+
+    repository = tmp_path / "repository"
+    (repository / "onnx_models").mkdir(parents=True)
+    (repository / "onnx_models" / "alfven.onnx").write_bytes(b"weights")
+    root = tmp_path / "root"
+    for recipe in ("alfven_48_fast", "alfven_48_drive"):
+        (root / recipe).mkdir(parents=True)
+    sets = ["alfven_48_drive", "alfven_48_fast"]
+    command = member_command(root, "alfven", sets)
+    assert "--native-pixels" in command and "--threads" not in command
+    (root / "release").mkdir()
+    (root / "release" / "alfven.json").write_text(json.dumps(
+        {"sets": sets, "seed": 0, "sha256": hashlib.sha256(b"weights").hexdigest(),
+         "command": command}))
+    assert stale_members(root, ["alfven"], sets, repository=repository,
+                         commands={"alfven": command}) == []
+    # the family's design changed since the member was trained: train it again
+    older = [option for option in command if option != "--native-pixels"]
+    assert stale_members(root, ["alfven"], sets, repository=repository,
+                         commands={"alfven": older}) == ["alfven"]
