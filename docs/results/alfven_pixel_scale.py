@@ -25,9 +25,8 @@ import numpy as np
 from glue_turbml.classification import classify_image
 from glue_turbml.evaluation import expand_class_specs
 from glue_turbml.models import open_model
-from training.classifiers.alfven import FULL_CONFIG
 from training.classifiers.alfven_data import load_labelled_maps
-from training.classifiers.alfven_family import FAMILY
+from training.classifiers.alfven_family import FAMILY, member_config
 
 CLASSES = ["sub_alfvenic", "super_alfvenic"]
 DEFAULT_RUNS = ["alfven_56_minmod_hlld:70", "alfven_64_minmod_hlld:60"]
@@ -35,15 +34,12 @@ DEFAULT_RUNS = ["alfven_56_minmod_hlld:70", "alfven_64_minmod_hlld:60"]
 
 def maps_of(name, root, recipe, seed, *, map_size):
     """The family member's maps of one run per class (its kind and slice step)."""
-    options = FAMILY[name]
-    kind = options[options.index("--kind") + 1]
-    slice_step = int(options[options.index("--slice-step") + 1]) if "--slice-step" in options \
-        else 1
+    config = member_config(name)
     specs = [f"{label}={root}/{recipe}/{label}/seed_{seed:04d}/snapshot_*.fits"
              for label in CLASSES]
-    return load_labelled_maps(expand_class_specs(specs, CLASSES), CLASSES, kind=kind,
-                              slice_step=slice_step,
-                              directions=FULL_CONFIG.directions if kind == "columns" else None,
+    return load_labelled_maps(expand_class_specs(specs, CLASSES), CLASSES, kind=config.kind,
+                              slice_step=config.slice_step,
+                              directions=config.directions if config.kind == "columns" else None,
                               map_size=map_size)
 
 

@@ -23,9 +23,8 @@ import numpy as np
 
 from glue_turbml.classification import classify_image
 from glue_turbml.models import open_model
-from training.classifiers.alfven import FULL_CONFIG
 from training.classifiers.alfven_data import maps_of_cube
-from training.classifiers.alfven_family import FAMILY
+from training.classifiers.alfven_family import FAMILY, member_config
 
 CLASSES = ("sub_alfvenic", "super_alfvenic")
 DEFAULT_SETS = ("alfven_48_drive", "alfven_48_minmod_hlld", "alfven_56_minmod_hlld",
@@ -34,12 +33,10 @@ DEFAULT_SETS = ("alfven_48_drive", "alfven_48_minmod_hlld", "alfven_56_minmod_hl
 
 def member_maps(name, cube):
     """A family member's maps of one cube (its kind and slice step)."""
-    options = FAMILY[name]
-    if options[options.index("--kind") + 1] == "columns":
-        return [image for image, _ in maps_of_cube(cube, kind="columns",
-                                                   directions=FULL_CONFIG.directions)]
-    step = int(options[options.index("--slice-step") + 1])
-    return [image for image, _ in maps_of_cube(cube, kind="slices", slice_step=step)]
+    config = member_config(name)
+    return [image for image, _ in maps_of_cube(
+        cube, kind=config.kind, slice_step=config.slice_step,
+        directions=config.directions if config.kind == "columns" else None)]
 
 
 def run_accuracy(runner, name, run, label):

@@ -5,7 +5,7 @@ import json
 
 from .card import domain_check_text
 
-__all__ = ["render_models_markdown", "render_comparison_markdown"]
+__all__ = ["render_models_markdown", "render_comparison_markdown", "markdown_cell"]
 
 
 def _metric_lines(metrics):
@@ -95,8 +95,9 @@ def _metric_text(value):
     return "not recorded" if value is None else str(value)
 
 
-def _cell(text):
-    # a training setting reads "numerics | driving": its bar would split the table cell
+def markdown_cell(text):
+    """``text`` as one markdown table cell: a bar inside it (a training setting reads
+    "numerics | driving") would split the cell."""
     return str(text).replace("|", "\\|")
 
 
@@ -133,10 +134,11 @@ def render_comparison_markdown(entries):
         data = card["provenance"]["training_data"].get("summary", "see card")
         for result in published["results"]:
             ours = card["metrics"].get(result["ours"])
-            lines.append(f"| {card['name']} {card['version']} | {_cell(result['quantity'])} "
+            lines.append(f"| {card['name']} {card['version']} | "
+                         f"{markdown_cell(result['quantity'])} "
                          f"(`{result['ours']}`) | {_metric_text(ours)} | "
-                         f"{_metric_text(result['value'])} | {_cell(data)} | "
-                         f"{_cell(published['source'])} |")
+                         f"{_metric_text(result['value'])} | {markdown_cell(data)} | "
+                         f"{markdown_cell(published['source'])} |")
     if without:
         lines += ["", "Models no seed paper answers: " + ", ".join(without) + "."]
     return "\n".join(lines) + "\n"

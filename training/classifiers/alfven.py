@@ -341,6 +341,8 @@ def tile_dataset(data, mask, *, config, shifts, degrade=False):
         if degrade:
             rolled = np.stack([degraded(copy, rng, config=config) for copy in rolled])
         if image.shape[0] == side:
+            # all steps in one go, as before --native-pixels: no float32 rounding between the
+            # whole-map and tile steps, so models trained on one map size reproduce
             inputs = pipeline(rolled)
         else:
             prepared = whole_map_steps(rolled)

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["FAMILY", "COMMON_OPTIONS", "IDENTITY_SET", "MAIN_SET", "NOT_FOR_TRAINING", "class_spec",
-           "set_cells", "pooled_control_sets", "model_arguments", "main"]
+           "member_config", "set_cells", "pooled_control_sets", "model_arguments", "main"]
 
 #: The main set: the numerics and driving controls train on it and score the other sets.
 MAIN_SET = "alfven_48_fast"
@@ -60,6 +60,20 @@ FAMILY = {
     "alfven-ffp": ["--kind", "slices", "--slice-step", "2", "--ffp"],
     "alfven-column": ["--kind", "columns"],
 }
+
+
+def member_config(name, **changes):
+    """The `training.classifiers.alfven.AlfvenConfig` of a member's design (its map kind,
+    FFP and slice step from `FAMILY`), with ``changes`` on top."""
+    from dataclasses import replace
+
+    from .alfven import FULL_CONFIG
+
+    options = FAMILY[name]
+    design = {"kind": options[options.index("--kind") + 1], "ffp": "--ffp" in options}
+    if "--slice-step" in options:
+        design["slice_step"] = int(options[options.index("--slice-step") + 1])
+    return replace(FULL_CONFIG, **{**design, **changes})
 
 
 def class_spec(root, recipe, label):

@@ -20,7 +20,6 @@ family's training data do not enter it (the result keeps the command that measur
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +46,11 @@ def identity_control(root, name, *, seed=0, pairs=None, progress=False, dihedral
     """
     from glue_turbml.evaluation import expand_class_specs
 
-    from .alfven import CLASSES, FULL_CONFIG, run_identity_control
+    from .alfven import CLASSES, run_identity_control
     from .alfven_data import load_labelled_maps
-    from .alfven_family import FAMILY, IDENTITY_SET, class_spec
+    from .alfven_family import IDENTITY_SET, class_spec, member_config
 
-    options = FAMILY[name]
-    config = replace(FULL_CONFIG, seed=seed, kind=options[options.index("--kind") + 1],
-                     ffp="--ffp" in options, dihedral_average=bool(dihedral_average))
-    if "--slice-step" in options:
-        config = replace(config, slice_step=int(options[options.index("--slice-step") + 1]))
+    config = member_config(name, seed=seed, dihedral_average=bool(dihedral_average))
     class_names = [label for label, _ in CLASSES]
     specs = [class_spec(root, IDENTITY_SET, label) for label in class_names]
     data = load_labelled_maps(expand_class_specs(specs, class_names), class_names,

@@ -114,9 +114,10 @@ def _figure(report, name, path):
 
 
 def _table(rows, header):
-    # a setting reads "numerics | driving": its bar would split the cell
+    from glue_turbml.models.catalog import markdown_cell
+
     def cells(row):
-        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |"
+        return "| " + " | ".join(markdown_cell(cell) for cell in row) + " |"
 
     return [cells(header), "|" + "---|" * len(header), *map(cells, rows)]
 
