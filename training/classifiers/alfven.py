@@ -73,7 +73,7 @@ class AlfvenConfig:
         Slices: every n-th plane of each snapshot.
     shift : int or None
         Periodic shift step (px) for extra training inputs; None: no shifts.
-    widths, hidden, learning_rate, batch_size, max_epochs, patience, label_smoothing :
+    widths, hidden, learning_rate, batch_size, max_epochs, patience, schedule, label_smoothing :
         Net and training settings (`training.common.nets`, `training.common.train`).
     degrade_fraction, degrade_smoothing_px, degrade_noise_snr :
         Training inputs degraded as observed maps are (`degraded`): each shifted copy is
@@ -111,6 +111,7 @@ class AlfvenConfig:
     batch_size: int = 64
     max_epochs: int = 30
     patience: int = 6
+    schedule: str = "constant"
     label_smoothing: float = 0.05
     degrade_fraction: float = 0.5
     degrade_smoothing_px: float = 2.0
@@ -373,7 +374,8 @@ def _train_cnn(train_set, validation_set, config, *, name, progress):
     training_config = TrainingConfig(learning_rate=config.learning_rate,
                                      label_smoothing=config.label_smoothing,
                                      batch_size=config.batch_size, max_epochs=config.max_epochs,
-                                     patience=config.patience, augment="dihedral",
+                                     patience=config.patience, schedule=config.schedule,
+                                     augment="dihedral",
                                      seed=config.seed)
     result = train_classifier(model, train_set, validation_set, training_config,
                               progress=progress, description=name,
@@ -1060,6 +1062,10 @@ def _parser():
     parser.add_argument("--map-size", type=int, default=None,
                         help="resample every map to this size over the same extent (for cubes "
                              "of several resolutions; default: the smallest map size found)")
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default=None,
+                        help="learning-rate schedule (default: the config's, constant)")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="epochs of training (default: the config's)")
     parser.add_argument("--native-pixels", action="store_true",
                         help="keep every map at its own pixel scale (no resampling): the "
                              "network's input is a tile of the smallest map side, cut from "
@@ -1118,6 +1124,10 @@ def parse_command(argv=None):
     if arguments.native_pixels and arguments.map_size is not None:
         raise SystemExit("error: --native-pixels keeps every map's own size; drop --map-size")
     config = replace(config, native_pixels=arguments.native_pixels)
+    if arguments.schedule is not None:
+        config = replace(config, schedule=arguments.schedule)
+    if arguments.max_epochs is not None:
+        config = replace(config, max_epochs=arguments.max_epochs)
     class_names = [name for name, _ in CLASSES]
     labelled = expand_class_specs(arguments.classes, class_names)
     map_size = (None if arguments.native_pixels

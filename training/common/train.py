@@ -35,7 +35,13 @@ class TrainingConfig:
     batch_size : int
     max_epochs : int
     patience : int
-        Stop after this many epochs without a better validation score.
+        Stop after this many epochs without a better validation score. A cosine schedule
+        runs its whole length (its small late steps are where it settles), so it ignores it.
+    schedule : {"constant", "cosine"}
+        ``"constant"`` keeps ``learning_rate``; ``"cosine"`` lowers it along half a cosine to
+        zero at ``max_epochs``, stepped once per epoch. At a constant rate the validation
+        score of a large, noisy (degraded, augmented) training set jumps by points from one
+        epoch to the next, and the best epoch is partly chance.
     label_smoothing : float
         Cross-entropy label smoothing. A little keeps logits moderate, so probabilities on
         unfamiliar maps do not saturate at 0 or 1 and float32 rounding stays far below the
@@ -54,6 +60,7 @@ class TrainingConfig:
     batch_size: int = 64
     max_epochs: int = 30
     patience: int = 6
+    schedule: str = "constant"
     augment: str = "dihedral"
     seed: int = 0
 
@@ -69,7 +76,7 @@ class TrainingResult:
     Attributes
     ----------
     history : list of dict
-        Per epoch: ``epoch``, ``train_loss`` (with label smoothing, averaged over the epoch's
+        Per epoch: ``epoch``, ``learning_rate`` (of its steps), ``train_loss`` (with label smoothing, averaged over the epoch's
         batches), ``train_accuracy``, ``validation_loss`` (plain cross-entropy),
         ``validation_accuracy``, ``seconds``.
     best_epoch : int
@@ -240,12 +247,14 @@ def train_classifier(model, train_set, validation_set, config, *, progress=True,
     Raises
     ------
     ValueError
-        For an unknown optimizer or augmentation.
+        For an unknown optimizer, augmentation or schedule.
     """
     from tqdm.auto import tqdm
 
     if config.augment not in ("dihedral", "none"):
         raise ValueError(f"augment must be 'dihedral' or 'none', got {config.augment!r}")
+    if config.schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {config.schedule!r}")
     with deterministic_algorithms():
         generator = torch.Generator().manual_seed(int(config.seed))
         optimizer = _make_optimizer(model, config)
@@ -257,7 +266,10 @@ def train_classifier(model, train_set, validation_set, config, *, progress=True,
         result = TrainingResult(config=config.to_dict())
         # Best = highest validation accuracy, ties broken by lower validation loss: accuracy
         # is what the card reports, loss separates epochs that classify equally well.
-        best_epochs = BestEpochKeeper(patience=config.patience)
+        cosine = config.schedule == "cosine"
+        best_epochs = BestEpochKeeper(patience=config.max_epochs if cosine else config.patience)
+        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.max_epochs)
+                     if cosine else None)
         start = time.perf_counter()
         epochs = tqdm(range(1, config.max_epochs + 1), desc=description or "training",
                       disable=not progress, unit="epoch")
@@ -278,10 +290,14 @@ def train_classifier(model, train_set, validation_set, config, *, progress=True,
                 optimizer.step()
                 loss_sum += loss.item() * len(batch)
                 correct += int((logits.argmax(dim=1) == labels[batch]).sum())
+            rate = optimizer.param_groups[0]["lr"]
+            if scheduler is not None:
+                scheduler.step()
             recalibrate_batch_norm(model, calibration_images, batch_size=config.batch_size)
             validation = evaluate_classifier(model, validation_set.images, validation_set.labels)
             record = {
                 "epoch": epoch,
+                "learning_rate": rate,
                 "train_loss": loss_sum / len(labels),
                 "train_accuracy": correct / len(labels),
                 "validation_loss": validation["loss"],

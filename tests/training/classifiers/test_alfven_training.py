@@ -74,8 +74,10 @@ def test_native_pixels_training_records_its_tiles(two_resolutions, tmp_path):
     assert main([*arguments, "--quick", "--native-pixels", "--name", "native", "--out",
                  str(out), "--report", str(report_path), "--no-progress", "--threads", "1",
                  "--setting-controls", "--control-reference", coarse,
-                 "--pooled-control", coarse]) == 0
+                 "--pooled-control", coarse, "--schedule", "cosine", "--max-epochs", "2"]) == 0
     report = json.loads(report_path.read_text())
+    assert report["config"]["schedule"] == "cosine" and report["config"]["max_epochs"] == 2
+    assert [record["learning_rate"] < 1e-3 for record in report["history"]] == [False, True]
     single = report["metrics"]["setting_controls"]
     pooled = report["metrics"]["pooled_setting_controls"]
     assert pooled["reference"] == [single["reference"]] and "cells=8" in single["reference"]

@@ -113,6 +113,29 @@ def test_best_epoch_weights_are_kept_and_early_stopping_stops():
     assert not torch.are_deterministic_algorithms_enabled()  # global flag restored
 
 
+def test_cosine_schedule_runs_every_epoch_down_to_a_zero_rate():
+    torch.manual_seed(0)
+    net = TurbulenceCNN(widths=(4, 8), hidden=8)
+    validation = _toy_dataset(5, n=32)
+    validation.labels = np.random.default_rng(0).permutation(validation.labels)
+    config = TrainingConfig(max_epochs=5, patience=1, batch_size=16, learning_rate=2e-3,
+                            schedule="cosine", seed=0)
+    result = train_classifier(net, _toy_dataset(1), validation, config, progress=False)
+    # no epoch generalises, yet a cosine schedule is not cut short by patience
+    assert not result.stopped_early and len(result.history) == 5
+    rates = [record["learning_rate"] for record in result.history]
+    assert rates[0] == pytest.approx(2e-3)
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert rates[-1] == pytest.approx(2e-3 * (1 + np.cos(np.pi * 4 / 5)) / 2)
+
+
+def test_unknown_schedule_is_refused_by_name():
+    config = TrainingConfig(max_epochs=1, schedule="linear")
+    with pytest.raises(ValueError, match="schedule must be 'constant' or 'cosine'"):
+        train_classifier(TurbulenceCNN(widths=(4, 8), hidden=8), _toy_dataset(1),
+                         _toy_dataset(2, n=32), config, progress=False)
+
+
 def test_dihedral_average_is_invariant_and_averages_the_pooled_features():
     from training.common.nets import DihedralAverage
 
