@@ -214,6 +214,8 @@ def test_a_change_of_the_training_options_makes_a_member_stale(tmp_path):
     sets = ["alfven_48_drive", "alfven_48_fast"]
     command = member_command(root, "alfven", sets)
     assert "--native-pixels" in command and "--threads" not in command
+    # the family's networks run a whole cosine schedule (docs/results/alfven_schedule_*.txt)
+    assert command[command.index("--schedule") + 1] == "cosine"
     (root / "release").mkdir()
     (root / "release" / "alfven.json").write_text(json.dumps(
         {"sets": sets, "seed": 0, "sha256": hashlib.sha256(b"weights").hexdigest(),
