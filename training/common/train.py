@@ -76,9 +76,9 @@ class TrainingResult:
     Attributes
     ----------
     history : list of dict
-        Per epoch: ``epoch``, ``learning_rate`` (of its steps), ``train_loss`` (with label smoothing, averaged over the epoch's
-        batches), ``train_accuracy``, ``validation_loss`` (plain cross-entropy),
-        ``validation_accuracy``, ``seconds``.
+        Per epoch: ``epoch``, ``learning_rate`` (of its steps), ``train_loss`` (with label
+        smoothing, averaged over the epoch's batches), ``train_accuracy``, ``validation_loss``
+        (plain cross-entropy), ``validation_accuracy``, ``seconds``.
     best_epoch : int
         Epoch (1-based) whose weights were kept.
     stopped_early : bool
