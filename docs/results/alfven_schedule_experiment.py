@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.classifiers.alfven import (_train_cnn, map_settings, parse_command, split_runs,
-                                         tile_dataset)
+from training.classifiers.alfven import (FULL_CONFIG, _train_cnn, map_settings, parse_command,
+                                         split_runs, tile_dataset)
 from training.classifiers.alfven_family import FAMILY, COMMON_OPTIONS, class_spec
 from training.common.script_options import configure_torch_threads
 from training.evaluation.classifier_metrics import evaluate_classifier
@@ -59,7 +59,7 @@ def main(argv=None):
     parser.add_argument("--model", default="alfven", choices=sorted(FAMILY))
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="cosine",
-                        help="constant: the release's rate and early stopping, for other seeds")
+                        help="constant: the first release's rate, epochs and early stopping")
     parser.add_argument("--max-epochs", type=int, default=20,
                         help="epochs of the cosine schedule (constant: the release's)")
     parser.add_argument("--seed", type=int, default=0)
@@ -68,9 +68,12 @@ def main(argv=None):
     configure_torch_threads(arguments.threads)
 
     config, data = member_data(arguments.model, arguments.root, arguments.sets)
-    config = replace(config, schedule=arguments.schedule, seed=arguments.seed)
+    # the family's options may hold a schedule of their own: each arm sets its epochs here
     if arguments.schedule == "cosine":
-        config = replace(config, max_epochs=arguments.max_epochs)
+        epochs = {"max_epochs": arguments.max_epochs}
+    else:
+        epochs = {"max_epochs": FULL_CONFIG.max_epochs, "patience": FULL_CONFIG.patience}
+    config = replace(config, schedule=arguments.schedule, seed=arguments.seed, **epochs)
     split = split_runs(data)
     train_set = tile_dataset(data, split["train"], config=config, shifts=config.shift,
                              degrade=True)

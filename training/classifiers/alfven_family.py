@@ -51,9 +51,10 @@ NOT_FOR_TRAINING = {
 #: reproduce: every run at its own pixel scale, as the runtime sees a user's map (on unseen
 #: resolutions the shipped ``alfven-ffp`` scored 0.92-0.94 of its tiles so, 0.78 resampled:
 #: docs/results/alfven_pixel_scale.txt). A cosine learning-rate schedule over 20 epochs: at the
-#: constant rate the validation score jumped by points between epochs and early stopping kept
-#: the fourth or fifth; the same network then scored 0.9-2.2 points more on the held-out runs
-#: (docs/results/alfven_schedule_experiment*.txt).
+#: constant rate the validation score jumped by points between epochs and early stopping often
+#: kept an early one; on the same held-out runs the same network scored 0.7 points more on
+#: average over three training seeds for `alfven` (+0.9, +1.2, 0.0), 2.2 for `alfven-column`
+#: and 0.1 for `alfven-ffp` (one seed each), never less (docs/results/alfven_schedule_*.txt).
 COMMON_OPTIONS = ["--native-pixels", "--schedule", "cosine", "--max-epochs", "20"]
 
 #: model name -> its options of `training.classifiers.alfven` besides data and outputs.
