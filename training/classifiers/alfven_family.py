@@ -54,7 +54,8 @@ NOT_FOR_TRAINING = {
 #: constant rate the validation score jumped by points between epochs and early stopping often
 #: kept an early one; on the same held-out runs the same network scored 0.7 points more on
 #: average over three training seeds for `alfven` (+0.9, +1.2, 0.0), 2.2 for `alfven-column`
-#: and 0.1 for `alfven-ffp` (one seed each), never less (docs/results/alfven_schedule_*.txt).
+#: and 0.1 for `alfven-ffp` (one seed each); at worst one held-out input fewer right
+#: (docs/results/alfven_schedule_*.txt).
 COMMON_OPTIONS = ["--native-pixels", "--schedule", "cosine", "--max-epochs", "20"]
 
 #: model name -> its options of `training.classifiers.alfven` besides data and outputs.
