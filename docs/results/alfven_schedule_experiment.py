@@ -28,23 +28,18 @@ import numpy as np
 
 from training.classifiers.alfven import (FULL_CONFIG, _train_cnn, map_settings, parse_command,
                                          split_runs, tile_dataset)
-from training.classifiers.alfven_family import FAMILY, COMMON_OPTIONS, class_spec
+from training.classifiers.alfven_family import FAMILY, model_arguments
+from training.classifiers.alfven_release import read_jobs
 from training.common.script_options import configure_torch_threads
 from training.evaluation.classifier_metrics import evaluate_classifier
 
-SETS = ("alfven_48_drive", "alfven_48_fast", "alfven_48_minmod_hlld", "alfven_64_minmod_hlld")
-REPORTS = {"alfven": "docs/results/alfven.json", "alfven-ffp": "docs/results/alfven_ffp.json",
-           "alfven-column": "docs/results/alfven_column.json"}
-
 
 def member_data(name, root, sets):
-    """The member's config and labelled maps, read as the release's training reads them."""
-    arguments = [spec for recipe in sets for label in ("sub_alfvenic", "super_alfvenic")
-                 for spec in ("--class", class_spec(root, recipe, label))]
-    arguments += FAMILY[name] + COMMON_OPTIONS + ["--out", "unused.onnx", "--report",
-                                                  "unused.json", "--no-progress"]
-    _, _, config, data, _ = parse_command(arguments)
-    return config, data
+    """The member's config, labelled maps and report path, read from the release's own
+    training command (its controls are not run here)."""
+    _, arguments, config, data, _ = parse_command(
+        model_arguments(name, root, sets=sets, identity_runs=False))
+    return config, data, arguments.report
 
 
 def by_group(values, correct):
@@ -57,7 +52,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root")
     parser.add_argument("--model", default="alfven", choices=sorted(FAMILY))
-    parser.add_argument("--sets", nargs="+", default=list(SETS))
+    # the release's sets, as alfven_release orders them
+    parser.add_argument("--sets", nargs="+", default=sorted({job.recipe for job in read_jobs()}))
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="cosine",
                         help="constant: the first release's rate, epochs and early stopping")
     parser.add_argument("--max-epochs", type=int, default=20,
@@ -67,7 +63,7 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     configure_torch_threads(arguments.threads)
 
-    config, data = member_data(arguments.model, arguments.root, arguments.sets)
+    config, data, report_path = member_data(arguments.model, arguments.root, arguments.sets)
     # the family's options may hold a schedule of their own: each arm sets its epochs here
     if arguments.schedule == "cosine":
         epochs = {"max_epochs": arguments.max_epochs}
@@ -87,7 +83,7 @@ def main(argv=None):
     rows = test_set.sources
     settings = map_settings(data)[rows]
 
-    report = json.loads(Path(REPORTS[arguments.model]).read_text(encoding="utf-8"))
+    report = json.loads(Path(report_path).read_text(encoding="utf-8"))
     print(f"# written by: python docs/results/alfven_schedule_experiment.py "
           f"{' '.join(sys.argv[1:] if argv is None else argv)}")
     print(f"# model {arguments.model}, sets {' '.join(arguments.sets)}, "
