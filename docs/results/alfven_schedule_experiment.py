@@ -35,11 +35,11 @@ from training.evaluation.classifier_metrics import evaluate_classifier
 
 
 def member_data(name, root, sets):
-    """The member's config, labelled maps and report path, read from the release's own
-    training command (its controls are not run here)."""
+    """The member's config, labelled maps, report path and test seeds, read from the release's
+    own training command (its controls are not run here)."""
     _, arguments, config, data, _ = parse_command(
         model_arguments(name, root, sets=sets, identity_runs=False))
-    return config, data, arguments.report
+    return config, data, arguments.report, arguments.test_seeds
 
 
 def by_group(values, correct):
@@ -63,14 +63,15 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     configure_torch_threads(arguments.threads)
 
-    config, data, report_path = member_data(arguments.model, arguments.root, arguments.sets)
+    config, data, report_path, test_seeds = member_data(arguments.model, arguments.root,
+                                                        arguments.sets)
     # the family's options may hold a schedule of their own: each arm sets its epochs here
     if arguments.schedule == "cosine":
         epochs = {"max_epochs": arguments.max_epochs}
     else:
         epochs = {"max_epochs": FULL_CONFIG.max_epochs, "patience": FULL_CONFIG.patience}
     config = replace(config, schedule=arguments.schedule, seed=arguments.seed, **epochs)
-    split = split_runs(data)
+    split = split_runs(data, test_seeds=test_seeds)
     train_set = tile_dataset(data, split["train"], config=config, shifts=config.shift,
                              degrade=True)
     validation_set = tile_dataset(data, split["validation"], config=config, shifts=None)

@@ -41,7 +41,8 @@ __all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig",
            "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
            "setting_difference", "reference_setting", "tile_side", "runtime_tiles",
            "tile_dataset", "run_identity_control",
-           "accuracy_by_true_class", "run_setting_controls",
+           "accuracy_by_true_class", "run_setting_controls", "MIN_MAPS_PER_MACH_BIN",
+           "map_alfven_mach", "accuracy_by_alfven_mach",
            "record_training_domain", "parse_command", "training_data_summary", "caveats",
            "add_caveats_to_card", "run_training", "main"]
 
@@ -50,6 +51,8 @@ CHANCE_TOLERANCE = 0.05
 
 #: A control setting may score at most this many points below the same-setting accuracy.
 CONTROL_TOLERANCE_POINTS = 3.0
+#: Fewest held-out inputs in an M_A bin for the caveats to speak of it.
+MIN_MAPS_PER_MACH_BIN = 20
 
 #: Class name -> physical meaning (the recipe's B0 = 1.0 and 0.1 at M_s ~ 7).
 CLASSES = (("sub_alfvenic", "sub-Alfvenic: strong mean field (M_A ~ 0.7 on the total field)"),
@@ -736,6 +739,21 @@ def caveats(report):
             notes.append(f"{trained}, it loses more than {CONTROL_TOLERANCE_POINTS:g} points "
                          f"on another: {'; '.join(failed)}; treat maps of other numerics or "
                          "driving with care.")
+    for name, bins in (metrics.get("test_accuracy_by_alfven_mach") or {}).items():
+        total = sum(entry["maps"] for entry in bins.values())
+        overall = sum(entry["accuracy"] * entry["maps"] for entry in bins.values()) / total
+        # below by more than the controls' tolerance and than two binomial standard errors
+        # of the bin's own accuracy, so that one error in a small bin is not a weakness
+        weak = [f"M_A {edge} ({entry['accuracy']:.2f} of {entry['maps']})"
+                for edge, entry in bins.items()
+                if entry["maps"] >= MIN_MAPS_PER_MACH_BIN
+                and overall - entry["accuracy"] > max(
+                    CONTROL_TOLERANCE_POINTS / 100,
+                    2 * np.sqrt(entry["accuracy"] * (1 - entry["accuracy"]) / entry["maps"]))]
+        if weak:
+            notes.append(f"Held-out {name} maps are called right at {overall:.2f} overall but "
+                         f"less often where their total-field Alfven Mach number is "
+                         f"{'; '.join(weak)}: near the other class its answers are weaker.")
     baselines = metrics.get("baselines") or {}
     if baselines:
         best = max(baselines, key=lambda key: baselines[key]["accuracy"])
@@ -798,6 +816,48 @@ def _count_by(values):
     values = np.asarray(values, dtype=float)
     return {f"{value:g}": int(np.sum(values == value))
             for value in np.unique(values[np.isfinite(values)])}
+
+
+def map_alfven_mach(data):
+    """Total-field Alfven Mach number of each map's snapshot, from its run's records (NaN
+    where the snapshot header did not record it)."""
+    recorded = {}
+    for run, record in enumerate(data.records):
+        for entry in record.get("files", []):
+            if (entry.get("time_turnovers") is not None
+                    and entry.get("mach_alfven_total") is not None):
+                recorded[(run, round(float(entry["time_turnovers"]), 6))] = float(
+                    entry["mach_alfven_total"])
+    return np.array([recorded.get((int(run), round(float(time), 6)), np.nan)
+                     for run, time in zip(data.runs, data.times)])
+
+
+def accuracy_by_alfven_mach(mach, labels, correct, class_names, *, width=0.1):
+    """Per class, held-out accuracy and number of inputs in bins of M_A ``width`` wide.
+
+    The classes are set by the mean field, but the total-field M_A of a run scatters from
+    seed to seed (super-Alfvenic 1.8-2.8 here), and a network's errors gather where one
+    class comes near the other.
+
+    Returns
+    -------
+    dict
+        ``{class name: {"LOW-HIGH": {"accuracy", "maps"}}}``; classes without a recorded
+        M_A are left out.
+    """
+    mach = np.asarray(mach, dtype=float)
+    result = {}
+    for label, name in enumerate(class_names):
+        chosen = (np.asarray(labels) == label) & np.isfinite(mach)
+        if not chosen.any():
+            continue
+        # a small lift so that values on a bin edge fall in the bin they start
+        low = np.floor(mach[chosen] / width + 1e-9) * width
+        right = np.asarray(correct)[chosen]
+        result[name] = {f"{edge:.1f}-{edge + width:.1f}": {
+            "accuracy": float(np.mean(right[low == edge])), "maps": int(np.sum(low == edge))}
+            for edge in np.unique(low)}
+    return result
 
 
 #: The card's task sentence and map kinds of the Alfven models (other families pass their own).
@@ -947,6 +1007,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         "test_accuracy_by_setting": {
             name: float(np.mean(correct[map_settings(data)[test_rows] == name]))
             for name in sorted(set(map_settings(data)[test_rows].tolist()))},
+        "test_accuracy_by_alfven_mach": accuracy_by_alfven_mach(
+            map_alfven_mach(data)[test_rows], test_set.labels, correct, data.class_names),
         "baselines": {key: {"accuracy": value["accuracy"], "auc": value["auc"],
                             "description": value["description"]}
                       for key, value in baselines.items()},

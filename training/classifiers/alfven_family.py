@@ -94,6 +94,35 @@ def set_cells(root, recipe):
     return json.loads(path.read_text(encoding="utf-8")).get("common", {}).get("cells")
 
 
+def held_out_seeds(root, sets):
+    """The seeds the sets' manifests keep for testing (their recipes' ``test_seeds``).
+
+    Passed as ``--test-seeds`` so that the held-out runs stay the recipes' own when seeds are
+    added to a set: the classifier's default, the largest seed of each class and setting,
+    would move the test to the newest run. Empty when no set's manifest is written yet.
+
+    Raises
+    ------
+    ValueError
+        When one set's test seed is another set's training seed: ``--test-seeds`` holds out
+        runs by seed in every set, so the sets' seeds must stay apart.
+    """
+    manifests = {}
+    for recipe in sets:
+        path = Path(root) / recipe / "manifest.json"
+        if path.is_file():
+            manifests[recipe] = json.loads(path.read_text(encoding="utf-8"))
+    held_out = {int(seed) for manifest in manifests.values()
+                for seed in manifest.get("test_seeds", [])}
+    for recipe, manifest in manifests.items():
+        shared = held_out & ({int(seed) for seed in manifest.get("seeds", [])}
+                             - {int(seed) for seed in manifest.get("test_seeds", [])})
+        if shared:
+            raise ValueError(f"{recipe} trains on seed(s) {sorted(shared)} that another set "
+                             "holds out for testing; give the sets' recipes seeds apart")
+    return sorted(held_out)
+
+
 def pooled_control_sets(root, sets):
     """The sets the pooled control trains on: every set of the smallest resolution.
 
@@ -143,6 +172,9 @@ def model_arguments(name, root, *, threads=None, seed=0, sets=None, identity_run
                   "--out", f"onnx_models/{name}.onnx",
                   "--report", f"docs/results/{name.replace('-', '_')}.json",
                   "--seed", str(seed), "--no-progress"]
+    test_seeds = held_out_seeds(root, sets)
+    if test_seeds:
+        arguments += ["--test-seeds", *map(str, test_seeds)]
     if identity is None:
         arguments += ["--identity-control", "1.0"]
     else:

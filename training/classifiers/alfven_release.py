@@ -120,7 +120,8 @@ def pending_jobs(root, jobs, *, recipe_dir=RECIPE_DIR):
 
 
 def manifest_recipes(root, jobs, *, recipe_dir=RECIPE_DIR):
-    """Recipes whose runs in ``jobs`` are all finished and that have no manifest yet.
+    """Recipes whose runs in ``jobs`` are all finished and that have no manifest yet, or one
+    written for other seeds than the recipe now lists (seeds added to a set).
 
     Parameters
     ----------
@@ -148,7 +149,9 @@ def manifest_recipes(root, jobs, *, recipe_dir=RECIPE_DIR):
         if wanted - listed:
             raise ValueError(f"the job list lacks {sorted(wanted - listed)} of {recipe}: list "
                              "every class and seed of a training set")
-        if (Path(root) / recipe / "manifest.json").is_file():
+        manifest = Path(root) / recipe / "manifest.json"
+        if manifest.is_file() and (sorted(json.loads(manifest.read_text()).get("seeds", []))
+                                   == sorted(described["seeds"])):
             continue
         if not pending_jobs(root, [job for job in jobs if job.recipe == recipe],
                             recipe_dir=recipe_dir):

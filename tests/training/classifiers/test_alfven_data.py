@@ -115,3 +115,25 @@ def test_cubes_of_two_resolutions_make_one_set_of_maps(snapshot_folders, tmp_pat
     # the mean over a box survives resampling (a resampled block-replicated map keeps its mass
     # up to the log-space smoothing: within 5%)
     assert data.maps[0].mean() == pytest.approx(cube[0].mean(), rel=0.05)
+
+
+def test_each_map_gets_its_snapshots_alfven_mach_and_accuracy_is_binned_per_class():
+    from training.classifiers.alfven import accuracy_by_alfven_mach, map_alfven_mach
+    from training.classifiers.alfven_data import LabelledMaps
+
+    records = [{"files": [{"time_turnovers": 2.0, "mach_alfven_total": 0.66},
+                          {"time_turnovers": 2.25, "mach_alfven_total": 0.71}]},
+               {"files": [{"time_turnovers": 2.0, "mach_alfven_total": 1.85},
+                          {"time_turnovers": 2.25, "mach_alfven_total": None}]}]
+    maps = [np.zeros((4, 4))] * 5
+    data = LabelledMaps(maps, np.array([0, 0, 1, 1, 1]), np.array([0, 0, 1, 1, 1]),
+                        np.array([2.0, 2.25, 2.0, 2.0, 2.25]), np.full(5, np.nan),
+                        ["sub_alfvenic", "super_alfvenic"], records)
+    mach = map_alfven_mach(data)
+    assert mach[:4] == pytest.approx([0.66, 0.71, 1.85, 1.85]) and np.isnan(mach[4])
+    correct = np.array([True, False, True, False, True])
+    bins = accuracy_by_alfven_mach(mach, data.labels, correct, data.class_names)
+    # the map without a recorded M_A is left out, not put in a bin
+    assert bins == {"sub_alfvenic": {"0.6-0.7": {"accuracy": 1.0, "maps": 1},
+                                     "0.7-0.8": {"accuracy": 0.0, "maps": 1}},
+                    "super_alfvenic": {"1.8-1.9": {"accuracy": 0.5, "maps": 2}}}

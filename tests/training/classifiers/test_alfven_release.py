@@ -118,13 +118,29 @@ def test_a_set_whose_classes_miss_the_mach_match_is_not_trained_on(tmp_path, cap
         job.run_dir(root).mkdir(parents=True)
         (job.run_dir(root) / "snapshot_001.fits").write_bytes(b"")
     (root / "probe_48_parabola" / "manifest.json").write_text(json.dumps(
-        {"mach_match": {"ok": False, "relative_difference": 0.083, "tolerance": 0.05}}))
+        {"seeds": [40],
+         "mach_match": {"ok": False, "relative_difference": 0.083, "tolerance": 0.05}}))
     status = main([str(root), "--jobs", str(jobs_file), "--recipe-dir", str(recipes)])
     assert status == 1
     said = capsys.readouterr()
     assert ("not a training set: probe_48_parabola (classes' mean M_s 8.3% apart, "
             "tolerance 5%)") in said.err
     assert "stopped at manifests" in said.err and "train on" not in said.out
+
+
+def test_a_manifest_of_other_seeds_than_the_recipe_lists_is_written_again(tmp_path):
+    recipes, jobs_file = _tiny_jobs(tmp_path)
+    root = tmp_path / "root"
+    jobs = read_jobs(jobs_file)
+    for job in jobs:
+        job.run_dir(root).mkdir(parents=True)
+        (job.run_dir(root) / "snapshot_001.fits").write_bytes(b"")
+    manifest = root / "probe_48_parabola" / "manifest.json"
+    manifest.write_text(json.dumps({"seeds": [40]}))
+    assert manifest_recipes(root, jobs, recipe_dir=recipes) == []
+    # seeds added to the recipe after its manifest was written: the manifest must list them
+    manifest.write_text(json.dumps({"seeds": [39]}))
+    assert manifest_recipes(root, jobs, recipe_dir=recipes) == ["probe_48_parabola"]
 
 
 def test_a_member_is_retrained_unless_this_command_made_it_from_the_same_sets(tmp_path):

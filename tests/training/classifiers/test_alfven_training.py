@@ -429,6 +429,32 @@ def test_pooled_control_sets_are_the_sets_of_the_smallest_resolution(tmp_path):
     assert "--pooled-control" not in model_arguments("alfven", tmp_path)
 
 
+def test_family_holds_out_the_manifests_test_seeds(tmp_path):
+    import json
+
+    from training.classifiers.alfven_family import held_out_seeds, model_arguments
+
+    manifests = {"alfven_48_fast": {"seeds": [0, 1, 2, 3, 4, 5], "test_seeds": [3]},
+                 "alfven_48_drive": {"seeds": [20, 21, 22, 23], "test_seeds": [23]}}
+    for recipe, manifest in manifests.items():
+        (tmp_path / recipe).mkdir()
+        (tmp_path / recipe / "manifest.json").write_text(json.dumps(manifest))
+    assert held_out_seeds(tmp_path, list(manifests)) == [3, 23]
+    arguments = model_arguments("alfven", tmp_path)
+    start = arguments.index("--test-seeds")
+    # the recipes' test seeds, not the newest seeds (the classifier's default)
+    assert arguments[start + 1:start + 3] == ["3", "23"]
+    assert not arguments[start + 3].isdigit()
+    # --test-seeds holds a seed out of every set: no set may train on another's test seed
+    manifests["alfven_48_drive"]["seeds"].append(3)
+    (tmp_path / "alfven_48_drive" / "manifest.json").write_text(
+        json.dumps(manifests["alfven_48_drive"]))
+    with pytest.raises(ValueError, match=r"alfven_48_drive trains on seed\(s\) \[3\]"):
+        model_arguments("alfven", tmp_path)
+    # sets without a manifest yet leave the classifier's default
+    assert held_out_seeds(tmp_path, ["alfven_64_minmod_hlld"]) == []
+
+
 def test_family_uses_the_identity_runs_only_for_the_identity_control(tmp_path):
     from training.classifiers.alfven_family import IDENTITY_SET, NOT_FOR_TRAINING, model_arguments
 

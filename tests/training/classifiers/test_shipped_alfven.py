@@ -54,6 +54,22 @@ def test_caveats_follow_the_measurements():
     assert "hog_svm baseline scores 0.960" in caveats(report)[1]
 
 
+def test_caveats_name_the_alfven_mach_numbers_where_a_class_is_missed_more():
+    def report(weak_accuracy, weak_maps):
+        bins = {"super_alfvenic": {"1.8-1.9": {"accuracy": weak_accuracy, "maps": weak_maps},
+                                   "2.2-2.3": {"accuracy": 1.0, "maps": 400}}}
+        return {"metrics": {"test_accuracy_by_setting": {"a | b": 1.0, "c | d": 1.0},
+                            "test_accuracy_by_alfven_mach": bins}, "robustness": {}}
+
+    notes = caveats(report(0.85, 200))
+    assert len(notes) == 1 and "Held-out super_alfvenic maps" in notes[0]
+    assert "M_A 1.8-1.9 (0.85 of 200)" in notes[0] and "at 0.95 overall" in notes[0]
+    # one miss in a small bin is within counting noise; a small gap is within the tolerance
+    assert caveats(report(0.95, 20)) == [] and caveats(report(0.99, 200)) == []
+    # too few maps to speak of
+    assert caveats(report(0.0, 5)) == []
+
+
 def test_caveats_warn_of_hlle_maps_when_every_training_run_used_hlld():
     def report(*solvers, classes=("sub_alfvenic", "super_alfvenic")):
         settings = {f"cells={cells} limiter=minmod riemann={solver} | forcing_shape=flat": 1.0
