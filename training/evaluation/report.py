@@ -167,9 +167,9 @@ def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
     by_mach = metrics.get("test_accuracy_by_alfven_mach") or {}
     if by_mach:
         lines += ["", "## Accuracy by the snapshot's Alfven Mach number (total field)", ""]
-        lines += _table([[name, edge, entry["maps"], f"{entry['accuracy']:.4f}"]
+        lines += _table([[edge, name, entry["maps"], f"{entry['accuracy']:.4f}"]
                          for name, bins in by_mach.items() for edge, entry in bins.items()],
-                        ["true class", "M_A", "held-out inputs", "accuracy"])
+                        ["M_A", "true class", "held-out inputs", "accuracy"])
     for key, title in (("setting_controls", "Numerics and driving controls"),
                        ("pooled_setting_controls", "Pooled control")):
         controls = metrics.get(key)

@@ -141,6 +141,11 @@ def test_training_exports_a_model_with_held_out_metrics_and_baselines(runs_folde
     assert measured["held_out_training_domain"]["n_tiles"] == metrics["n_test_maps"]
     assert "embedding" in [output["name"] for output in card["outputs"]]
     assert metrics["test_accuracy_by_setting"] and metrics.get("setting_controls") is None
+    # the snapshot headers' M_A, binned per class, covers every held-out input
+    by_mach = metrics["test_accuracy_by_alfven_mach"]
+    assert set(by_mach) == {"sub_alfvenic", "super_alfvenic"}
+    assert sum(entry["maps"] for bins in by_mach.values()
+               for entry in bins.values()) == metrics["n_test_maps"]
 
     # the report writer finds the training report through the card
     from training.evaluation.report import main as report_main
@@ -148,6 +153,7 @@ def test_training_exports_a_model_with_held_out_metrics_and_baselines(runs_folde
     assert report_main([str(out), "--out-dir", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "alfven-test_report.md").read_text()
     assert "| CNN |" in markdown and "hog_svm" in markdown and "## Confusion matrix" in markdown
+    assert "## Accuracy by the snapshot's Alfven Mach number" in markdown
     confusion_rows = [line for line in markdown.splitlines()
                       if line.startswith(("| sub_alfvenic |", "| super_alfvenic |"))]
     counts = [int(cell) for line in confusion_rows for cell in line.strip("| ").split(" | ")[1:]]
