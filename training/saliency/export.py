@@ -56,6 +56,9 @@ import numpy as np
 
 __all__ = [
     "SALIENCY_GRAPH_METHODS",
+    "FLOAT32_ARITHMETIC_SCALE",
+    "KINK_SPREAD_CAP",
+    "float32_spread",
     "SaliencyExportError",
     "guided_relu_function",
     "guided_copy",
@@ -571,6 +574,45 @@ def parity_target(task, output, rng):
     return target
 
 
+#: Relative size of the input changes standing in for float32 arithmetic in a parity check:
+#: a 3x3 convolution over 32 channels sums 288 products, whose rounding (2^-24 each) adds up
+#: to about sqrt(288) * 2^-24 = 1e-6 of a layer's values.
+FLOAT32_ARITHMETIC_SCALE = 1e-6
+
+#: Cap on the spread that excuses a parity miss: the jumps move the ``alfven`` nets' saliency
+#: by up to 0.12 of its peak (``docs/results/saliency_parity_kinks.txt``); an exported graph
+#: that computes the wrong thing misses by the order of the peak itself.
+KINK_SPREAD_CAP = 0.5
+
+
+def float32_spread(model, images, target, method, *, rng, draws=4,
+                   scale=FLOAT32_ARITHMETIC_SCALE):
+    """How far the float64 saliency moves when the input moves by float32 arithmetic's error.
+
+    A ReLU and max-pool net's gradient jumps where a unit crosses zero or two values of a pool
+    window swap: changes of the input as small as the rounding of one float32 convolution
+    (``scale``, relative) move the saliency of the ``alfven`` nets by up to a few percent of its
+    peak (``docs/results/saliency_parity_kinks.txt``). onnxruntime's float32 arithmetic may
+    land on the other side of such a jump from the float64 reference, so a difference of that
+    size says nothing about the exported graph.
+
+    Returns
+    -------
+    float
+        The largest difference from the unmoved reference over ``draws`` random moves,
+        relative to the reference's peak.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    reference = reference_saliency(model, images, target, method)
+    peak = float(np.abs(reference).max())
+    spread = 0.0
+    for _ in range(draws):
+        moved = images * (1.0 + scale * rng.uniform(-1.0, 1.0, size=images.shape))
+        spread = max(spread, float(np.abs(reference_saliency(model, moved, target, method)
+                                          - reference).max()))
+    return spread / peak if peak > 0 else float("inf")
+
+
 def check_saliency_parity(model, path, method, *, images, task="classification",
                           batch_sizes=(1, 5), tile_sizes=(64, 96), relative_tolerance=1e-5,
                           seed=2024):
@@ -581,16 +623,23 @@ def check_saliency_parity(model, path, method, *, images, task="classification",
     (card layout ``NC``) are drawn as random rows at every batch size; ``tile_sizes`` is then
     ignored and each record's ``tile_size`` is None.
 
+    A shape whose difference exceeds ``relative_tolerance`` still passes where the float64
+    reference itself moves as much under input changes the size of float32 arithmetic's
+    error (`float32_spread`, at most `KINK_SPREAD_CAP`): the batch then sits at a jump of the
+    gradient, and either side is the net's saliency.
+
     Returns
     -------
     list of dict
         ``batch_size``, ``tile_size``, ``max_abs_diff``, ``max_abs_reference``,
-        ``relative_diff`` and ``max_output_diff`` per shape.
+        ``relative_diff``, ``max_output_diff`` and ``float32_spread`` (None where the
+        difference is within ``relative_tolerance``) per shape.
 
     Raises
     ------
     SaliencyExportError
-        If any relative difference exceeds ``relative_tolerance`` or a reference is all zero.
+        If a relative difference exceeds both ``relative_tolerance`` and the float32 spread,
+        or a reference is all zero.
     """
     import onnxruntime
     import torch
@@ -630,8 +679,13 @@ def check_saliency_parity(model, path, method, *, images, task="classification",
                             "max_abs_diff": difference,
                             "max_abs_reference": scale,
                             "relative_diff": difference / scale if scale > 0 else float("inf"),
-                            "max_output_diff": float(np.abs(output - expected_output).max())})
-    failures = [record for record in records if not record["relative_diff"] <= relative_tolerance]
+                            "max_output_diff": float(np.abs(output - expected_output).max()),
+                            "float32_spread": None})
+            if not records[-1]["relative_diff"] <= relative_tolerance and scale > 0:
+                records[-1]["float32_spread"] = float32_spread(model, batch, target, method,
+                                                               rng=rng)
+    failures = [record for record in records if not record["relative_diff"] <= max(
+        relative_tolerance, min(record["float32_spread"] or 0.0, KINK_SPREAD_CAP))]
     if failures:
         raise SaliencyExportError(f"{os.fspath(path)}: onnxruntime and torch saliency differ by "
                                   f"more than {relative_tolerance} (relative): {failures}")

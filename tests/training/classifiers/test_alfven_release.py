@@ -218,6 +218,41 @@ def test_members_train_side_by_side_and_only_a_success_is_stamped(
     assert (root / "release" / "previous" / "alfven.onnx").read_bytes() == b"shipped alfven"
 
 
+def test_the_cards_stage_leaves_a_member_it_rewrote_up_to_date(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from training.classifiers import alfven_release
+
+    repository = tmp_path / "repository"
+    (repository / "onnx_models").mkdir(parents=True)
+    (repository / "docs").mkdir()
+    model = repository / "onnx_models" / "alfven.onnx"
+    model.write_bytes(b"trained")
+    (repository / "onnx_models" / "alfven-ffp.onnx").write_bytes(b"retrained by hand")
+    root = tmp_path / "root"
+    (root / "release").mkdir(parents=True)
+    for name in ("alfven", "alfven-ffp"):
+        (root / "release" / f"{name}.json").write_text(json.dumps(
+            {"sets": ["a"], "seed": 0, "sha256": hashlib.sha256(b"trained").hexdigest()}))
+    monkeypatch.setattr(alfven_release, "REPOSITORY", repository)
+
+    def rewrite_cards(*arguments, stdout=None, stderr=None):
+        if "training.classifiers.alfven_identity" in arguments:
+            model.write_bytes(b"trained, card with the identity control")
+        return 0
+
+    monkeypatch.setattr(alfven_release, "_python", rewrite_cards)
+    monkeypatch.setattr(alfven_release.subprocess, "run",
+                        lambda *arguments, **options: SimpleNamespace(returncode=0,
+                                                                      stdout="catalogue"))
+    arguments = SimpleNamespace(root=root, dry_run=False)
+    assert alfven_release._stage_cards(arguments) == 0
+    # the rewritten card keeps alfven trained; the file changed by hand before stays stale
+    assert stale_members(root, ["alfven", "alfven-ffp"], ["a"],
+                         repository=repository) == ["alfven-ffp"]
+    assert (repository / "docs" / "models.md").read_text() == "catalogue"
+
+
 def test_a_change_of_the_training_options_makes_a_member_stale(tmp_path):
     from training.classifiers.alfven_release import member_command
 

@@ -103,3 +103,25 @@ def test_export_parity_records_and_portable_graphs(exported_nets):
             # batch, height and width are dynamic (named, not fixed) in the graph's input.
             dims = model.graph.input[0].type.tensor_type.shape.dim
             assert [dim.HasField("dim_value") for dim in dims] == [False, True, False, False]
+
+
+def test_a_parity_miss_at_a_gradient_jump_is_told_from_a_wrong_graph(exported_nets):
+    from training.saliency.export import (SaliencyExportError, check_saliency_parity,
+                                          float32_spread)
+
+    net = exported_nets["maxpool"].net
+    target = np.eye(3, dtype=np.float32)[[0]]
+    rng = np.random.default_rng(0)
+    # a flat map ties every max-pool window: float32-sized input changes reroute the gradient
+    flat = np.ones((1, 1, TILE_SIZE, TILE_SIZE), dtype=np.float32)
+    assert float32_spread(net, flat, target, "vanilla", rng=rng) > 1e-3
+    # a map with distinct values moves the reference only by rounding
+    tile = equalized_tiles(1, TILE_SIZE, seed=9).astype(np.float32)
+    assert float32_spread(net, tile, target, "vanilla", rng=rng) < 1e-5
+    # the vanilla graph checked against the guided reference misses by far more than any jump
+    # of the reference explains: a wrong graph still fails
+    path = exported_nets["maxpool"].path
+    with pytest.raises(SaliencyExportError, match="differ by more than"):
+        check_saliency_parity(net, path.with_name(f"{path.stem}.saliency-vanilla.onnx"),
+                              "guided", images=equalized_tiles(8, 64, seed=5),
+                              batch_sizes=(2,), tile_sizes=(TILE_SIZE,))
