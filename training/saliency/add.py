@@ -229,7 +229,10 @@ def add_saliency_to_file(path, *, command="", logit_tolerance=None, relative_tol
             f"the torch net was rebuilt from this file's initializers{folded}, "
             f"its outputs matched the file's to {logit_diff:.1e} on "
             f"{len(images)} {held_out}, and the graphs matched torch autograd (Captum "
-            f"semantics) to {relative_tolerance:g} relative")
+            f"semantics) to {relative_tolerance:g} relative, or, where a check missed that, "
+            "to no more than the float64 reference itself moves under float32-sized input "
+            "changes (a jump of the gradient; training.saliency.export.float32_spread); the "
+            "largest miss is provenance.saliency_export.max_relative_saliency_diff")
     result = add_saliency_graphs(net, path, images=images, note=note,
                                  relative_tolerance=relative_tolerance)
     written = result["card"]
