@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.classifiers.alfven import map_settings, parse_command, split_runs, tile_dataset
+from training.classifiers.alfven import (map_alfven_mach, map_settings, parse_command, split_runs,
+                                         tile_dataset)
 from training.classifiers.alfven_family import FAMILY, model_arguments
 from training.classifiers.alfven_release import read_jobs
 
@@ -67,14 +68,6 @@ def table(title, groups, times, correct):
                                    for time in columns) + f"{np.mean(correct):9.3f}")
 
 
-def alfven_mach(data, run, time):
-    """The total-field Alfven Mach number a run's snapshot header records at ``time``."""
-    for record in data.records[run]["files"]:
-        if record["time_turnovers"] is not None and abs(record["time_turnovers"] - time) < 1e-6:
-            return record["mach_alfven_total"]
-    return float("nan")
-
-
 def mach_table(data, test_runs, times, correct_inputs, rows):
     """Print each held-out run's M_A per time, the training runs' M_A range per class, and
     (super-Alfvenic class) how a snapshot's accuracy ranks with its M_A."""
@@ -83,9 +76,12 @@ def mach_table(data, test_runs, times, correct_inputs, rows):
     columns = sorted(set(times.tolist()))
     print("\nM_A (total field, from the snapshot headers) of each held-out run")
     pairs = []
+    mach = map_alfven_mach(data)[rows]
     for run in test_runs:
         record = data.records[run]
-        values = [alfven_mach(data, run, time) for time in columns]
+        values = [mach[(data.runs[rows] == run) & (times == time)][0]
+                  if np.any((data.runs[rows] == run) & (times == time)) else float("nan")
+                  for time in columns]
         print(f"{short_setting(record['numerics'] + ' | ' + record['driving']):<22} "
               f"{record['label'][:5]} s{record['seed']:<8}"
               + "".join(f"{value:9.2f}" for value in values))
