@@ -362,13 +362,18 @@ def tile_dataset(data, mask, *, config, shifts, degrade=False):
                        sources)
 
 
-def _train_cnn(train_set, validation_set, config, *, name, progress):
+def _train_cnn(train_set, validation_set, config, *, name, progress, cache=None):
     """A freshly seeded `TurbulenceCNN` trained on ``train_set`` (wrapped in a
-    `DihedralAverage` when ``config.dihedral_average``); returns (model, result)."""
+    `DihedralAverage` when ``config.dihedral_average``); returns (model, result).
+
+    With ``cache`` (a `training.common.network_cache.NetworkCache`) a network trained before
+    on the same inputs with the same options is loaded from it instead, and a new one is kept
+    there."""
     import torch
     from tqdm.auto import tqdm
 
     from ..common.nets import DihedralAverage, TurbulenceCNN, fold_batch_norm
+    from ..common.network_cache import network_key
     from ..common.train import TrainingConfig, train_classifier
 
     torch.manual_seed(config.seed)
@@ -380,16 +385,26 @@ def _train_cnn(train_set, validation_set, config, *, name, progress):
                                      patience=config.patience, schedule=config.schedule,
                                      augment="dihedral",
                                      seed=config.seed)
-    result = train_classifier(model, train_set, validation_set, training_config,
-                              progress=progress, description=name,
-                              log=tqdm.write if progress else None)
+    key = result = None
+    if cache is not None:
+        key = network_key({"role": name, "net": model.config, "config": config.to_dict(),
+                           "training": training_config.to_dict()},
+                          train_set.images, train_set.labels,
+                          validation_set.images, validation_set.labels)
+        result = cache.load(key, model)
+    if result is None:
+        result = train_classifier(model, train_set, validation_set, training_config,
+                                  progress=progress, description=name,
+                                  log=tqdm.write if progress else None)
+        if cache is not None:
+            cache.store(key, model, result)
     if config.dihedral_average:
         model = DihedralAverage(fold_batch_norm(model)).eval()
     return model, result
 
 
 def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, test_window=0.0,
-                         pairs=1, progress=False):
+                         pairs=1, progress=False, cache=None):
     """Can the same network tell two runs of one class apart on later snapshots?
 
     For each class, the training runs sorted by seed are paired off, (first, second), (third,
@@ -418,6 +433,8 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, test_wi
     pairs : int or None
         Pairs per class at most (None: every disjoint pair of its training runs).
     progress : bool
+    cache : training.common.network_cache.NetworkCache, optional
+        Where its networks are kept and found again (`_train_cnn`).
 
     Returns
     -------
@@ -445,7 +462,8 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, test_wi
             entry = _identity_pair(data, rows & np.isin(data.runs, pair_runs), pair_runs,
                                    config=config, gap_turnovers=gap_turnovers,
                                    test_window=test_window,
-                                   name=f"identity {class_name}", progress=progress)
+                                   name=f"identity {class_name}", progress=progress,
+                                   cache=cache)
             if isinstance(entry, str):
                 result["skipped"][class_name] = entry
                 entries = []
@@ -469,7 +487,8 @@ def run_identity_control(data, train_mask, *, config, gap_turnovers=1.0, test_wi
     return result
 
 
-def _identity_pair(data, pair, runs, *, config, gap_turnovers, test_window, name, progress):
+def _identity_pair(data, pair, runs, *, config, gap_turnovers, test_window, name, progress,
+                   cache=None):
     """One pair's identity control (`run_identity_control`): its entry, or why it is skipped."""
     from ..evaluation.classifier_metrics import evaluate_classifier
 
@@ -484,7 +503,8 @@ def _identity_pair(data, pair, runs, *, config, gap_turnovers, test_window, name
     identity.labels = (data.runs == runs[1]).astype(np.int64)
     train_set = tile_dataset(identity, train, config=config, shifts=config.shift, degrade=True)
     test_set = tile_dataset(identity, test, config=config, shifts=None)
-    model, _ = _train_cnn(train_set, train_set, config, name=name, progress=progress)
+    model, _ = _train_cnn(train_set, train_set, config, name=name, progress=progress,
+                          cache=cache)
     accuracy = evaluate_classifier(model, test_set.images, test_set.labels)["accuracy"]
     return {"seeds": [data.records[run]["seed"] for run in runs],
             "train_times": sorted(set(np.round(data.times[train], 3).tolist())),
@@ -512,7 +532,8 @@ def accuracy_by_true_class(model, maps, class_names):
         for label, class_name in enumerate(class_names) if np.any(maps.labels == label)}
 
 
-def run_setting_controls(data, split, *, config, reference=None, networks=1, progress=False):
+def run_setting_controls(data, split, *, config, reference=None, networks=1, progress=False,
+                         cache=None):
     """Numerics and driving controls: does a network trained on one setting carry over?
 
     A fresh network is trained on the training runs of the ``reference`` setting only
@@ -538,6 +559,8 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
     networks : int, optional
         Networks trained, with seeds ``config.seed`` to ``config.seed + networks - 1``.
     progress : bool
+    cache : training.common.network_cache.NetworkCache, optional
+        Where its networks are kept and found again (`_train_cnn`).
 
     Returns
     -------
@@ -580,7 +603,7 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
         train_set = tile_dataset(data, split["train"] & home, config=seeded,
                                  shifts=config.shift, degrade=True)
         model, _ = _train_cnn(train_set, validation_set, seeded, name="setting control",
-                              progress=progress)
+                              progress=progress, cache=cache)
         scores.append({key: accuracy_by_true_class(model, maps, data.class_names)
                        for key, maps in (("same", same), *other_maps.items())})
 
@@ -922,7 +945,7 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                  validation_seeds=None, identity_gap=None, identity_window=0.0,
                  identity_data=None, setting_controls=False, control_reference=None,
                  pooled_control=None, command="", progress=True, classes=CLASSES, text=None,
-                 script="training.classifiers.alfven"):
+                 script="training.classifiers.alfven", network_cache=None):
     """Train, evaluate, export and report one classifier of simulator maps (Alfven by default).
 
     Parameters
@@ -961,6 +984,9 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         (`ALFVEN_TEXT` by default).
     script : str
         Module of the training command (for the saliency step's provenance).
+    network_cache : str or path, optional
+        Folder where every network trained here is kept (`NetworkCache`): the same call
+        started again after a stop loads the finished ones instead of training them.
 
     Returns
     -------
@@ -978,7 +1004,10 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     from ..evaluation.robustness import robustness_curves
     from ..saliency.end_step import add_saliency_end_step
 
+    from ..common.network_cache import NetworkCache
+
     start = time.perf_counter()
+    cache = None if network_cache is None else NetworkCache(network_cache)
     # without bars the steps still go to the log, one line each
     say = tqdm.write if progress else (lambda text: print(text, flush=True))
     # maps of several sizes (--native-pixels) give inputs of the smallest one
@@ -991,7 +1020,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
     say(f"{name}: {len(train_set)} training inputs, {len(validation_set)} validation, "
         f"{len(test_set)} test; runs {json.dumps(split['runs'])}")
 
-    model, result = _train_cnn(train_set, validation_set, config, name=name, progress=progress)
+    model, result = _train_cnn(train_set, validation_set, config, name=name, progress=progress,
+                               cache=cache)
     evaluation = evaluate_classifier(model, test_set.images, test_set.labels)
     correct = evaluation["predictions"] == test_set.labels
     # the map each test input was cut from (several where a map is larger than an input)
@@ -1027,7 +1057,8 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                                         for folder in pooled_control})))
     for key, title, reference in controls_to_run:
         controls = run_setting_controls(data, split, config=config, reference=reference,
-                                        networks=config.control_networks, progress=progress)
+                                        networks=config.control_networks, progress=progress,
+                                        cache=cache)
         metrics[key] = controls
         if controls is not None:
             say(f"{name}: {title} {controls['reference']}: same-setting "
@@ -1038,11 +1069,12 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
         if identity_data is None:
             control = run_identity_control(data, split["train"], config=config,
                                            gap_turnovers=identity_gap, test_window=identity_window,
-                                           progress=progress)
+                                           progress=progress, cache=cache)
         else:
             control = run_identity_control(identity_data, np.ones(len(identity_data), bool),
                                            config=config, gap_turnovers=identity_gap,
-                                           test_window=identity_window, progress=progress)
+                                           test_window=identity_window, progress=progress,
+                                           cache=cache)
             control["data"] = "separate longer runs (--identity-class)"
         metrics["run_identity_control"] = control
         say(f"{name}: run-identity control mean accuracy {control['mean_accuracy']} "
@@ -1080,6 +1112,9 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                               "class_names": list(data.class_names)},
               "card": load_model_file(out).card,
               "seconds_total": round(time.perf_counter() - start, 1)}
+    if cache is not None:
+        # seconds_total leaves out the networks loaded from an earlier call
+        report["network_cache"] = cache.summary()
     report["card"] = add_caveats_to_card(out, report)
     if report_path is not None:
         os.makedirs(os.path.dirname(os.path.abspath(report_path)), exist_ok=True)
@@ -1146,6 +1181,10 @@ def _parser():
                         help="one more control: train on the runs under all these folders "
                              "together (e.g. every set of one resolution) and score the "
                              "other settings")
+    parser.add_argument("--network-cache", metavar="FOLDER", default=None,
+                        help="keep every network trained here in FOLDER (outside the "
+                             "repository): the same command started again after a stop "
+                             "loads the finished ones instead of training them again")
     return parser
 
 
@@ -1220,6 +1259,7 @@ def main(argv=None):
                  control_reference=arguments.control_reference,
                  pooled_control=arguments.pooled_control,
                  command=command_line("training.classifiers.alfven", argv),
+                 network_cache=arguments.network_cache,
                  progress=not arguments.no_progress)
     return 0
 

@@ -212,11 +212,17 @@ def main(argv=None):
     parser.add_argument("--without-identity-runs", action="store_true",
                         help=f"run the run-identity control on the training runs even where "
                              f"ROOT/{IDENTITY_SET} exists (while its runs are still going)")
+    parser.add_argument("--network-cache", metavar="FOLDER", default=None,
+                        help="keep every trained network in FOLDER, so the same command "
+                             "started again after a stop trains only the unfinished ones")
     arguments = parser.parse_args(argv)
     for name in arguments.models:
         command = model_arguments(name, arguments.root, threads=arguments.threads,
                                   seed=arguments.seed, sets=arguments.sets,
                                   identity_runs=not arguments.without_identity_runs)
+        if arguments.network_cache is not None:
+            # not a training option: kept out of model_arguments, so out of the release's stamps
+            command += ["--network-cache", arguments.network_cache]
         print(f"{name}: python -m training.classifiers.alfven {' '.join(command)}", flush=True)
         status = train(command)
         if status:

@@ -14,7 +14,9 @@ run (its last snapshot written) is not run again, an unfinished one continues fr
 checkpoint, a manifest is written once all of its recipe's runs are there, and a member whose
 shipped model was made by this command from the same sets and training options
 (``ROOT/release/<name>.json`` holds them and the model file's sha256) is not trained
-again. The later stages are cheap and always run. Before a member is first overwritten its
+again; one stopped while training keeps the networks it finished (``ROOT/release/networks/``,
+`training.common.network_cache`) and the next call trains only the others. The later
+stages are cheap and always run. Before a member is first overwritten its
 shipped file is copied to ``ROOT/release/previous/``.
 
 The runs are the lines of `JOBS_FILE` (every seed and class of each training set, slowest
@@ -319,7 +321,9 @@ def _stage_train(arguments, sets):
 
     def train(name):
         command = ["-m", "training.classifiers.alfven_family", str(arguments.root),
-                   "--models", name, "--sets", *sets, "--seed", str(arguments.seed)]
+                   "--models", name, "--sets", *sets, "--seed", str(arguments.seed),
+                   # a stopped call keeps its finished networks: the next one trains the rest
+                   "--network-cache", str(Path(arguments.root) / "release" / "networks")]
         threads = arguments.threads or max(1, (os.cpu_count() or 1) // arguments.workers)
         command += ["--threads", str(threads)]
         log = Path(arguments.root) / "logs" / f"train_{name}.log"

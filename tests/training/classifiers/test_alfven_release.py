@@ -206,6 +206,9 @@ def test_members_train_side_by_side_and_only_a_success_is_stamped(
     assert max(overlap) == 2
     # 4 cores shared by 2 workers: 2 torch threads each
     assert all(call[call.index("--threads") + 1] == "2" for call in calls)
+    # every member keeps its finished networks in one folder beside the runs
+    assert all(call[call.index("--network-cache") + 1] == str(root / "release" / "networks")
+               for call in calls)
     assert "alfven-column failed" in capsys.readouterr().err
     assert (root / "logs" / "train_alfven.log").read_text() == "training alfven\n"
     stamped = sorted(path.stem for path in (root / "release").glob("*.json"))

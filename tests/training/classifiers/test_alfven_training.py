@@ -122,8 +122,13 @@ def test_training_exports_a_model_with_held_out_metrics_and_baselines(runs_folde
     out, report_path = tmp_path / "alfven-test.onnx", tmp_path / "alfven-test.json"
     arguments = [item for spec in _specs(runs_folder) for item in ("--class", spec)]
     assert main([*arguments, "--quick", "--name", "alfven-test", "--out", str(out),
-                 "--report", str(report_path), "--no-progress", "--threads", "1"]) == 0
+                 "--report", str(report_path), "--no-progress", "--threads", "1",
+                 "--network-cache", str(tmp_path / "networks")]) == 0
     report = json.loads(report_path.read_text())
+    # the shipped network was kept, so a stopped call would not train it again
+    assert report["network_cache"] == {"folder": str(tmp_path / "networks"), "reused": 0,
+                                       "trained": 1}
+    assert len(list((tmp_path / "networks").glob("*.pt"))) == 1
     metrics = report["metrics"]
     assert metrics["n_test_maps"] == 2 * 2 * 8  # one held-out run per class, 2 snapshots
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
@@ -378,6 +383,34 @@ def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_sec
     assert sorted(by_class) == sorted(data.class_names)
     assert np.mean(list(by_class.values())) == pytest.approx(other["accuracy"])
     assert set(controls["same_setting_accuracy_by_class"]) == set(data.class_names)
+
+
+def test_a_stopped_control_resumes_from_its_finished_networks(tmp_path):
+    """With a network cache, the same control called again loads every network it trained
+    (no training) and scores exactly as before; other options train afresh."""
+    from dataclasses import replace
+
+    from training.classifiers.alfven import QUICK_CONFIG, run_setting_controls
+    from training.common.network_cache import NetworkCache
+
+    data = _setting_maps(reversed_in_second=True)
+    split = split_runs(data)
+    config = replace(QUICK_CONFIG, max_epochs=4, patience=4)
+    reference = "cells=16 | forcing_shape=flat"
+    first_cache = NetworkCache(tmp_path / "networks")
+    first = run_setting_controls(data, split, config=config, reference=reference, networks=2,
+                                 cache=first_cache)
+    assert len(first_cache.trained) == 2 and not first_cache.reused
+    second_cache = NetworkCache(tmp_path / "networks")
+    second = run_setting_controls(data, split, config=config, reference=reference, networks=2,
+                                  cache=second_cache)
+    assert second_cache.reused == first_cache.trained and not second_cache.trained
+    assert second == first
+    other_cache = NetworkCache(tmp_path / "networks")
+    run_setting_controls(data, split, config=replace(config, seed=7), reference=reference,
+                         networks=1, cache=other_cache)
+    assert len(other_cache.trained) == 1 and not other_cache.reused
+    assert len(list((tmp_path / "networks").glob("*.pt"))) == 3
 
 
 @pytest.mark.slow
