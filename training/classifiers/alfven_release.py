@@ -5,7 +5,7 @@ control carried into their cards, their reports and the generated model catalogu
 Run as::
 
     python -m training.classifiers.alfven_release ROOT [--workers 2] [--threads 1]
-        [--until sims|manifests|train|cards] [--dry-run]
+        [--until sims|manifests|train|cards] [--members NAME ...] [--dry-run]
 
 from any folder (it works in the repository root). ``ROOT`` is the folder for the runs, outside
 the repository (``ROOT/<recipe>/``, ``ROOT/logs/``, as ``training/sim/recipes/run_queue.sh``).
@@ -307,7 +307,8 @@ def _stage_train(arguments, sets):
     except ValueError:
         # a set not there yet (a dry run before the simulations): nothing to compare
         commands = None
-    stale = stale_members(arguments.root, list(FAMILY), sets, seed=arguments.seed,
+    members = list(arguments.members or FAMILY)
+    stale = stale_members(arguments.root, members, sets, seed=arguments.seed,
                           repository=REPOSITORY, commands=commands)
     print(f"train on {', '.join(sets)}: {stale or 'every member is up to date'}", flush=True)
     if arguments.dry_run:
@@ -418,10 +419,18 @@ def main(argv=None):
                         help="stop after this stage")
     parser.add_argument("--dry-run", action="store_true",
                         help="say what each stage would do, do nothing")
+    parser.add_argument("--members", nargs="+", default=None, metavar="NAME",
+                        help="train only these members (in this order; default all): e.g. one "
+                             "first with every core, the others in a later call")
     parser.add_argument("--jobs", type=Path, default=JOBS_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--recipe-dir", type=Path, default=RECIPE_DIR, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     arguments.root = arguments.root.resolve()
+    from .alfven_family import FAMILY
+
+    unknown = sorted(set(arguments.members or ()) - set(FAMILY))
+    if unknown:
+        parser.error(f"--members: no family member {unknown}; the family is {sorted(FAMILY)}")
     if arguments.workers < 1:
         parser.error("--workers must be at least 1")
     jobs = read_jobs(arguments.jobs)

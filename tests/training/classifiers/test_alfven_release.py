@@ -201,7 +201,7 @@ def test_members_train_side_by_side_and_only_a_success_is_stamped(
     monkeypatch.setattr(alfven_release, "_python", train)
     root = tmp_path / "root"
     arguments = type("Arguments", (), {"root": root, "seed": 0, "threads": None,
-                                       "workers": 2, "dry_run": False})()
+                                       "workers": 2, "dry_run": False, "members": None})()
     assert alfven_release._stage_train(arguments, ["set_a", "set_b"]) == 1
     assert max(overlap) == 2
     # 4 cores shared by 2 workers: 2 torch threads each
@@ -219,6 +219,23 @@ def test_members_train_side_by_side_and_only_a_success_is_stamped(
     assert alfven_release._stage_train(arguments, ["set_a", "set_b"]) == 1
     assert [call[call.index("--models") + 1] for call in calls] == ["alfven-column"]
     assert (root / "release" / "previous" / "alfven.onnx").read_bytes() == b"shipped alfven"
+    # --members: only those, and a member up to date among them is still not retrained
+    calls.clear()
+    arguments.members = ["alfven", "alfven-column"]
+    assert alfven_release._stage_train(arguments, ["set_a", "set_b"]) == 1
+    assert [call[call.index("--models") + 1] for call in calls] == ["alfven-column"]
+    calls.clear()
+    arguments.members = ["alfven"]
+    assert alfven_release._stage_train(arguments, ["set_a", "set_b"]) == 0
+    assert calls == []
+
+
+def test_members_option_names_only_family_members(tmp_path, capsys):
+    from training.classifiers.alfven_release import main
+
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "--members", "alfven", "alfven-colum", "--dry-run"])
+    assert "no family member ['alfven-colum']" in capsys.readouterr().err
 
 
 def test_the_cards_stage_leaves_a_member_it_rewrote_up_to_date(tmp_path, monkeypatch):
