@@ -68,9 +68,11 @@ def table(title, groups, times, correct):
                                    for time in columns) + f"{np.mean(correct):9.3f}")
 
 
-def mach_table(data, test_runs, times, correct_inputs, rows):
-    """Print each held-out run's M_A per time, the training runs' M_A range per class, and
-    (super-Alfvenic class) how a snapshot's accuracy ranks with its M_A."""
+def mach_table(data, test_runs, times, correct_inputs, rows, trained):
+    """Print each held-out run's M_A per time, the training runs' M_A range per class (the
+    runs ``trained``, ``(label, seed)`` pairs from the report: a member trained before seeds
+    were added saw fewer than the sets now hold), and how a snapshot's accuracy ranks with
+    its M_A."""
     from scipy.stats import spearmanr
 
     columns = sorted(set(times.tolist()))
@@ -89,10 +91,9 @@ def mach_table(data, test_runs, times, correct_inputs, rows):
             chosen = (data.runs[rows] == run) & (times == time)
             if chosen.any():
                 pairs.append((record["label"], value, float(np.mean(correct_inputs[chosen]))))
-    held_out = set(test_runs)
     for label in data.class_names:
-        training = [file["mach_alfven_total"] for run, record in enumerate(data.records)
-                    if record["label"] == label and run not in held_out
+        training = [file["mach_alfven_total"] for record in data.records
+                    if record["label"] == label and (label, record["seed"]) in trained
                     for file in record["files"] if file["mach_alfven_total"] is not None]
         chosen = [(mach, accuracy) for name, mach, accuracy in pairs if name == label]
         rho, p_value = spearmanr([mach for mach, _ in chosen], [acc for _, acc in chosen])
@@ -129,7 +130,8 @@ def main(argv=None):
               f"{report['metrics']['test_accuracy']:.4f}), report dated {report['date']}")
         table("inputs right, by set and snapshot time (turnovers)", settings, times, correct)
         table("inputs right, by held-out run and snapshot time", runs, times, correct)
-        mach_table(data, sorted(set(data.runs[rows].tolist())), times, correct, rows)
+        trained = {(entry["label"], entry["seed"]) for entry in report["split"]["train"]}
+        mach_table(data, sorted(set(data.runs[rows].tolist())), times, correct, rows, trained)
         # a map's answer as the runtime gives it: the mean probability over its inputs
         maps = np.unique(rows)
         map_probability = np.array([probabilities[rows == row].mean(axis=0) for row in maps])

@@ -225,7 +225,7 @@ def test_identity_control_scores_a_window_after_a_gap(monkeypatch):
     data = _identity_maps(False)
     seen = {}
 
-    def no_training(train_set, validation_set, config, *, name, progress):
+    def no_training(train_set, validation_set, config, *, name, progress, cache=None):
         seen["n_train"] = len(train_set)
         return None, None
 
@@ -253,7 +253,7 @@ def test_identity_control_averages_disjoint_pairs_of_runs(monkeypatch):
     data = _identity_maps(False, n_runs=4)
     trained = []
 
-    def no_training(train_set, validation_set, config, *, name, progress):
+    def no_training(train_set, validation_set, config, *, name, progress, cache=None):
         trained.append(sorted(set(train_set.realizations.tolist())))
         return len(trained), None
 
