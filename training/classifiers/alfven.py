@@ -999,12 +999,11 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
 
     from ..common.export import export_classifier
     from ..common.nets import count_weights
+    from ..common.network_cache import NetworkCache
     from ..evaluation.baselines import fit_baselines
     from ..evaluation.classifier_metrics import evaluate_classifier
     from ..evaluation.robustness import robustness_curves
     from ..saliency.end_step import add_saliency_end_step
-
-    from ..common.network_cache import NetworkCache
 
     start = time.perf_counter()
     cache = None if network_cache is None else NetworkCache(network_cache)

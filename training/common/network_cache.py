@@ -5,7 +5,9 @@ the run-identity pairs), hours on two cores; a session or a machine can end betw
 them. A `NetworkCache` keeps each finished network's weights and training record under a key
 made from everything its training depends on (the options and the exact training and
 validation inputs), so the same call started again loads the finished ones and trains only the
-rest, and any change of data or options trains afresh.
+rest, and any change of data or options trains afresh. The training code itself is not in the
+key (a key of the commit would throw the cache away at every unrelated commit): empty the
+folder after changing how networks are trained.
 """
 
 import hashlib
