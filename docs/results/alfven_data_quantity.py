@@ -1,0 +1,89 @@
+"""Do the slice model's controls fail like the column model's when it sees as few maps? Issue 13, 2.
+
+Trained on the main set, ``alfven-column``'s control networks lose 7.0 / 13.5 / 23.5 points on
+the other driving, minmod and 64^3 (``alfven-column_report.md``), ``alfven``'s 0.6 / 1.8 / 5.4
+(``alfven_report.md``). A cube gives the column model 9 maps (five angles, two planes) where
+the slice model takes every second of its 48 slices. This script trains ``alfven``'s setting
+controls (`run_setting_controls`: three networks on the main set's training runs, the family's
+options and held-out seeds) with every ``K``-th slice for each ``K`` given, so that ``K = 5``
+gives the slice model about as many maps per cube as the column model has (10 against 9).
+With ``--network-cache`` networks trained before with the same data and options are loaded
+(the release's cache holds those of ``K = 2``, the shipped setting). Run from the repository
+root::
+
+    python docs/results/alfven_data_quantity.py ROOT --slice-steps 2 5 \\
+        --network-cache ROOT/release/networks > docs/results/alfven_data_quantity.txt
+
+An experiment: nothing shipped changes.
+"""
+
+import argparse
+import json
+import shlex
+from pathlib import Path
+
+from training.classifiers.alfven import (parse_command, reference_setting, run_setting_controls,
+                                         split_runs)
+from training.classifiers.alfven_family import MAIN_SET, class_spec
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SHIPPED_REPORT = REPOSITORY / "docs" / "results" / "alfven.json"
+SETS = ("alfven_48_fast", "alfven_48_drive", "alfven_48_minmod_hlld", "alfven_64_minmod_hlld")
+
+
+def shipped_options():
+    """The shipped ``alfven``'s training options (its report's command without the data), so
+    that every setting but the slice step is the release's and its cached networks are found."""
+    words = shlex.split(json.loads(SHIPPED_REPORT.read_text())["command"])
+    words = words[words.index("training.classifiers.alfven") + 1:]
+    options, index = [], 0
+    while index < len(words):
+        if words[index] == "--class":
+            index += 2
+            continue
+        options.append(words[index])
+        index += 1
+    return options
+
+
+def controls_at(root, slice_step, *, cache):
+    """``alfven``'s setting controls with every ``slice_step``-th slice, and its training maps."""
+    argv = [word for recipe in SETS for label in ("sub_alfvenic", "super_alfvenic")
+            for word in ("--class", class_spec(root, recipe, label))]
+    _, options, config, data, _ = parse_command(
+        argv + shipped_options() + ["--slice-step", str(slice_step)])
+    split = split_runs(data, test_seeds=options.test_seeds)
+    controls = run_setting_controls(data, split, config=config,
+                                    reference=reference_setting(data, MAIN_SET),
+                                    networks=config.control_networks, cache=cache)
+    return controls, int(split["train"].sum())
+
+
+def main(argv=None):
+    from training.common.network_cache import NetworkCache
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", help="the release folder (one subfolder per set)")
+    parser.add_argument("--slice-steps", type=int, nargs="+", default=[2, 5])
+    parser.add_argument("--network-cache", metavar="DIR")
+    arguments = parser.parse_args(argv)
+    cache = None if arguments.network_cache is None else NetworkCache(arguments.network_cache)
+    print(f"# written by: python docs/results/alfven_data_quantity.py {arguments.root} "
+          f"--slice-steps {' '.join(map(str, arguments.slice_steps))}"
+          + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else ""))
+    for slice_step in arguments.slice_steps:
+        controls, n_train = controls_at(arguments.root, slice_step, cache=cache)
+        print(f"\n== alfven, slice step {slice_step}: {n_train} training maps (all sets); "
+              f"{controls['networks']} networks trained on the main set, same-setting "
+              f"accuracy {controls['same_setting_accuracy']:.4f}")
+        for setting, result in controls["settings"].items():
+            spread = result["points_below_spread"]
+            by_network = ", ".join(f"{points:+.1f}" for points in result["points_below_by_network"])
+            print(f"{result['difference']:9s} {result['accuracy']:.4f}  "
+                  f"{result['points_below_same_setting']:+5.1f} points"
+                  + (f" +- {spread:.1f}" if spread is not None else "")
+                  + f"  (networks: {by_network})  {setting}")
+
+
+if __name__ == "__main__":
+    main()
