@@ -31,58 +31,76 @@ SHIPPED_REPORT = REPOSITORY / "docs" / "results" / "alfven.json"
 SETS = ("alfven_48_fast", "alfven_48_drive", "alfven_48_minmod_hlld", "alfven_64_minmod_hlld")
 
 
-def shipped_options():
-    """The shipped ``alfven``'s training options (its report's command without the data), so
-    that every setting but the slice step is the release's and its cached networks are found."""
-    words = shlex.split(json.loads(SHIPPED_REPORT.read_text())["command"])
+def shipped_options(report=SHIPPED_REPORT, *, drop=()):
+    """A shipped member's training options (its report's command without the data and without
+    the flags in ``drop``), so that every other setting is the release's and its cached
+    networks are found."""
+    words = shlex.split(json.loads(Path(report).read_text())["command"])
     words = words[words.index("training.classifiers.alfven") + 1:]
     options, index = [], 0
     while index < len(words):
         if words[index] == "--class":
             index += 2
             continue
-        options.append(words[index])
+        if words[index] not in drop:
+            options.append(words[index])
         index += 1
     return options
 
 
-def controls_at(root, slice_step, *, cache):
-    """``alfven``'s setting controls with every ``slice_step``-th slice, and its training maps."""
+def main_set_controls(root, options, *, cache):
+    """`run_setting_controls` from the main set on the four sets' runs under ``root`` read with
+    a member's command line ``options``, and the number of training maps."""
     argv = [word for recipe in SETS for label in ("sub_alfvenic", "super_alfvenic")
             for word in ("--class", class_spec(root, recipe, label))]
-    _, options, config, data, _ = parse_command(
-        argv + shipped_options() + ["--slice-step", str(slice_step)])
-    split = split_runs(data, test_seeds=options.test_seeds)
+    _, arguments, config, data, _ = parse_command(argv + list(options))
+    split = split_runs(data, test_seeds=arguments.test_seeds)
     controls = run_setting_controls(data, split, config=config,
                                     reference=reference_setting(data, MAIN_SET),
                                     networks=config.control_networks, cache=cache)
     return controls, int(split["train"].sum())
 
 
-def main(argv=None):
+def print_controls(controls):
+    """One line per other setting: accuracy, points below the same setting, per network."""
+    for setting, result in controls["settings"].items():
+        spread = result["points_below_spread"]
+        by_network = ", ".join(f"{points:+.1f}" for points in result["points_below_by_network"])
+        print(f"{result['difference']:9s} {result['accuracy']:.4f}  "
+              f"{result['points_below_same_setting']:+5.1f} points"
+              + (f" +- {spread:.1f}" if spread is not None else "")
+              + f"  (networks: {by_network})  {setting}")
+
+
+def read_command_line(script, description, argv, *, option, default):
+    """``(root, values of option, cache)`` of an experiment script over the release folder,
+    its "written by" line printed."""
     from training.common.network_cache import NetworkCache
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("root", help="the release folder (one subfolder per set)")
-    parser.add_argument("--slice-steps", type=int, nargs="+", default=[2, 5])
+    parser.add_argument(option, type=int, nargs="+", default=default)
     parser.add_argument("--network-cache", metavar="DIR")
     arguments = parser.parse_args(argv)
+    values = getattr(arguments, option.lstrip("-").replace("-", "_"))
     cache = None if arguments.network_cache is None else NetworkCache(arguments.network_cache)
-    print(f"# written by: python docs/results/alfven_data_quantity.py {arguments.root} "
-          f"--slice-steps {' '.join(map(str, arguments.slice_steps))}"
+    print(f"# written by: python docs/results/{script} {arguments.root} "
+          f"{option} {' '.join(map(str, values))}"
           + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else ""))
-    for slice_step in arguments.slice_steps:
-        controls, n_train = controls_at(arguments.root, slice_step, cache=cache)
+    return arguments.root, values, cache
+
+
+def main(argv=None):
+    root, slice_steps, cache = read_command_line(
+        "alfven_data_quantity.py", __doc__.splitlines()[0], argv, option="--slice-steps",
+        default=[2, 5])
+    for slice_step in slice_steps:
+        controls, n_train = main_set_controls(
+            root, shipped_options() + ["--slice-step", str(slice_step)], cache=cache)
         print(f"\n== alfven, slice step {slice_step}: {n_train} training maps (all sets); "
               f"{controls['networks']} networks trained on the main set, same-setting "
               f"accuracy {controls['same_setting_accuracy']:.4f}")
-        for setting, result in controls["settings"].items():
-            spread = result["points_below_spread"]
-            by_network = ", ".join(f"{points:+.1f}" for points in result["points_below_by_network"])
-            print(f"{result['difference']:9s} {result['accuracy']:.4f}  "
-                  f"{result['points_below_same_setting']:+5.1f} points"
-                  + (f" +- {spread:.1f}" if spread is not None else "")
-                  + f"  (networks: {by_network})  {setting}")
+        print_controls(controls)
 
 
 if __name__ == "__main__":
