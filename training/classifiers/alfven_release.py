@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 __all__ = ["JOBS_FILE", "STAGES", "Job", "read_jobs", "run_finished", "pending_jobs",
-           "manifest_recipes", "member_command", "stale_members", "main"]
+           "manifest_recipes", "member_command", "set_runs", "stale_members", "main"]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 RECIPE_DIR = REPOSITORY / "training" / "sim" / "recipes"
@@ -177,7 +177,35 @@ def member_command(root, name, sets, *, seed=0):
     return model_arguments(name, root, seed=seed, sets=sets)
 
 
-def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY, commands=None):
+def set_runs(root, sets):
+    """The runs each set's manifest lists: what a member trained from ``sets`` learnt from.
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        The runs' folder (``root/<set>/manifest.json``).
+    sets : list of str
+        The recipe folders.
+
+    Returns
+    -------
+    dict or None
+        ``{set: {"seeds": [...], "test_seeds": [...]}}``, or None while a set has no manifest
+        yet (a dry run before the simulations).
+    """
+    runs = {}
+    for name in sets:
+        manifest = Path(root) / name / "manifest.json"
+        if not manifest.is_file():
+            return None
+        record = json.loads(manifest.read_text())
+        runs[name] = {"seeds": sorted(record.get("seeds", [])),
+                      "test_seeds": sorted(record.get("test_seeds", []))}
+    return runs
+
+
+def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY, commands=None,
+                  runs=None):
     """The family members that still need training from ``sets``.
 
     Parameters
@@ -196,6 +224,9 @@ def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY, commands=
     commands : dict, optional
         ``{name: training options}`` (`member_command`); where given, a stamp of other options
         (a member trained before the family's design changed) is stale too.
+    runs : dict, optional
+        `set_runs` of ``sets``; where given, a stamp of other runs (seeds added to a set after
+        the member was trained: the sets' names and the options are the same) is stale too.
 
     Returns
     -------
@@ -211,7 +242,8 @@ def stale_members(root, names, sets, *, seed=0, repository=REPOSITORY, commands=
             stamp = json.loads(stamp_path.read_text())
             if (sorted(stamp["sets"]) == sorted(sets) and stamp.get("seed") == seed
                     and stamp["sha256"] == _sha256(model)
-                    and (commands is None or stamp.get("command") == commands[name])):
+                    and (commands is None or stamp.get("command") == commands[name])
+                    and (runs is None or stamp.get("runs") == runs)):
                 continue
         stale.append(name)
     return stale
@@ -308,8 +340,9 @@ def _stage_train(arguments, sets):
         # a set not there yet (a dry run before the simulations): nothing to compare
         commands = None
     members = list(arguments.members or FAMILY)
+    runs = set_runs(arguments.root, sets)
     stale = stale_members(arguments.root, members, sets, seed=arguments.seed,
-                          repository=REPOSITORY, commands=commands)
+                          repository=REPOSITORY, commands=commands, runs=runs)
     print(f"train on {', '.join(sets)}: {stale or 'every member is up to date'}", flush=True)
     if arguments.dry_run:
         return 0
@@ -336,7 +369,8 @@ def _stage_train(arguments, sets):
             shipped = REPOSITORY / "onnx_models" / f"{name}.onnx"
             _stamp_path(arguments.root, name).write_text(json.dumps(
                 {"sets": list(sets), "seed": arguments.seed, "sha256": _sha256(shipped),
-                 "command": None if commands is None else commands[name]}, indent=1))
+                 "command": None if commands is None else commands[name],
+                 "runs": runs}, indent=1))
         return status
 
     # members are independent (each its own model, report and figures): several at once

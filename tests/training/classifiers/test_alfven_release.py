@@ -297,3 +297,39 @@ def test_a_change_of_the_training_options_makes_a_member_stale(tmp_path):
     older = [option for option in command if option != "--native-pixels"]
     assert stale_members(root, ["alfven"], sets, repository=repository,
                          commands={"alfven": older}) == ["alfven"]
+
+
+def test_seeds_added_to_a_set_make_a_member_stale(tmp_path):
+    """Adding runs to a set keeps its name and the training options: only the manifests'
+    seeds tell that the shipped member learnt from fewer runs."""
+    from training.classifiers.alfven_release import set_runs
+
+    repository = tmp_path / "repository"
+    (repository / "onnx_models").mkdir(parents=True)
+    (repository / "onnx_models" / "alfven.onnx").write_bytes(b"weights")
+    root = tmp_path / "root"
+    sets = ["alfven_48_drive", "alfven_48_fast"]
+    (root / "alfven_48_fast").mkdir(parents=True)
+    (root / "alfven_48_fast" / "manifest.json").write_text(
+        json.dumps({"seeds": [2, 0, 1, 3], "test_seeds": [3]}))
+    # a set without its manifest yet: nothing to compare
+    assert set_runs(root, sets) is None
+    (root / "alfven_48_drive").mkdir()
+    (root / "alfven_48_drive" / "manifest.json").write_text(
+        json.dumps({"seeds": [20, 21, 22, 23], "test_seeds": [23]}))
+    runs = set_runs(root, sets)
+    assert runs == {"alfven_48_drive": {"seeds": [20, 21, 22, 23], "test_seeds": [23]},
+                    "alfven_48_fast": {"seeds": [0, 1, 2, 3], "test_seeds": [3]}}
+    (root / "release").mkdir()
+    (root / "release" / "alfven.json").write_text(json.dumps(
+        {"sets": sets, "seed": 0, "sha256": hashlib.sha256(b"weights").hexdigest(),
+         "runs": runs}))
+    assert stale_members(root, ["alfven"], sets, repository=repository, runs=runs) == []
+    (root / "alfven_48_fast" / "manifest.json").write_text(
+        json.dumps({"seeds": [0, 1, 2, 3, 4, 5], "test_seeds": [3]}))
+    assert stale_members(root, ["alfven"], sets, repository=repository,
+                         runs=set_runs(root, sets)) == ["alfven"]
+    # a stamp written before the runs were recorded is stale once they are known
+    (root / "release" / "alfven.json").write_text(json.dumps(
+        {"sets": sets, "seed": 0, "sha256": hashlib.sha256(b"weights").hexdigest()}))
+    assert stale_members(root, ["alfven"], sets, repository=repository, runs=runs) == ["alfven"]
