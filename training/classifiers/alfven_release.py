@@ -12,7 +12,7 @@ the repository (``ROOT/<recipe>/``, ``ROOT/logs/``, as ``training/sim/recipes/ru
 After a lost machine, or a stopped call, the same command goes on where it stopped: a finished
 run (its last snapshot written) is not run again, an unfinished one continues from its
 checkpoint, a manifest is written once all of its recipe's runs are there, and a member whose
-shipped model was made by this command from the same sets and training options
+shipped model was made by this command from the same sets, runs and training options
 (``ROOT/release/<name>.json`` holds them and the model file's sha256) is not trained
 again; one stopped while training keeps the networks it finished (``ROOT/release/networks/``,
 `training.common.network_cache`) and the next call trains only the others. The later
