@@ -85,6 +85,13 @@ class AlfvenConfig:
         log-uniform from ``degrade_noise_snr`` to 1000). 0 turns it off. Without it a network
         trained on 48^3 slices fell to chance at 1 px of smoothing: it read the dissipation
         range, which is the solver's, not the physics.
+    degrade_spectral_tilt : float
+        With a positive value, each training copy's power spectrum (of its logarithm) is also
+        tilted, with probability ``degrade_fraction``, by a slope change uniform in
+        ``-degrade_spectral_tilt`` to ``+degrade_spectral_tilt``
+        (`training.common.spectral_tilt.spectrally_tilted`): two numerics at the same
+        physics differ mostly in that slope. 0 (the default) draws nothing, so the training
+        copies are those of a config without it.
     control_networks : int
         Networks trained (and averaged) for each numerics and driving control
         (`run_setting_controls`): one network's score scatters by several points with its seed.
@@ -119,6 +126,7 @@ class AlfvenConfig:
     degrade_fraction: float = 0.5
     degrade_smoothing_px: float = 2.0
     degrade_noise_snr: float = 10.0
+    degrade_spectral_tilt: float = 0.0
     dihedral_average: bool = True
     control_networks: int = 3
     native_pixels: bool = False
@@ -261,10 +269,15 @@ def degraded(image, rng, *, config):
     Smoothing is periodic and acts on the raw values, as the robustness curves' does
     (`training.evaluation.robustness`), so training covers what those curves test.
     """
+    from ..common.spectral_tilt import spectrally_tilted
     from ..evaluation.robustness import noisy, smoothed
 
     if config.degrade_fraction <= 0:
         return image
+    if config.degrade_spectral_tilt > 0 and rng.random() < config.degrade_fraction:
+        # before smoothing and noise, as a solver's slope is there before a telescope's beam
+        image = spectrally_tilted(image, rng.uniform(-config.degrade_spectral_tilt,
+                                                     config.degrade_spectral_tilt))
     if rng.random() < config.degrade_fraction:
         image = smoothed(image, rng.uniform(0.25, config.degrade_smoothing_px),
                          boundary="periodic")
@@ -1166,6 +1179,9 @@ def _parser():
                         help="keep every map at its own pixel scale (no resampling): the "
                              "network's input is a tile of the smallest map side, cut from "
                              "larger maps as the runtime cuts a user's map")
+    parser.add_argument("--spectral-tilt", type=float, default=None, metavar="SLOPE",
+                        help="tilt the power spectrum of the training copies (as degraded) by "
+                             "a slope change uniform in -SLOPE..SLOPE (default 0: none)")
     parser.add_argument("--no-dihedral-average", action="store_true",
                         help="score with the trained net alone, not with its pooled features "
                              "averaged over the 8 rotations and reflections of each map")
@@ -1228,6 +1244,11 @@ def parse_command(argv=None):
         config = replace(config, schedule=arguments.schedule)
     if arguments.max_epochs is not None:
         config = replace(config, max_epochs=arguments.max_epochs)
+    if arguments.spectral_tilt is not None:
+        if not np.isfinite(arguments.spectral_tilt) or arguments.spectral_tilt < 0:
+            raise SystemExit(f"error: --spectral-tilt must be a slope change >= 0, got "
+                             f"{arguments.spectral_tilt}")
+        config = replace(config, degrade_spectral_tilt=arguments.spectral_tilt)
     class_names = [name for name, _ in CLASSES]
     labelled = expand_class_specs(arguments.classes, class_names)
     map_size = (None if arguments.native_pixels

@@ -74,9 +74,11 @@ def test_native_pixels_training_records_its_tiles(two_resolutions, tmp_path):
     assert main([*arguments, "--quick", "--native-pixels", "--name", "native", "--out",
                  str(out), "--report", str(report_path), "--no-progress", "--threads", "1",
                  "--setting-controls", "--control-reference", coarse,
-                 "--pooled-control", coarse, "--schedule", "cosine", "--max-epochs", "2"]) == 0
+                 "--pooled-control", coarse, "--schedule", "cosine", "--max-epochs", "2",
+                 "--spectral-tilt", "0.3"]) == 0
     report = json.loads(report_path.read_text())
     assert report["config"]["schedule"] == "cosine" and report["config"]["max_epochs"] == 2
+    assert report["config"]["degrade_spectral_tilt"] == 0.3
     assert [record["learning_rate"] < 1e-3 for record in report["history"]] == [False, True]
     single = report["metrics"]["setting_controls"]
     pooled = report["metrics"]["pooled_setting_controls"]
@@ -617,3 +619,34 @@ def test_identity_control_without_identity_runs_leaves_report_and_cards(
     assert "not measured" in capsys.readouterr().err
     assert report.read_text() == before
     assert not (tmp_path / "docs").exists()
+
+
+def test_spectral_tilt_spreads_the_training_copies_slopes_only_when_asked():
+    from dataclasses import replace
+
+    from tests.training.common.test_spectral_tilt import lognormal_map, log_power_slope
+    from training.classifiers.alfven import QUICK_CONFIG, degraded
+
+    image = lognormal_map(seed=7)
+    # every copy degraded, but by a quarter pixel of smoothing and noise at SNR 1000 only,
+    # which move the slope over |k| = 3-20 of a 64 px map by a few hundredths
+    gentle = replace(QUICK_CONFIG, degrade_fraction=1.0, degrade_smoothing_px=0.25,
+                     degrade_noise_snr=1000.0)
+
+    def slope_changes(config):
+        rng = np.random.default_rng(0)
+        return np.array([log_power_slope(degraded(image, rng, config=config))
+                         for _ in range(24)]) - log_power_slope(image)
+
+    plain = slope_changes(gentle)
+    tilted = slope_changes(replace(gentle, degrade_spectral_tilt=0.6))
+    assert np.ptp(plain) < 0.05
+    # uniform in -0.6..0.6: 24 draws span most of it
+    assert np.ptp(tilted) > 0.6 and np.abs(tilted).max() <= 0.6 + 0.1
+
+
+def test_a_negative_spectral_tilt_is_refused(runs_folder, tmp_path):
+    arguments = [item for spec in _specs(runs_folder) for item in ("--class", spec)]
+    with pytest.raises(SystemExit, match="--spectral-tilt must be a slope change >= 0"):
+        main([*arguments, "--quick", "--out", str(tmp_path / "m.onnx"), "--report",
+              str(tmp_path / "m.json"), "--no-progress", "--spectral-tilt", "-0.2"])
