@@ -13,12 +13,17 @@ controls (three networks on the main set, the shipped command otherwise) for eac
 - the shipped options;
 - ``--spectral-tilt S`` for each ``S`` given: every degraded training copy's power spectrum
   tilted by a slope change uniform in -S..S (`training.common.spectral_tilt`);
-- with ``--ffp``, fixed Fourier power on each whole map (the ``alfven-ffp`` preprocessing).
+- with ``--ffp``, fixed Fourier power on each whole map (the ``alfven-ffp`` preprocessing);
+- ``--map-size N`` for each ``N`` of ``--map-sizes``: every map resampled to ``N`` px over the
+  box in place of ``--native-pixels``. With ``N = 48`` the main set's maps are the shipped
+  ones and a 64^3 map is scored whole at the main set's pixel scale, not as the runtime's
+  48 px tiles over three quarters of the box: what is left of the 64^3 gap is not the tiles'
+  geometry.
 
 Every arm reads the same runs, so the arms compare side by side whatever runs ``ROOT`` holds
 (its header line says how many). Run from the repository root::
 
-    python docs/results/alfven_column_levers.py ROOT --tilts 0.6 1.2 --ffp \\
+    python docs/results/alfven_column_levers.py ROOT --tilts 0.6 1.2 --ffp --map-sizes 48 \\
         > docs/results/alfven_column_levers.txt
 
 An experiment: nothing shipped changes.
@@ -84,11 +89,14 @@ def main(argv=None):
     parser.add_argument("root", help="the release folder (one subfolder per set)")
     parser.add_argument("--tilts", type=float, nargs="*", default=[0.6])
     parser.add_argument("--ffp", action="store_true", help="also the fixed-Fourier-power arm")
+    parser.add_argument("--map-sizes", type=int, nargs="*", default=[])
     parser.add_argument("--network-cache", metavar="DIR")
     arguments = parser.parse_args(argv)
     cache = None if arguments.network_cache is None else NetworkCache(arguments.network_cache)
     print(f"# written by: python docs/results/alfven_column_levers.py {arguments.root} "
           f"--tilts {' '.join(map(str, arguments.tilts))}" + (" --ffp" if arguments.ffp else "")
+          + (f" --map-sizes {' '.join(map(str, arguments.map_sizes))}"
+             if arguments.map_sizes else "")
           + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else ""))
     # the release's cache folder is not this experiment's: a lost machine takes it anyway
     words = shipped_options(COLUMN_REPORT)
@@ -100,6 +108,9 @@ def main(argv=None):
              for tilt in arguments.tilts]
     if arguments.ffp:
         arms.append(("fixed Fourier power on whole maps (--ffp)", shipped + ["--ffp"]))
+    arms += [(f"every map resampled to {size} px over the box (--map-size {size})",
+              [word for word in shipped if word != "--native-pixels"] + ["--map-size", str(size)])
+             for size in arguments.map_sizes]
     for text, options in arms:
         controls, n_train = main_set_controls(arguments.root, options, cache=cache)
         print(f"\n== alfven-column, {text}: {n_train} training maps (all sets); "
