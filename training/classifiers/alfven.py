@@ -92,6 +92,12 @@ class AlfvenConfig:
         (`training.common.spectral_tilt.spectrally_tilted`): two numerics at the same
         physics differ mostly in that slope. 0 (the default) draws nothing, so the training
         copies are those of a config without it.
+    degrade_zoom : float
+        Above 1, each training copy is also, with probability ``degrade_fraction``, magnified
+        by a factor uniform in 1 to ``degrade_zoom`` (periodic linear interpolation) and cut
+        back to its own size: an input that covers less than the box at a finer pixel scale,
+        as the runtime's tiles of a higher-resolution run do. 1 (the default) draws nothing.
+        Not with ``ffp`` (the cut map no longer wraps around).
     control_networks : int
         Networks trained (and averaged) for each numerics and driving control
         (`run_setting_controls`): one network's score scatters by several points with its seed.
@@ -127,6 +133,7 @@ class AlfvenConfig:
     degrade_smoothing_px: float = 2.0
     degrade_noise_snr: float = 10.0
     degrade_spectral_tilt: float = 0.0
+    degrade_zoom: float = 1.0
     dihedral_average: bool = True
     control_networks: int = 3
     native_pixels: bool = False
@@ -270,7 +277,7 @@ def degraded(image, rng, *, config):
     (`training.evaluation.robustness`), so training covers what those curves test.
     """
     from ..common.spectral_tilt import spectrally_tilted
-    from ..evaluation.robustness import noisy, smoothed
+    from ..evaluation.robustness import noisy, smoothed, zoomed
 
     if config.degrade_fraction <= 0:
         return image
@@ -278,6 +285,10 @@ def degraded(image, rng, *, config):
         # before smoothing and noise, as a solver's slope is there before a telescope's beam
         image = spectrally_tilted(image, rng.uniform(-config.degrade_spectral_tilt,
                                                      config.degrade_spectral_tilt))
+    if config.degrade_zoom > 1 and rng.random() < config.degrade_fraction:
+        size = image.shape
+        image = zoomed(image, rng.uniform(1.0, config.degrade_zoom),
+                       boundary="periodic")[:size[0], :size[1]]
     if rng.random() < config.degrade_fraction:
         image = smoothed(image, rng.uniform(0.25, config.degrade_smoothing_px),
                          boundary="periodic")
@@ -1182,6 +1193,10 @@ def _parser():
     parser.add_argument("--spectral-tilt", type=float, default=None, metavar="SLOPE",
                         help="tilt the power spectrum of the training copies (as degraded) by "
                              "a slope change uniform in -SLOPE..SLOPE (default 0: none)")
+    parser.add_argument("--zoom", type=float, default=None, metavar="FACTOR",
+                        help="magnify the training copies (as degraded) by a factor uniform in "
+                             "1..FACTOR and cut them back to size (default 1: none; not with "
+                             "--ffp)")
     parser.add_argument("--no-dihedral-average", action="store_true",
                         help="score with the trained net alone, not with its pooled features "
                              "averaged over the 8 rotations and reflections of each map")
@@ -1249,6 +1264,13 @@ def parse_command(argv=None):
             raise SystemExit(f"error: --spectral-tilt must be a slope change >= 0, got "
                              f"{arguments.spectral_tilt}")
         config = replace(config, degrade_spectral_tilt=arguments.spectral_tilt)
+    if arguments.zoom is not None:
+        if not np.isfinite(arguments.zoom) or arguments.zoom < 1:
+            raise SystemExit(f"error: --zoom must be a magnification >= 1, got {arguments.zoom}")
+        if arguments.ffp and arguments.zoom > 1:
+            raise SystemExit("error: --zoom cuts the training copies, which then no longer wrap "
+                             "around as --ffp's whole-map step needs; drop one of them")
+        config = replace(config, degrade_zoom=arguments.zoom)
     class_names = [name for name, _ in CLASSES]
     labelled = expand_class_specs(arguments.classes, class_names)
     map_size = (None if arguments.native_pixels

@@ -75,10 +75,11 @@ def test_native_pixels_training_records_its_tiles(two_resolutions, tmp_path):
                  str(out), "--report", str(report_path), "--no-progress", "--threads", "1",
                  "--setting-controls", "--control-reference", coarse,
                  "--pooled-control", coarse, "--schedule", "cosine", "--max-epochs", "2",
-                 "--spectral-tilt", "0.3"]) == 0
+                 "--spectral-tilt", "0.3", "--zoom", "1.4"]) == 0
     report = json.loads(report_path.read_text())
     assert report["config"]["schedule"] == "cosine" and report["config"]["max_epochs"] == 2
     assert report["config"]["degrade_spectral_tilt"] == 0.3
+    assert report["config"]["degrade_zoom"] == 1.4
     assert [record["learning_rate"] < 1e-3 for record in report["history"]] == [False, True]
     single = report["metrics"]["setting_controls"]
     pooled = report["metrics"]["pooled_setting_controls"]
@@ -650,3 +651,41 @@ def test_a_negative_spectral_tilt_is_refused(runs_folder, tmp_path):
     with pytest.raises(SystemExit, match="--spectral-tilt must be a slope change >= 0"):
         main([*arguments, "--quick", "--out", str(tmp_path / "m.onnx"), "--report",
               str(tmp_path / "m.json"), "--no-progress", "--spectral-tilt", "-0.2"])
+
+
+def test_zoom_magnifies_the_training_copies_and_keeps_their_size():
+    from dataclasses import replace
+
+    from tests.training.common.test_spectral_tilt import lognormal_map, log_power_slope
+    from training.classifiers.alfven import QUICK_CONFIG, degraded
+    from training.evaluation.robustness import zoomed
+
+    image = lognormal_map(seed=11)
+    # every copy magnified, smoothing and noise kept negligible (as in the tilt test above)
+    gentle = replace(QUICK_CONFIG, degrade_fraction=1.0, degrade_smoothing_px=0.25,
+                     degrade_noise_snr=1000.0)
+    rng = np.random.default_rng(0)
+    copies = [degraded(image, rng, config=replace(gentle, degrade_zoom=2.0)) for _ in range(8)]
+    assert all(copy.shape == image.shape for copy in copies)
+    # a magnified copy has its power at lower wavenumbers: the slope over |k| = 3-20 of a
+    # -3 spectrum steepens as the interpolation and the cut move power down
+    assert np.mean([log_power_slope(copy) for copy in copies]) < log_power_slope(image) - 0.3
+    # the magnification is the robustness curves' zoom cut back to the map's size: the same
+    # draws (one for "degrade?", one for the factor) give that map, up to the gentle rest
+    copy = degraded(image, np.random.default_rng(5), config=replace(gentle, degrade_zoom=2.0))
+    draws = np.random.default_rng(5)
+    draws.random()
+    expected = zoomed(image, draws.uniform(1.0, 2.0), boundary="periodic")[:64, :64]
+    assert np.corrcoef(copy.ravel(), expected.ravel())[0, 1] > 0.99
+    assert np.corrcoef(copy.ravel(), image.ravel())[0, 1] < 0.9
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--zoom", "0.5"], "--zoom must be a magnification >= 1"),
+    (["--zoom", "1.3", "--ffp"], "no longer wrap"),
+])
+def test_bad_zoom_options_are_refused(runs_folder, tmp_path, options, words):
+    arguments = [item for spec in _specs(runs_folder) for item in ("--class", spec)]
+    with pytest.raises(SystemExit, match=words):
+        main([*arguments, "--quick", "--out", str(tmp_path / "m.onnx"), "--report",
+              str(tmp_path / "m.json"), "--no-progress", *options])
