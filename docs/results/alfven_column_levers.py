@@ -18,12 +18,16 @@ controls (three networks on the main set, the shipped command otherwise) for eac
   box in place of ``--native-pixels``. With ``N = 48`` the main set's maps are the shipped
   ones and a 64^3 map is scored whole at the main set's pixel scale, not as the runtime's
   48 px tiles over three quarters of the box: what is left of the 64^3 gap is not the tiles'
-  geometry.
+  geometry;
+- ``--zoom Z`` for each ``Z`` of ``--zooms``, alone and with the first tilt: every degraded
+  training copy magnified by a factor uniform in 1..Z and cut back to its size, so the main
+  set's inputs also cover less than the box at a finer pixel scale, as the 64^3 tiles do.
 
 Every arm reads the same runs, so the arms compare side by side whatever runs ``ROOT`` holds
 (its header line says how many). Run from the repository root::
 
     python docs/results/alfven_column_levers.py ROOT --tilts 0.6 1.2 --ffp --map-sizes 48 \\
+        --zooms 1.5 \\
         > docs/results/alfven_column_levers.txt
 
 An experiment: nothing shipped changes.
@@ -90,6 +94,7 @@ def main(argv=None):
     parser.add_argument("--tilts", type=float, nargs="*", default=[0.6])
     parser.add_argument("--ffp", action="store_true", help="also the fixed-Fourier-power arm")
     parser.add_argument("--map-sizes", type=int, nargs="*", default=[])
+    parser.add_argument("--zooms", type=float, nargs="*", default=[])
     parser.add_argument("--network-cache", metavar="DIR")
     arguments = parser.parse_args(argv)
     cache = None if arguments.network_cache is None else NetworkCache(arguments.network_cache)
@@ -97,6 +102,7 @@ def main(argv=None):
           f"--tilts {' '.join(map(str, arguments.tilts))}" + (" --ffp" if arguments.ffp else "")
           + (f" --map-sizes {' '.join(map(str, arguments.map_sizes))}"
              if arguments.map_sizes else "")
+          + (f" --zooms {' '.join(map(str, arguments.zooms))}" if arguments.zooms else "")
           + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else ""))
     # the release's cache folder is not this experiment's: a lost machine takes it anyway
     words = shipped_options(COLUMN_REPORT)
@@ -111,6 +117,13 @@ def main(argv=None):
     arms += [(f"every map resampled to {size} px over the box (--map-size {size})",
               [word for word in shipped if word != "--native-pixels"] + ["--map-size", str(size)])
              for size in arguments.map_sizes]
+    for zoom in arguments.zooms:
+        arms.append((f"zoom uniform in 1..{zoom}", shipped + ["--zoom", str(zoom)]))
+        if arguments.tilts:
+            arms.append((f"zoom uniform in 1..{zoom} and spectral tilt in "
+                         f"-{arguments.tilts[0]}..{arguments.tilts[0]}",
+                         shipped + ["--zoom", str(zoom), "--spectral-tilt",
+                                    str(arguments.tilts[0])]))
     for text, options in arms:
         controls, n_train = main_set_controls(arguments.root, options, cache=cache)
         print(f"\n== alfven-column, {text}: {n_train} training maps (all sets); "
