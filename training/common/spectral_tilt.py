@@ -2,10 +2,10 @@
 steeper or shallower radial slope.
 
 Two MHD solvers (or one solver with two limiters, or two resolutions) at the same physical
-parameters differ mostly in how fast their spectra fall between the driving and the
-dissipation scales (issue 13: our density spectrum is shallower than another code's by 0.2-0.3
-in slope). A network that never sees two slopes for the same class can read the slope and
-learn the solver. Tilting each training copy's spectrum by a random amount, pivoted at a
+parameters differ, among other things, in how fast their spectra fall between the driving and
+the dissipation scales (issue 13: our density spectrum is shallower than another code's by
+0.2-0.3 in slope). A network that never sees two slopes for the same class can read the slope
+and learn the solver. Tilting each training copy's spectrum by a random amount, pivoted at a
 wavenumber inside the inertial range, leaves it the cues that do not depend on the slope.
 """
 
