@@ -1,14 +1,15 @@
-"""Do a spectral-tilt augmentation or fixed Fourier power close the column model's numerics
-gap? Issue 13, item 2 ("find out, with numbers, which of these levers matter").
+"""Do a spectral tilt, a zoom, a resampling or fixed Fourier power close the column model's
+numerics gap? Issue 13, item 2 ("find out, with numbers, which of these levers matter").
 
 Trained on the main set, ``alfven-column``'s control networks lose 4.7 / 16.8 / 27.3 points on
 the other driving, minmod and 64^3 (``alfven-column_report.md``, 8 seeds); more runs, more maps
 and dropping the scales below 1/12 of the box did not close it (``alfven_column_map_size.txt``,
-``alfven_data_quantity.txt``). Two numerics at the same physics differ mostly in how fast the
-spectrum falls between the driving and the dissipation scales. This script first prints the
-log-log slope of each set's column maps' power (of log10 column density, over 3 <= |k| < 12
-cycles per box, mean and run-to-run spread per class), then trains the column model's setting
-controls (three networks on the main set, the shipped command otherwise) for each arm:
+``alfven_data_quantity.txt``). Two numerics at the same physics differ, among other things,
+in how fast the spectrum falls between the driving and the dissipation scales. This script
+first prints the log-log slope of each set's column maps' power (of log10 column density, over
+3 <= |k| <= 11 cycles per box, mean and run-to-run spread per class), then trains the column
+model's setting controls (three networks on the main set, the shipped command otherwise) for
+each arm:
 
 - the shipped options;
 - ``--spectral-tilt S`` for each ``S`` given: every degraded training copy's power spectrum
@@ -46,17 +47,13 @@ from alfven_data_quantity import (SETS, main_set_controls, print_controls,  # no
 COLUMN_REPORT = Path(__file__).resolve().parent / "alfven_column.json"
 
 
-def map_power_slope(image, low=3, high=12):
-    """Least-squares log-log slope of the shell-averaged power of log10(map) over
-    ``low <= |k| < high`` cycles per map side."""
-    size = image.shape[0]
-    power = np.abs(np.fft.rfft2(np.log10(image))) ** 2
-    wavenumber = np.hypot(*np.meshgrid(np.fft.fftfreq(size) * size,
-                                       np.fft.rfftfreq(image.shape[1]) * image.shape[1],
-                                       indexing="ij"))
-    shells = np.arange(low, high)
-    means = [power[(wavenumber >= shell) & (wavenumber < shell + 1)].mean() for shell in shells]
-    return float(np.polyfit(np.log(shells + 0.5), np.log(means), 1)[0])
+def map_power_slope(image, low=3, high=11):
+    """Log-log slope of the radially averaged power of log10(map) over ``low <= |k| <= high``
+    cycles per map side (`glue_turbml.core.radial_power_spectrum`, integer annuli)."""
+    from glue_turbml.core import fit_power_law_slope, radial_power_spectrum
+
+    wavenumber, power = radial_power_spectrum(np.log10(image))
+    return fit_power_law_slope(wavenumber, power, k_min=low, k_max=high)
 
 
 def print_set_slopes(root, options):
@@ -70,7 +67,7 @@ def print_set_slopes(root, options):
     _, _, _, data, _ = parse_command(argv + list(options))
     settings = map_settings(data)
     slopes = np.array([map_power_slope(image) for image in data.maps])
-    print("\nlog-log power slope of log10 column density, 3 <= |k| < 12 cycles per box "
+    print("\nlog-log power slope of log10 column density, 3 <= |k| <= 11 cycles per box "
           "(mean over runs +- spread of the run means; runs)")
     for setting in sorted(set(settings.tolist())):
         numerics, driving = setting.split(" | ")

@@ -90,7 +90,7 @@ class AlfvenConfig:
         tilted, with probability ``degrade_fraction``, by a slope change uniform in
         ``-degrade_spectral_tilt`` to ``+degrade_spectral_tilt``
         (`training.common.spectral_tilt.spectrally_tilted`): two numerics at the same
-        physics differ in that slope (column maps: by 0.4-0.6 between the MC and minmod
+        physics differ in that slope (column maps: by 0.35-0.55 between the MC and minmod
         limiters, though it is only a few points of the column model's numerics gap:
         ``docs/results/alfven_column_levers.txt``). 0 (the default) draws nothing, so the
         training copies are those of a config without it.

@@ -6,27 +6,19 @@ import pytest
 from training.common.spectral_tilt import spectrally_tilted
 
 
-def lognormal_map(size=64, slope=-3.0, seed=0):
-    """A positive periodic map whose log has a power-law power spectrum of ``slope``."""
-    rng = np.random.default_rng(seed)
-    k = np.hypot(*np.meshgrid(np.fft.fftfreq(size) * size, np.fft.rfftfreq(size) * size,
-                              indexing="ij"))
-    amplitude = np.zeros_like(k)
-    amplitude[k > 0] = k[k > 0] ** (slope / 2)
-    phases = np.exp(2j * np.pi * rng.random(k.shape))
-    field = np.fft.irfft2(amplitude * phases, s=(size, size))
-    return np.exp(field / field.std())
+def lognormal_map(size=64, slope=3.0, seed=0):
+    """A positive periodic map whose log has a power spectrum ``|k|^-slope``."""
+    from training.common.random_fields import lognormal_field
+
+    return lognormal_field((size, size), slope, sigma_ln=1.0, seed=seed)
 
 
 def log_power_slope(image, low=3, high=20):
-    """Least-squares log-log slope of the log map's shell-averaged power over low <= |k| < high."""
-    size = image.shape[0]
-    power = np.abs(np.fft.rfft2(np.log(image))) ** 2
-    k = np.hypot(*np.meshgrid(np.fft.fftfreq(size) * size, np.fft.rfftfreq(size) * size,
-                              indexing="ij"))
-    shells = np.arange(low, high)
-    means = [power[(k >= shell) & (k < shell + 1)].mean() for shell in shells]
-    return np.polyfit(np.log(shells + 0.5), np.log(means), 1)[0]
+    """Log-log slope of the log map's radially averaged power over low <= |k| <= high."""
+    from glue_turbml.core import fit_power_law_slope, radial_power_spectrum
+
+    wavenumber, power = radial_power_spectrum(np.log(image))
+    return fit_power_law_slope(wavenumber, power, k_min=low, k_max=high)
 
 
 @pytest.mark.parametrize("change", [-0.8, -0.3, 0.4])
