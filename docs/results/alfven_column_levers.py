@@ -25,7 +25,8 @@ each arm:
   set's inputs also cover less than the box at a finer pixel scale, as the 64^3 tiles do.
 
 Every arm reads the same runs, so the arms compare side by side whatever runs ``ROOT`` holds
-(its header line says how many). Run from the repository root::
+(its header line says how many). Each arm's scores are also given by true class and by angle
+between the line of sight and the field (the networks' mean answer per input). Run from the repository root::
 
     python docs/results/alfven_column_levers.py ROOT --tilts 0.6 1.2 --ffp --map-sizes 48 \\
         --zooms 1.5 \\
@@ -133,6 +134,15 @@ def main(argv=None):
             by_class = ", ".join(f"{label} {accuracy:.3f}"
                                  for label, accuracy in result["accuracy_by_class"].items())
             print(f"  by true class: {by_class}  ({setting.split(' | ')[0]})", flush=True)
+        # a gap that lives along the field (little signal in projection) shows at 0 degrees
+        for setting, by_angle in [("same setting", controls["same_setting_accuracy_by_angle"]),
+                                  *((name, result["accuracy_by_angle"])
+                                    for name, result in controls["settings"].items())]:
+            cells = ", ".join(f"{float(angle):.0f}: {accuracy:.3f}"
+                              for angle, accuracy in sorted(by_angle.items(),
+                                                            key=lambda item: float(item[0])))
+            print(f"  by angle to the field (deg): {cells}  ({setting.split(' | ')[0]})",
+                  flush=True)
 
 
 if __name__ == "__main__":

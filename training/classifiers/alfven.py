@@ -549,13 +549,18 @@ def accuracy_by_true_class(model, maps, class_names):
     by_class : dict
         Class name -> accuracy on the maps of that true class (classes present only).
     """
+    accuracy, by_class, _ = _answers_of(model, maps, class_names)
+    return accuracy, by_class
+
+
+def _answers_of(model, maps, class_names):
+    """`accuracy_by_true_class` and whether each input was answered right."""
     from ..evaluation.classifier_metrics import evaluate_classifier
 
-    evaluation = evaluate_classifier(model, maps.images, maps.labels)
-    correct = evaluation["predictions"] == maps.labels
-    return float(evaluation["accuracy"]), {
+    correct = evaluate_classifier(model, maps.images, maps.labels)["predictions"] == maps.labels
+    return float(np.mean(correct)), {
         class_name: float(np.mean(correct[maps.labels == label]))
-        for label, class_name in enumerate(class_names) if np.any(maps.labels == label)}
+        for label, class_name in enumerate(class_names) if np.any(maps.labels == label)}, correct
 
 
 def run_setting_controls(data, split, *, config, reference=None, networks=1, progress=False,
@@ -592,10 +597,11 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
     -------
     dict
         ``reference`` (as given: one setting or a list), ``networks``,
-        ``same_setting_accuracy`` (and ``..._by_class``, per true class; over the held-out
+        ``same_setting_accuracy`` (and ``..._by_class``, per true class, and ``..._by_angle``,
+        per angle to the field where the maps have several, else None; over the held-out
         runs of every reference setting) and per other setting its ``difference`` from the
         reference (numerics / driving; from the nearest of several), ``accuracy``,
-        ``accuracy_by_class``, ``n_maps``, ``n_runs``,
+        ``accuracy_by_class``, ``accuracy_by_angle``, ``n_maps``, ``n_runs``,
         ``points_below_same_setting`` and ``within_target`` (of the mean over the networks),
         ``points_below_by_network`` and ``points_below_spread`` (their sample standard
         deviation, None for one network); None when there is one setting.
@@ -630,7 +636,7 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
                                  shifts=config.shift, degrade=True)
         model, _ = _train_cnn(train_set, validation_set, seeded, name="setting control",
                               progress=progress, cache=cache)
-        scores.append({key: accuracy_by_true_class(model, maps, data.class_names)
+        scores.append({key: _answers_of(model, maps, data.class_names)
                        for key, maps in (("same", same), *other_maps.items())})
 
     def mean_of(key):
@@ -639,11 +645,18 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
                     for class_name in scores[0][key][1]}
         return accuracy, by_class
 
+    def by_angle(key, maps):
+        # every network scores the same inputs, so the mean of their answers is per input
+        correct = np.mean([score[key][2] for score in scores], axis=0)
+        return (_accuracy_by(data.angles[maps.sources], correct)
+                if len(np.unique(data.angles[np.isfinite(data.angles)])) > 1 else None)
+
     same_accuracy, same_by_class = mean_of("same")
     result = {"reference": reference if isinstance(reference, str) else pooled,
               "networks": int(networks),
               "same_setting_accuracy": same_accuracy,
               "same_setting_accuracy_by_class": same_by_class,
+              "same_setting_accuracy_by_angle": by_angle("same", same),
               "n_same_setting_maps": int(len(same)),
               "tolerance_points": CONTROL_TOLERANCE_POINTS, "settings": {}}
     for name in others:
@@ -656,6 +669,7 @@ def run_setting_controls(data, split, *, config, reference=None, networks=1, pro
         result["settings"][name] = {
             "difference": nearest, "accuracy": accuracy,
             "accuracy_by_class": by_class,
+            "accuracy_by_angle": by_angle(name, other_maps[name]),
             "n_maps": int(len(other_maps[name])),
             "n_runs": int(len(np.unique(data.runs[rows]))),
             "points_below_same_setting": points,

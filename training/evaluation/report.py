@@ -198,6 +198,7 @@ def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
                          for setting, entry in controls["settings"].items()],
                         ["setting", "differs in", "accuracy", "points below", "within target",
                          "runs"])
+        lines += _controls_by_angle(controls)
     controls = [(key, metrics[key]) for key in ("run_identity_control",
                                                 "run_identity_control_long") if metrics.get(key)]
     if controls:
@@ -216,6 +217,22 @@ def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
             lines.append(f"- {curve.replace('_', ' ')} (map accuracy): " + ", ".join(
                 f"{row['value']}: {_accuracy_text(row)}" for row in rows_))
     return "\n".join(lines) + "\n"
+
+
+def _controls_by_angle(controls):
+    """A control's accuracy per angle to the field (column maps), the reference's held-out
+    runs first; no lines where its maps have one angle (slices)."""
+    same = controls.get("same_setting_accuracy_by_angle")
+    if not same:
+        return []
+    angles = sorted(same, key=float)
+    rows = [["same setting (held-out runs)", *(f"{same[angle]:.3f}" for angle in angles)]]
+    rows += [[setting, *(f"{entry['accuracy_by_angle'][angle]:.3f}"
+                         if angle in (entry.get("accuracy_by_angle") or {}) else "n/a"
+                         for angle in angles)]
+             for setting, entry in controls["settings"].items()]
+    return ["", "By angle between the line of sight and the mean field (degrees; the "
+            "networks' mean):", ""] + _table(rows, ["setting", *angles])
 
 
 def _identity_pairs_text(identity):

@@ -289,7 +289,7 @@ def test_identity_control_averages_disjoint_pairs_of_runs(monkeypatch):
     assert control["at_chance"] is False
 
 
-def _setting_maps(*, reversed_in_second, third_setting=False):
+def _setting_maps(*, reversed_in_second, third_setting=False, with_angles=False):
     """Two settings x two classes x three runs x two times x 16 maps of 16^2.
 
     Classes differ by how smooth the field is (a stand-in for a feature of the solver). In
@@ -321,8 +321,9 @@ def _setting_maps(*, reversed_in_second, third_setting=False):
                         runs.append(len(records) - 1)
                         times.append(time)
     count = len(maps)
+    angles = (90.0 * (np.arange(count) % 2) if with_angles else np.full(count, np.nan))
     return LabelledMaps(maps, np.asarray(labels), np.asarray(runs), np.asarray(times),
-                        np.full(count, np.nan), CLASSES, records)
+                        angles, CLASSES, records)
 
 
 def test_reference_setting_is_the_setting_of_the_runs_in_a_folder(tmp_path):
@@ -386,6 +387,41 @@ def test_setting_controls_catch_a_network_that_reads_the_setting(reversed_in_sec
     assert sorted(by_class) == sorted(data.class_names)
     assert np.mean(list(by_class.values())) == pytest.approx(other["accuracy"])
     assert set(controls["same_setting_accuracy_by_class"]) == set(data.class_names)
+    # slices have no angle to the field
+    assert other["accuracy_by_angle"] is None
+    assert controls["same_setting_accuracy_by_angle"] is None
+
+
+@pytest.mark.slow
+def test_setting_controls_break_down_by_angle_to_the_field():
+    """Column maps come at several angles: each control's accuracy is also given per angle,
+    every network's answer on every input of that angle counted."""
+    from dataclasses import replace
+
+    from training.classifiers.alfven import QUICK_CONFIG, run_setting_controls
+
+    data = _setting_maps(reversed_in_second=True, with_angles=True)
+    split = split_runs(data)
+    config = replace(QUICK_CONFIG, max_epochs=30, patience=30)
+    controls = run_setting_controls(data, split, config=config,
+                                    reference="cells=16 | forcing_shape=flat", networks=2)
+    other = controls["settings"]["cells=32 | forcing_shape=flat"]
+    for by_angle, accuracy in ((other["accuracy_by_angle"], other["accuracy"]),
+                               (controls["same_setting_accuracy_by_angle"],
+                                controls["same_setting_accuracy"])):
+        assert sorted(by_angle) == ["0", "90"]
+        # half of the inputs at each angle: the overall score is the mean of the two
+        assert np.mean(list(by_angle.values())) == pytest.approx(accuracy)
+    # the swapped setting is lost at every angle, not at one
+    assert max(other["accuracy_by_angle"].values()) <= 0.2
+    # the report's table: one row per setting, one column per angle
+    from training.evaluation.report import _controls_by_angle
+
+    table = _controls_by_angle(controls)
+    assert "| setting | 0 | 90 |" in table
+    assert (f"| cells=32 \\| forcing_shape=flat | {other['accuracy_by_angle']['0']:.3f} | "
+            f"{other['accuracy_by_angle']['90']:.3f} |") in table
+    assert _controls_by_angle({"same_setting_accuracy_by_angle": None, "settings": {}}) == []
 
 
 def test_a_stopped_control_resumes_from_its_finished_networks(tmp_path):
