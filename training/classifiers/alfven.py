@@ -26,6 +26,7 @@ file (`training.evaluation.robustness`), and adds the saliency graphs and their 
 import argparse
 import json
 import os
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -38,7 +39,8 @@ from ..common.script_options import parse_run_arguments, run_config, torch_threa
 
 __all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig", "FULL_CONFIG",
            "QUICK_CONFIG",
-           "preprocess_steps", "degraded", "split_runs", "setting_of", "map_settings",
+           "parse_directions", "preprocess_steps", "degraded", "split_runs", "setting_of",
+           "map_settings",
            "setting_difference", "reference_setting", "tile_side", "runtime_tiles",
            "tile_dataset", "run_identity_control",
            "accuracy_by_true_class", "run_setting_controls", "MIN_MAPS_PER_MACH_BIN",
@@ -1213,6 +1215,10 @@ def _parser():
                         help="magnify the training copies (as degraded) by a factor uniform in "
                              "1..FACTOR and cut them back to size (default 1: none; not with "
                              "--ffp)")
+    parser.add_argument("--directions", nargs="+", default=None, metavar="A,C",
+                        help="column maps (--kind columns): the lattice directions of the "
+                             "lines of sight, A cells across the field for C along it, e.g. "
+                             "0,1 (along the field) 1,2 1,1 2,1 1,0 (across; the default)")
     parser.add_argument("--no-dihedral-average", action="store_true",
                         help="score with the trained net alone, not with its pooled features "
                              "averaged over the 8 rotations and reflections of each map")
@@ -1232,6 +1238,31 @@ def _parser():
                              "repository): the same command started again after a stop "
                              "loads the finished ones instead of training them again")
     return parser
+
+
+def parse_directions(words):
+    """Lattice directions from ``A,C`` words (`training.common.lattice_projection`).
+
+    Raises
+    ------
+    SystemExit
+        For a word that is not two non-negative integers with greatest common divisor 1, or
+        a direction given twice.
+    """
+    directions = []
+    for word in words:
+        try:
+            a, c = (int(part) for part in word.split(","))
+        except ValueError:
+            raise SystemExit(f"error: --directions takes A,C pairs of integers such as 1,2; "
+                             f"got {word!r}") from None
+        if a < 0 or c < 0 or math.gcd(a, c) != 1:
+            raise SystemExit(f"error: direction {word} must be two integers >= 0 with no "
+                             "common divisor (1,2 not 2,4; 0,1 along the field, 1,0 across)")
+        if (a, c) in directions:
+            raise SystemExit(f"error: direction {word} is given twice")
+        directions.append((a, c))
+    return tuple(directions)
 
 
 def _smallest_cube_side(labelled_files):
@@ -1287,6 +1318,11 @@ def parse_command(argv=None):
             raise SystemExit("error: --zoom cuts the training copies, which then no longer wrap "
                              "around as --ffp's whole-map step needs; drop one of them")
         config = replace(config, degrade_zoom=arguments.zoom)
+    if arguments.directions is not None:
+        if config.kind != "columns":
+            raise SystemExit("error: --directions chooses the lines of sight of column maps; "
+                             "add --kind columns or drop it")
+        config = replace(config, directions=parse_directions(arguments.directions))
     class_names = [name for name, _ in CLASSES]
     labelled = expand_class_specs(arguments.classes, class_names)
     map_size = (None if arguments.native_pixels

@@ -725,3 +725,33 @@ def test_bad_zoom_options_are_refused(runs_folder, tmp_path, options, words):
     with pytest.raises(SystemExit, match=words):
         main([*arguments, "--quick", "--out", str(tmp_path / "m.onnx"), "--report",
               str(tmp_path / "m.json"), "--no-progress", *options])
+
+
+def test_directions_choose_the_column_maps_lines_of_sight(runs_folder, tmp_path):
+    """``--directions`` replaces the default five lattice directions: each cube gives one map
+    along the field and two (the z-x and z-y planes) per other direction."""
+    from training.classifiers.alfven import parse_command
+
+    arguments = [item for spec in _specs(runs_folder) for item in ("--class", spec)]
+    _, _, config, data, _ = parse_command(
+        [*arguments, "--quick", "--kind", "columns", "--directions", "0,1", "1,3", "--out",
+         str(tmp_path / "m.onnx"), "--report", str(tmp_path / "m.json")])
+    assert config.directions == ((0, 1), (1, 3))
+    snapshots = 2 * 3 * 2  # classes x seeds x snapshots
+    assert len(data) == snapshots * 3
+    assert sorted(set(np.round(data.angles, 2))) == [0.0, 18.43]
+    assert np.sum(data.angles == 0.0) == snapshots
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--kind", "columns", "--directions", "1"], "A,C pairs of integers"),
+    (["--kind", "columns", "--directions", "2,4"], "no common divisor"),
+    (["--kind", "columns", "--directions", "0,0"], "no common divisor"),
+    (["--kind", "columns", "--directions", "1,1", "1,1"], "given twice"),
+    (["--directions", "1,1"], "add --kind columns"),
+])
+def test_bad_directions_are_refused(runs_folder, tmp_path, options, words):
+    arguments = [item for spec in _specs(runs_folder) for item in ("--class", spec)]
+    with pytest.raises(SystemExit, match=words):
+        main([*arguments, "--quick", "--out", str(tmp_path / "m.onnx"), "--report",
+              str(tmp_path / "m.json"), "--no-progress", *options])
