@@ -755,3 +755,37 @@ def test_bad_directions_are_refused(runs_folder, tmp_path, options, words):
     with pytest.raises(SystemExit, match=words):
         main([*arguments, "--quick", "--out", str(tmp_path / "m.onnx"), "--report",
               str(tmp_path / "m.json"), "--no-progress", *options])
+
+
+@pytest.mark.parametrize("reversed_in_second", [False, True])
+def test_baseline_controls_score_every_setting_from_one_fit(reversed_in_second):
+    """The spectrum baseline reads how smooth a map is: it carries over where the classes keep
+    their smoothness and is far below its own setting where they swap it."""
+    from training.classifiers.alfven import QUICK_CONFIG
+    from training.classifiers.alfven_baseline_controls import run_baseline_setting_controls
+
+    data = _setting_maps(reversed_in_second=reversed_in_second)
+    split = split_runs(data)
+    controls = run_baseline_setting_controls(
+        data, split, config=QUICK_CONFIG, reference="cells=16 | forcing_shape=flat",
+        names=["spectrum_logistic", "anisotropy_logistic"], max_train_inputs=40)
+    assert controls["n_train"] == 40
+    spectrum = controls["baselines"]["spectrum_logistic"]
+    other = spectrum["settings"]["cells=32 | forcing_shape=flat"]
+    assert other["difference"] == "numerics"
+    assert spectrum["same_setting_accuracy"] >= 0.9
+    assert other["points_below_same_setting"] == pytest.approx(
+        100.0 * (spectrum["same_setting_accuracy"] - other["accuracy"]))
+    # equal class counts: the overall score is the mean of the per-class ones
+    assert np.mean(list(other["accuracy_by_class"].values())) == pytest.approx(other["accuracy"])
+    if reversed_in_second:
+        assert other["accuracy"] <= 0.2
+    else:
+        assert other["accuracy"] >= 0.9
+    # the maps are isotropic: the anisotropy features alone are near chance, within 4
+    # binomial sd of the 64 held-out maps (one run per class, two times, 16 maps each)
+    anisotropy = controls["baselines"]["anisotropy_logistic"]
+    assert abs(anisotropy["same_setting_accuracy"] - 0.5) <= 4 * 0.5 / np.sqrt(64)
+    with pytest.raises(ValueError, match="no maps of the reference setting"):
+        run_baseline_setting_controls(data, split, config=QUICK_CONFIG, reference="cells=99",
+                                      names=["spectrum_logistic"])

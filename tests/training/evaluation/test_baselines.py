@@ -6,8 +6,8 @@ import pytest
 
 from glue_turbml.core import build_pipeline
 from training.common.random_fields import power_law_gaussian_field
-from training.evaluation.baselines import (fit_baselines, hog_features, pixel_features,
-                                           spectrum_features)
+from training.evaluation.baselines import (anisotropy_features, fit_baselines, hog_features,
+                                           pixel_features, spectrum_features)
 
 TILE = 32
 EQUALIZE = build_pipeline([{"op": "equalize_hist", "nbins": 256}])
@@ -56,6 +56,25 @@ def test_anisotropy_is_seen_by_hog_and_by_the_spectrum_features():
                            names=["hog_svm", "spectrum_logistic"])
     assert scores["hog_svm"]["accuracy"] >= 0.9
     assert scores["spectrum_logistic"]["accuracy"] >= 0.9
+
+
+def test_anisotropy_baseline_sees_the_stretch_and_not_the_slope():
+    """The anisotropy features alone: a stretch along x or y, yes; a steeper spectrum with the
+    same isotropy, no (near chance)."""
+    train, train_labels = _stretched_tiles(120, seed=3)
+    test, test_labels = _stretched_tiles(80, seed=4)
+    stretched = fit_baselines(train, train_labels, test, test_labels,
+                              names=["anisotropy_logistic"])["anisotropy_logistic"]
+    assert stretched["accuracy"] >= 0.9 and stretched["n_features"] == 5
+    train, train_labels = _slope_tiles(160, seed=1)
+    test, test_labels = _slope_tiles(100, seed=2)
+    slope = fit_baselines(train, train_labels, test, test_labels,
+                          names=["anisotropy_logistic"])["anisotropy_logistic"]
+    # chance within ~4 binomial sd of 100 tiles
+    assert slope["accuracy"] <= 0.7
+    # the features are the anisotropy columns of the spectrum features
+    full = spectrum_features(test[:4])
+    assert np.allclose(anisotropy_features(test[:4]), full[:, [5, 6, 8, 10, 12]])
 
 
 def test_a_fixed_pattern_is_seen_by_the_linear_pixel_model():
