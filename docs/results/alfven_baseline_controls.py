@@ -29,12 +29,12 @@ from alfven_data_quantity import SHIPPED_REPORT, shipped_options  # noqa: E402
 
 COLUMN_REPORT = Path(__file__).resolve().parent / "alfven_column.json"
 MEMBERS = (("alfven (slices)", SHIPPED_REPORT), ("alfven-column", COLUMN_REPORT))
-NAMES = ("hog_svm", "spectrum_logistic", "pixels_linear", "anisotropy_logistic")
 
 
 def main(argv=None):
     from training.classifiers.alfven import reference_setting, split_runs
-    from training.classifiers.alfven_baseline_controls import run_baseline_setting_controls
+    from training.classifiers.alfven_baseline_controls import (BASELINE_CONTROL_NAMES,
+                                                               run_baseline_setting_controls)
     from training.classifiers.alfven_family import MAIN_SET
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,7 +52,7 @@ def main(argv=None):
         split = split_runs(data, test_seeds=arguments.test_seeds)
         controls = run_baseline_setting_controls(
             data, split, config=config, reference=reference_setting(data, MAIN_SET),
-            names=NAMES, max_train_inputs=arguments_.max_train_inputs)
+            names=BASELINE_CONTROL_NAMES, max_train_inputs=arguments_.max_train_inputs)
         print(f"\n== {member}: baselines fitted on {controls['n_train']} degraded training "
               f"inputs of the main set ({controls['reference'].split(' | ')[0]})", flush=True)
         for name, result in controls["baselines"].items():

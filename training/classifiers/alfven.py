@@ -43,7 +43,8 @@ __all__ = ["CLASSES", "ALFVEN_TEXT", "CONTROL_TOLERANCE_POINTS", "AlfvenConfig",
            "map_settings",
            "setting_difference", "reference_setting", "tile_side", "runtime_tiles",
            "tile_dataset", "run_identity_control",
-           "accuracy_by_true_class", "run_setting_controls", "MIN_MAPS_PER_MACH_BIN",
+           "accuracy_by_true_class", "run_setting_controls", "BASELINE_CONTROL_MAX_INPUTS",
+           "MIN_MAPS_PER_MACH_BIN",
            "map_alfven_mach", "accuracy_by_alfven_mach",
            "record_training_domain", "parse_command", "training_data_summary", "caveats",
            "add_caveats_to_card", "run_training", "main"]
@@ -553,6 +554,10 @@ def accuracy_by_true_class(model, maps, class_names):
     """
     accuracy, by_class, _ = _answers_of(model, maps, class_names)
     return accuracy, by_class
+
+
+#: Training inputs the baselines' setting controls fit on at most (a seeded draw).
+BASELINE_CONTROL_MAX_INPUTS = 8000
 
 
 def _answers_of(model, maps, class_names):
@@ -1106,6 +1111,14 @@ def run_training(data, *, config, name, out, report_path=None, test_seeds=None,
                 f"{controls['same_setting_accuracy']:.4f}; " + "; ".join(
                     f"{entry['difference']} {entry['accuracy']:.4f}"
                     for entry in controls["settings"].values()))
+        if key == "setting_controls" and controls is not None:
+            # the same question put to the baselines: does the class signal itself move?
+            from .alfven_baseline_controls import (BASELINE_CONTROL_NAMES,
+                                                   run_baseline_setting_controls)
+
+            metrics["baseline_setting_controls"] = run_baseline_setting_controls(
+                data, split, config=config, reference=controls["reference"],
+                names=BASELINE_CONTROL_NAMES, max_train_inputs=BASELINE_CONTROL_MAX_INPUTS)
     if identity_gap is not None:
         if identity_data is None:
             control = run_identity_control(data, split["train"], config=config,

@@ -15,7 +15,10 @@ import numpy as np
 from ..evaluation.baselines import fit_baselines
 from .alfven import map_settings, setting_difference, tile_dataset
 
-__all__ = ["run_baseline_setting_controls"]
+__all__ = ["BASELINE_CONTROL_NAMES", "run_baseline_setting_controls"]
+
+#: The report's three baselines and the anisotropy alone.
+BASELINE_CONTROL_NAMES = ("hog_svm", "spectrum_logistic", "pixels_linear", "anisotropy_logistic")
 
 
 def _subsample(dataset, limit, seed):

@@ -199,6 +199,8 @@ def _markdown(report, name, figure_name, robustness_name, *, angle_name=None):
                         ["setting", "differs in", "accuracy", "points below", "within target",
                          "runs"])
         lines += _controls_by_angle(controls)
+        if key == "setting_controls":
+            lines += _baseline_controls(metrics.get("baseline_setting_controls"))
     controls = [(key, metrics[key]) for key in ("run_identity_control",
                                                 "run_identity_control_long") if metrics.get(key)]
     if controls:
@@ -233,6 +235,25 @@ def _controls_by_angle(controls):
              for setting, entry in controls["settings"].items()]
     return ["", "By angle between the line of sight and the mean field (degrees; the "
             "networks' mean):", ""] + _table(rows, ["setting", *angles])
+
+
+def _baseline_controls(controls):
+    """The baselines' numerics and driving controls (`training.classifiers.
+    alfven_baseline_controls`): does the class signal itself carry over, whatever reads it?
+    One row per setting, one column per baseline."""
+    if not controls:
+        return []
+    baselines = controls["baselines"]
+    settings = list(next(iter(baselines.values()))["settings"])
+    rows = [["same setting (held-out runs)",
+             *(f"{entry['same_setting_accuracy']:.3f}" for entry in baselines.values())]]
+    rows += [[setting, *(f"{entry['settings'][setting]['accuracy']:.3f} "
+                         f"({entry['settings'][setting]['points_below_same_setting']:+.1f})"
+                         for entry in baselines.values())]
+             for setting in settings]
+    return ["", f"The baselines, fitted on {controls['n_train']} of the reference setting's "
+            "degraded training inputs and scored on the same runs (accuracy, and points below "
+            "the same setting):", ""] + _table(rows, ["setting", *baselines])
 
 
 def _identity_pairs_text(identity):

@@ -88,6 +88,14 @@ def test_native_pixels_training_records_its_tiles(two_resolutions, tmp_path):
         (other,) = controls["settings"].values()
         assert other["difference"] == "numerics" and other["n_maps"] == (
             3 * 2 * 2 * 12 * len(runtime_tiles(np.ones((12, 12)), 8)))
+    # the baselines answer the same control, on the same runs
+    from training.classifiers.alfven_baseline_controls import BASELINE_CONTROL_NAMES
+
+    baselines = report["metrics"]["baseline_setting_controls"]
+    assert baselines["reference"] == single["reference"]
+    assert list(baselines["baselines"]) == list(BASELINE_CONTROL_NAMES)
+    for entry in baselines["baselines"].values():
+        assert list(entry["settings"]) == list(single["settings"])
     card = load_model_file(out).card
     assert card["input"]["tile_size"] == 8 and report["config"]["native_pixels"] is True
     assert "own pixel scale" in card["description"]
@@ -103,6 +111,8 @@ def test_native_pixels_training_records_its_tiles(two_resolutions, tmp_path):
     markdown = write_report(report, "native", tmp_path / "report")[0].read_text()
     assert (f"Held-out test: {report['metrics']['n_test_maps']} network inputs (whole maps, "
             "and the runtime's tiles") in markdown
+    controls_section = markdown.split("## Numerics and driving controls")[1].split("##")[0]
+    assert "| setting | " + " | ".join(BASELINE_CONTROL_NAMES) + " |" in controls_section
     with pytest.raises(SystemExit, match="drop --map-size"):
         main([*arguments, "--quick", "--native-pixels", "--map-size", "8", "--out",
               str(out), "--report", str(report_path)])
@@ -772,6 +782,14 @@ def test_baseline_controls_score_every_setting_from_one_fit(reversed_in_second):
     assert controls["n_train"] == 40
     spectrum = controls["baselines"]["spectrum_logistic"]
     other = spectrum["settings"]["cells=32 | forcing_shape=flat"]
+    # the report's table: a row per setting, a column per baseline
+    from training.evaluation.report import _baseline_controls
+
+    table = _baseline_controls(controls)
+    assert "| setting | spectrum_logistic | anisotropy_logistic |" in table
+    cell = f"{other['accuracy']:.3f} ({other['points_below_same_setting']:+.1f})"
+    assert any(row.startswith(f"| cells=32 \\| forcing_shape=flat | {cell}") for row in table)
+    assert _baseline_controls(None) == []
     assert other["difference"] == "numerics"
     assert spectrum["same_setting_accuracy"] >= 0.9
     assert other["points_below_same_setting"] == pytest.approx(
