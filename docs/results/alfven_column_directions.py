@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alfven_column_levers import COLUMN_REPORT  # noqa: E402
+from alfven_column_levers import COLUMN_REPORT, print_by_angle  # noqa: E402
 from alfven_data_quantity import SETS, print_controls, shipped_options  # noqa: E402
 
 SQUARE_PIXEL_ANGLES = (0.0, 90.0)
@@ -59,18 +59,6 @@ def controls_on(data, arguments, config, *, cache):
     return run_setting_controls(data, split, config=config,
                                 reference=reference_setting(data, MAIN_SET),
                                 networks=config.control_networks, cache=cache)
-
-
-def print_by_angle(controls):
-    """Per setting, the networks' accuracy at each angle of its maps."""
-    for setting, by_angle in [("same setting", controls["same_setting_accuracy_by_angle"]),
-                              *((name, result["accuracy_by_angle"])
-                                for name, result in controls["settings"].items())]:
-        cells = ", ".join(f"{float(angle):.0f}: {accuracy:.3f}"
-                          for angle, accuracy in sorted(by_angle.items(),
-                                                        key=lambda item: float(item[0])))
-        print(f"  by angle to the field (deg): {cells}  ({setting.split(' | ')[0]})",
-              flush=True)
 
 
 def main(argv=None):

@@ -26,7 +26,8 @@ each arm:
 
 Every arm reads the same runs, so the arms compare side by side whatever runs ``ROOT`` holds
 (its header line says how many). Each arm's scores are also given by true class and by angle
-between the line of sight and the field (the networks' mean answer per input). Run from the repository root::
+between the line of sight and the field (the networks' mean answer per input). Run from the
+repository root::
 
     python docs/results/alfven_column_levers.py ROOT --tilts 0.6 1.2 --ffp --map-sizes 48 \\
         --zooms 1.5 \\
@@ -84,6 +85,18 @@ def print_set_slopes(root, options):
         print(f"  {short:<40} " + "   ".join(cells))
 
 
+def print_by_angle(controls):
+    """Per setting, the networks' accuracy at each angle of its maps to the field."""
+    for setting, by_angle in [("same setting", controls["same_setting_accuracy_by_angle"]),
+                              *((name, result["accuracy_by_angle"])
+                                for name, result in controls["settings"].items())]:
+        cells = ", ".join(f"{float(angle):.0f}: {accuracy:.3f}"
+                          for angle, accuracy in sorted(by_angle.items(),
+                                                        key=lambda item: float(item[0])))
+        print(f"  by angle to the field (deg): {cells}  ({setting.split(' | ')[0]})",
+              flush=True)
+
+
 def main(argv=None):
     from training.common.network_cache import NetworkCache
 
@@ -135,14 +148,7 @@ def main(argv=None):
                                  for label, accuracy in result["accuracy_by_class"].items())
             print(f"  by true class: {by_class}  ({setting.split(' | ')[0]})", flush=True)
         # a gap that lives along the field (little signal in projection) shows at 0 degrees
-        for setting, by_angle in [("same setting", controls["same_setting_accuracy_by_angle"]),
-                                  *((name, result["accuracy_by_angle"])
-                                    for name, result in controls["settings"].items())]:
-            cells = ", ".join(f"{float(angle):.0f}: {accuracy:.3f}"
-                              for angle, accuracy in sorted(by_angle.items(),
-                                                            key=lambda item: float(item[0])))
-            print(f"  by angle to the field (deg): {cells}  ({setting.split(' | ')[0]})",
-                  flush=True)
+        print_by_angle(controls)
 
 
 if __name__ == "__main__":
