@@ -25,8 +25,8 @@ file (`training.evaluation.robustness`), and adds the saliency graphs and their 
 
 import argparse
 import json
-import os
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
