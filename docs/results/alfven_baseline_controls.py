@@ -33,8 +33,8 @@ MEMBERS = (("alfven (slices)", SHIPPED_REPORT), ("alfven-column", COLUMN_REPORT)
 
 def main(argv=None):
     from training.classifiers.alfven import reference_setting, split_runs
-    from training.classifiers.alfven_baseline_controls import (BASELINE_CONTROL_NAMES,
-                                                               run_baseline_setting_controls)
+    from training.classifiers.alfven import run_baseline_setting_controls
+    from training.classifiers.alfven_baseline_controls import BASELINE_CONTROL_NAMES
     from training.classifiers.alfven_family import MAIN_SET
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -772,7 +772,7 @@ def test_baseline_controls_score_every_setting_from_one_fit(reversed_in_second):
     """The spectrum baseline reads how smooth a map is: it carries over where the classes keep
     their smoothness and is far below its own setting where they swap it."""
     from training.classifiers.alfven import QUICK_CONFIG
-    from training.classifiers.alfven_baseline_controls import run_baseline_setting_controls
+    from training.classifiers.alfven import run_baseline_setting_controls
 
     data = _setting_maps(reversed_in_second=reversed_in_second)
     split = split_runs(data)
@@ -807,3 +807,9 @@ def test_baseline_controls_score_every_setting_from_one_fit(reversed_in_second):
     with pytest.raises(ValueError, match="no maps of the reference setting"):
         run_baseline_setting_controls(data, split, config=QUICK_CONFIG, reference="cells=99",
                                       names=["spectrum_logistic"])
+    from training.classifiers.alfven_baseline_controls import score_baselines_across_settings
+
+    with pytest.raises(ValueError, match="held-out inputs under 'same'"):
+        score_baselines_across_settings(np.zeros((4, 1, 8, 8)), np.arange(4) % 2, {},
+                                        class_names=data.class_names,
+                                        names=["spectrum_logistic"], seed=0)
