@@ -29,12 +29,34 @@ from training.classifiers.alfven_release import read_jobs
 
 
 def held_out_inputs(name, root, sets):
-    """The member's data, its held-out inputs and its report, as the release built them."""
-    _, arguments, config, data, _ = parse_command(
-        model_arguments(name, root, sets=sets, identity_runs=False))
-    test_set = tile_dataset(data, split_runs(data, test_seeds=arguments.test_seeds)["test"],
-                            config=config, shifts=None)
-    report = json.loads(Path(arguments.report).read_text(encoding="utf-8"))
+    """The member's data, its held-out inputs and its report, as the release built them.
+
+    The held-out seeds are the report's own (its split), not the manifests': the manifests may
+    be gone with a machine while the runs are made again, and the release's default, the
+    largest seed present, is then another run.
+
+    Raises
+    ------
+    SystemExit
+        When the rebuilt held-out runs (class and seed) are not the report's.
+    """
+    argv = model_arguments(name, root, sets=sets, identity_runs=False)
+    report = json.loads(Path(argv[argv.index("--report") + 1]).read_text(encoding="utf-8"))
+    held_out = sorted({(entry["label"], int(entry["seed"])) for entry in report["split"]["test"]})
+    if "--test-seeds" in argv:
+        start = argv.index("--test-seeds") + 1
+        end = start
+        while end < len(argv) and not argv[end].startswith("--"):
+            end += 1
+        argv = argv[:start - 1] + argv[end:]
+    argv += ["--test-seeds", *sorted({str(seed) for _, seed in held_out}, key=int)]
+    _, arguments, config, data, _ = parse_command(argv)
+    split = split_runs(data, test_seeds=arguments.test_seeds)
+    rebuilt = sorted({(entry["label"], int(entry["seed"])) for entry in split["runs"]["test"]})
+    if rebuilt != held_out:
+        raise SystemExit(f"{name}: the rebuilt held-out runs {rebuilt} are not the report's "
+                         f"{held_out}; are all of them under {root}?")
+    test_set = tile_dataset(data, split["test"], config=config, shifts=None)
     return data, test_set, report
 
 
@@ -95,11 +117,16 @@ def mach_table(data, test_runs, times, correct_inputs, rows, trained):
         training = [file["mach_alfven_total"] for record in data.records
                     if record["label"] == label and (label, record["seed"]) in trained
                     for file in record["files"] if file["mach_alfven_total"] is not None]
+        # runs being made again after a lost machine are missing, or not finished
+        present = {(record["label"], record["seed"]) for record in data.records
+                   if record["label"] == label and (label, record["seed"]) in trained}
+        expected = {pair for pair in trained if pair[0] == label}
         chosen = [(mach, accuracy) for name, mach, accuracy in pairs if name == label]
         rho, p_value = spearmanr([mach for mach, _ in chosen], [acc for _, acc in chosen])
         print(f"{label}: training snapshots' M_A {min(training):.2f}-{max(training):.2f} "
-              f"(median {np.median(training):.2f}); held-out snapshots' accuracy against M_A: "
-              f"Spearman {rho:+.2f} (p = {p_value:.2g}, {len(chosen)} snapshots)")
+              f"(median {np.median(training):.2f}; {len(present)} of its {len(expected)} "
+              "training runs found, finished or not); held-out snapshots' accuracy against "
+              f"M_A: Spearman {rho:+.2f} (p = {p_value:.2g}, {len(chosen)} snapshots)")
 
 
 def main(argv=None):
