@@ -701,9 +701,11 @@ def run_baseline_setting_controls(data, split, *, config, reference, names,
     Parameters
     ----------
     data : training.classifiers.alfven_data.LabelledMaps
+        Every setting's maps.
     split : dict
-        From `split_runs`.
+        From `split_runs`: which runs train and which are held out.
     config : AlfvenConfig
+        Preprocessing, shifts and degradation of the inputs, as for the networks.
     reference : str
         The setting to fit on (`setting_of`).
     names : sequence of str
