@@ -233,8 +233,9 @@ def _controls_by_angle(controls):
                          if angle in (entry.get("accuracy_by_angle") or {}) else "n/a"
                          for angle in angles)]
              for setting, entry in controls["settings"].items()]
+    header = ["setting", *(f"{float(angle):.1f}" for angle in angles)]
     return ["", "By angle between the line of sight and the mean field (degrees; the "
-            "networks' mean):", ""] + _table(rows, ["setting", *angles])
+            "networks' mean):", ""] + _table(rows, header)
 
 
 def _baseline_controls(controls):

@@ -428,7 +428,7 @@ def test_setting_controls_break_down_by_angle_to_the_field():
     from training.evaluation.report import _controls_by_angle
 
     table = _controls_by_angle(controls)
-    assert "| setting | 0 | 90 |" in table
+    assert "| setting | 0.0 | 90.0 |" in table
     assert (f"| cells=32 \\| forcing_shape=flat | {other['accuracy_by_angle']['0']:.3f} | "
             f"{other['accuracy_by_angle']['90']:.3f} |") in table
     assert _controls_by_angle({"same_setting_accuracy_by_angle": None, "settings": {}}) == []
