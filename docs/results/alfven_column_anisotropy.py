@@ -45,9 +45,20 @@ def finished_runs(folder, label, snapshots):
             if len(list(run.glob("snapshot_*.fits"))) >= snapshots]
 
 
-def main(argv=None):
+def run_statistics(runs, statistic):
+    """Per run, the mean over its snapshots of ``statistic(cube)`` (a list of numbers), and the
+    spread of the runs' means (NaN for one run): ``(per_run, spread)`` arrays."""
     from astropy.io import fits
 
+    per_run = np.array([np.mean([statistic(fits.getdata(path).astype(np.float64))
+                                 for path in sorted(run.glob("snapshot_*.fits"))], axis=0)
+                        for run in runs])
+    spread = (per_run.std(axis=0, ddof=1) if len(per_run) > 1
+              else np.full(per_run.shape[1], np.nan))
+    return per_run, spread
+
+
+def main(argv=None):
     from training.common.lattice_projection import lattice_projection
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,18 +78,9 @@ def main(argv=None):
             if not runs:
                 continue
             for text, direction in DIRECTIONS.items():
-                per_run = []
-                for run in runs:
-                    values = []
-                    for path in sorted(run.glob("snapshot_*.fits")):
-                        cube = fits.getdata(path).astype(np.float64)
-                        side = cube.shape[0]
-                        lags = [max(1, round(fraction * side)) for fraction in LAG_FRACTIONS]
-                        values.append(anisotropy(lattice_projection(cube, direction), lags))
-                    per_run.append(np.mean(values, axis=0))
-                per_run = np.array(per_run)
-                spread = (per_run.std(axis=0, ddof=1) if len(per_run) > 1
-                          else np.full(per_run.shape[1], np.nan))
+                per_run, spread = run_statistics(runs, lambda cube: anisotropy(
+                    lattice_projection(cube, direction),
+                    [max(1, round(fraction * cube.shape[0])) for fraction in LAG_FRACTIONS]))
                 print(f"{name:<24} {label:<15} {text}: "
                       + " / ".join(f"{mean:.3f} +- {error:.3f}"
                                    for mean, error in zip(per_run.mean(axis=0), spread))

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alfven_column_anisotropy import anisotropy, finished_runs  # noqa: E402
+from alfven_column_anisotropy import (anisotropy, finished_runs,  # noqa: E402
+                                      run_statistics)
 
 SETS = ("alfven_48_fast", "alfven_48_drive", "alfven_48_minmod_hlld", "alfven_64_minmod_hlld")
 MAIN_SET = SETS[0]
@@ -43,9 +44,15 @@ def slab_anisotropy(cube, depth, lag):
     return float(np.mean(values))
 
 
-def main(argv=None):
-    from astropy.io import fits
+def depth_statistics(cube):
+    """`slab_anisotropy` at each of `DEPTH_FRACTIONS`, the lag `LAG_FRACTION` of the box."""
+    side = cube.shape[2]
+    lag = max(1, round(LAG_FRACTION * side))
+    return [slab_anisotropy(cube, max(1, round(fraction * side)), lag)
+            for fraction in DEPTH_FRACTIONS]
 
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root")
     parser.add_argument("--snapshots", type=int, default=7,
@@ -61,19 +68,7 @@ def main(argv=None):
             runs = finished_runs(folder, label, arguments.snapshots) if folder.is_dir() else []
             if not runs:
                 continue
-            per_run = []
-            for run in runs:
-                values = []
-                for path in sorted(run.glob("snapshot_*.fits")):
-                    cube = fits.getdata(path).astype(np.float64)
-                    side = cube.shape[2]
-                    lag = max(1, round(LAG_FRACTION * side))
-                    values.append([slab_anisotropy(cube, max(1, round(fraction * side)), lag)
-                                   for fraction in DEPTH_FRACTIONS])
-                per_run.append(np.mean(values, axis=0))
-            per_run = np.array(per_run)
-            spread = (per_run.std(axis=0, ddof=1) if len(per_run) > 1
-                      else np.full(len(DEPTH_FRACTIONS), np.nan))
+            per_run, spread = run_statistics(runs, depth_statistics)
             means[name, label] = (per_run.mean(axis=0), spread, len(per_run))
             cells = "  ".join(f"{mean:.3f} +- {sd:.3f}"
                               for mean, sd in zip(per_run.mean(axis=0), spread))
