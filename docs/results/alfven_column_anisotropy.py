@@ -58,14 +58,19 @@ def run_statistics(runs, statistic):
     return per_run, spread
 
 
-def main(argv=None):
-    from training.common.lattice_projection import lattice_projection
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def read_root_and_snapshots(description, argv):
+    """The runs' folder and how many snapshots make a run finished, from ``argv``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("root")
     parser.add_argument("--snapshots", type=int, default=7,
                         help="a run counts once it has this many snapshots (default 7)")
-    arguments = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    from training.common.lattice_projection import lattice_projection
+
+    arguments = read_root_and_snapshots(__doc__.splitlines()[0], argv)
     print(f"# written by: python docs/results/alfven_column_anisotropy.py {arguments.root}")
     print("# SF2_par / SF2_perp of ln(column) at lags 1/16, 1/8, 1/4 of the box: mean over "
           "every snapshot of every finished run (+- the spread of the runs' means)")

@@ -19,7 +19,6 @@ from the repository root::
 An analysis: nothing shipped changes.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from alfven_column_anisotropy import (anisotropy, finished_runs,  # noqa: E402
-                                      run_statistics)
+                                      read_root_and_snapshots, run_statistics)
 
 SETS = ("alfven_48_fast", "alfven_48_drive", "alfven_48_minmod_hlld", "alfven_64_minmod_hlld")
 MAIN_SET = SETS[0]
@@ -53,11 +52,7 @@ def depth_statistics(cube):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root")
-    parser.add_argument("--snapshots", type=int, default=7,
-                        help="a run counts once it has this many snapshots (default 7)")
-    arguments = parser.parse_args(argv)
+    arguments = read_root_and_snapshots(__doc__.splitlines()[0], argv)
     print(f"# written by: python docs/results/alfven_projection_depth.py {arguments.root}")
     print("# SF2_par / SF2_perp of ln(column) at 1/16 of the box, maps summed over slabs "
           "perpendicular to the field: mean over the runs +- the spread of the runs' means")
