@@ -564,11 +564,10 @@ BASELINE_CONTROL_MAX_INPUTS = 8000
 def _answers_of(model, maps, class_names):
     """`accuracy_by_true_class` and whether each input was answered right."""
     from ..evaluation.classifier_metrics import evaluate_classifier
+    from .alfven_baseline_controls import accuracy_and_by_class
 
     correct = evaluate_classifier(model, maps.images, maps.labels)["predictions"] == maps.labels
-    return float(np.mean(correct)), {
-        class_name: float(np.mean(correct[maps.labels == label]))
-        for label, class_name in enumerate(class_names) if np.any(maps.labels == label)}, correct
+    return (*accuracy_and_by_class(correct, maps.labels, class_names), correct)
 
 
 def run_setting_controls(data, split, *, config, reference=None, networks=1, progress=False,

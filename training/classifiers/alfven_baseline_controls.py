@@ -13,12 +13,20 @@ else.
 
 import numpy as np
 
-from ..evaluation.baselines import fit_baselines
+from ..evaluation.baselines import DEFAULT_BASELINES, fit_baselines
 
-__all__ = ["BASELINE_CONTROL_NAMES", "subsample_inputs", "score_baselines_across_settings"]
+__all__ = ["BASELINE_CONTROL_NAMES", "accuracy_and_by_class", "subsample_inputs",
+           "score_baselines_across_settings"]
 
 #: The report's three baselines and the anisotropy alone.
-BASELINE_CONTROL_NAMES = ("hog_svm", "spectrum_logistic", "pixels_linear", "anisotropy_logistic")
+BASELINE_CONTROL_NAMES = (*DEFAULT_BASELINES, "anisotropy_logistic")
+
+
+def accuracy_and_by_class(correct, labels, class_names):
+    """The share of right answers, overall and per true class (classes present only)."""
+    return float(np.mean(correct)), {
+        class_name: float(np.mean(correct[labels == label]))
+        for label, class_name in enumerate(class_names) if np.any(labels == label)}
 
 
 def subsample_inputs(images, labels, limit, seed):
@@ -66,10 +74,8 @@ def score_baselines_across_settings(train_images, train_labels, scored, *, class
         answers = (np.asarray(fitted[name]["test_scores"]) > 0).astype(np.int64)
         scores = {}
         for (key, (_, labels)), start, stop in zip(scored.items(), bounds[:-1], bounds[1:]):
-            correct = answers[start:stop] == labels
-            scores[key] = (float(np.mean(correct)), {
-                class_name: float(np.mean(correct[labels == label]))
-                for label, class_name in enumerate(class_names) if np.any(labels == label)})
+            scores[key] = accuracy_and_by_class(answers[start:stop] == labels, labels,
+                                                class_names)
         same = scores.pop("same")[0]
         results[name] = {
             "description": fitted[name]["description"], "same_setting_accuracy": same,
