@@ -45,9 +45,7 @@ def main(argv=None):
           + (f" --max-train-inputs {arguments_.max_train_inputs}"
              if arguments_.max_train_inputs != 4000 else ""))
     for member, report in MEMBERS:
-        words = shipped_options(report)
-        options = [word for index, word in enumerate(words) if word != "--network-cache"
-                   and not (index > 0 and words[index - 1] == "--network-cache")]
+        options = shipped_options(report, drop_with_value=("--network-cache",))
         arguments, config, data = column_data(arguments_.root, options)
         split = split_runs(data, test_seeds=arguments.test_seeds)
         controls = run_baseline_setting_controls(

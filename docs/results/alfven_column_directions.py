@@ -76,9 +76,7 @@ def main(argv=None):
     print(f"# written by: python docs/results/alfven_column_directions.py {arguments_.root}"
           + (" --more-directions" if arguments_.more_directions else "")
           + (f" --network-cache {arguments_.network_cache}" if arguments_.network_cache else ""))
-    words = shipped_options(COLUMN_REPORT)
-    shipped = [word for index, word in enumerate(words) if word != "--network-cache"
-               and not (index > 0 and words[index - 1] == "--network-cache")]
+    shipped = shipped_options(COLUMN_REPORT, drop_with_value=("--network-cache",))
     arguments, config, data = column_data(arguments_.root, shipped)
     arms = [("shipped options (all five angles in training)", arguments, config, data),
             ("trained and scored on the 0 and 90 deg maps only", arguments, config,

@@ -116,9 +116,7 @@ def main(argv=None):
           + (f" --zooms {' '.join(map(str, arguments.zooms))}" if arguments.zooms else "")
           + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else ""))
     # the release's cache folder is not this experiment's: a lost machine takes it anyway
-    words = shipped_options(COLUMN_REPORT)
-    shipped = [word for index, word in enumerate(words) if word != "--network-cache"
-               and not (index > 0 and words[index - 1] == "--network-cache")]
+    shipped = shipped_options(COLUMN_REPORT, drop_with_value=("--network-cache",))
     print_set_slopes(arguments.root, shipped)
     arms = [("shipped options", shipped)]
     arms += [(f"spectral tilt uniform in -{tilt}..{tilt}", shipped + ["--spectral-tilt", str(tilt)])

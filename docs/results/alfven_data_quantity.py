@@ -31,15 +31,15 @@ SHIPPED_REPORT = REPOSITORY / "docs" / "results" / "alfven.json"
 SETS = ("alfven_48_fast", "alfven_48_drive", "alfven_48_minmod_hlld", "alfven_64_minmod_hlld")
 
 
-def shipped_options(report=SHIPPED_REPORT, *, drop=()):
-    """A shipped member's training options (its report's command without the data and without
-    the flags in ``drop``), so that every other setting is the release's and its cached
-    networks are found."""
+def shipped_options(report=SHIPPED_REPORT, *, drop=(), drop_with_value=()):
+    """A shipped member's training options (its report's command without the data, without
+    the flags in ``drop`` and without those in ``drop_with_value`` and the value after each),
+    so that every other setting is the release's and its cached networks are found."""
     words = shlex.split(json.loads(Path(report).read_text())["command"])
     words = words[words.index("training.classifiers.alfven") + 1:]
     options, index = [], 0
     while index < len(words):
-        if words[index] == "--class":
+        if words[index] == "--class" or words[index] in drop_with_value:
             index += 2
             continue
         if words[index] not in drop:

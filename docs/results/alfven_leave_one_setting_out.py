@@ -53,9 +53,7 @@ def main(argv=None):
           f" --left-out {' '.join(arguments_.left_out)}"
           + (f" --network-cache {arguments_.network_cache}" if arguments_.network_cache else ""))
     for member in arguments_.members:
-        words = shipped_options(REPORTS[member])
-        options = [word for index, word in enumerate(words) if word != "--network-cache"
-                   and not (index > 0 and words[index - 1] == "--network-cache")]
+        options = shipped_options(REPORTS[member], drop_with_value=("--network-cache",))
         arguments, config, data = column_data(arguments_.root, options)
         split = split_runs(data, test_seeds=arguments.test_seeds)
         for left_out in arguments_.left_out:

@@ -39,9 +39,7 @@ def main(argv=None):
     print(f"# written by: python docs/results/alfven_zoom_lever.py {arguments.root}"
           + (f" --zoom {arguments.zoom}" if arguments.zoom != 1.5 else "")
           + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else ""))
-    words = shipped_options(SHIPPED_REPORT)
-    shipped = [word for index, word in enumerate(words) if word != "--network-cache"
-               and not (index > 0 and words[index - 1] == "--network-cache")]
+    shipped = shipped_options(SHIPPED_REPORT, drop_with_value=("--network-cache",))
     for text, options in (("shipped options", shipped),
                           (f"zoom uniform in 1..{arguments.zoom}",
                            shipped + ["--zoom", str(arguments.zoom)])):
