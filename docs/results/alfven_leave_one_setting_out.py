@@ -33,6 +33,18 @@ REPORTS = {name: Path(__file__).resolve().parent / report
                                 ("alfven-column", "alfven_column.json"))}
 
 
+def print_controls_in_detail(controls):
+    """`print_controls`, then each other setting's accuracy by true class and, where the maps
+    have several angles to the field, by angle."""
+    print_controls(controls)
+    for setting, result in controls["settings"].items():
+        by_class = ", ".join(f"{label} {accuracy:.3f}" for label, accuracy
+                             in sorted(result["accuracy_by_class"].items()))
+        print(f"  by true class: {by_class}  ({setting.split(' | ')[0]})")
+    if controls["same_setting_accuracy_by_angle"]:
+        print_by_angle(controls)
+
+
 def main(argv=None):
     from training.classifiers.alfven import (reference_setting, run_setting_controls,
                                              split_runs)
@@ -64,13 +76,7 @@ def main(argv=None):
             print(f"\n== {member}, {left_out} left out: {controls['networks']} networks "
                   f"trained on the other three sets, {controls['same_setting_accuracy']:.4f} "
                   "on their held-out runs", flush=True)
-            print_controls(controls)
-            for setting, result in controls["settings"].items():
-                by_class = ", ".join(f"{label} {accuracy:.3f}" for label, accuracy
-                                     in sorted(result["accuracy_by_class"].items()))
-                print(f"  by true class: {by_class}  ({setting.split(' | ')[0]})")
-            if controls["same_setting_accuracy_by_angle"]:
-                print_by_angle(controls)
+            print_controls_in_detail(controls)
 
 
 if __name__ == "__main__":
