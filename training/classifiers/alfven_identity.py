@@ -10,8 +10,9 @@ Run as::
         --report docs/results/alfven_identity_pairs.json [--update-cards]
 
 ``ROOT/alfven_48_identity`` holds the extended runs (see the recipe). With ``--update-cards``
-the result joins each shipped member's training report (``metrics.run_identity_control_long``,
-beside the one-turnover control) and its card's caveats (weights untouched). After a retrain of
+the result joins each shipped member's training report and card
+(``metrics.run_identity_control_long``, beside the one-turnover control) and its card's
+caveats (weights untouched). After a retrain of
 the family, ``--from-report --update-cards`` puts the recorded results into the new cards
 without measuring again: the control trains its own network on the identity runs only, so the
 family's training data do not enter it (the result keeps the command that measured it).
@@ -64,6 +65,22 @@ def identity_control(root, name, *, seed=0, pairs=None, progress=False, dihedral
     result["data"] = (f"{IDENTITY_SET} (alfven_48_fast's seeds "
                       f"{', '.join(str(run_seed) for run_seed in run_seeds)} run on to 6.5 T)")
     return result
+
+
+def _state_in_card_metrics(out, result):
+    """Put the long control into the card's metrics beside the one-turnover one recorded at
+    training (weights untouched): the card is what a user reads, and the one-turnover control
+    alone says "not at chance" where the longer runs, whose snapshots are independent, say
+    it is."""
+    import onnx
+
+    from glue_turbml.models import load_model_file, write_card
+
+    card = json.loads(json.dumps(load_model_file(out).card))
+    card["metrics"]["run_identity_control_long"] = result
+    model = onnx.load(str(out))
+    write_card(model, card)
+    onnx.save(model, str(out))
 
 
 def main(argv=None):
@@ -132,6 +149,8 @@ def main(argv=None):
             recorded["metrics"]["run_identity_control_long"] = (
                 result if arguments.from_report else dict(result, command=command))
             training_report.write_text(json.dumps(recorded, indent=1), encoding="utf-8")
+            _state_in_card_metrics(f"onnx_models/{name}.onnx",
+                                   recorded["metrics"]["run_identity_control_long"])
             add_caveats_to_card(f"onnx_models/{name}.onnx", recorded)
     if measured:
         report_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -639,6 +639,9 @@ def test_identity_control_carried_into_retrained_cards_from_its_report(tmp_path,
     assert "--from-report" in carried["carried_over_by"]
     assert report.read_text() == before
     card = load_model_file(tmp_path / "onnx_models" / "alfven.onnx").card
+    # the card's metrics carry it too, beside the one-turnover control of the training
+    assert card["metrics"]["run_identity_control_long"]["mean_accuracy"] == 0.75
+    assert "run_identity_control" in card["metrics"]
     # off chance, so the card's caveats say the design tells runs apart
     assert "tells two runs of one class apart" in " ".join(
         card["provenance"]["training_data"]["caveats"])
