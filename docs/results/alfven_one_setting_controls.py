@@ -10,21 +10,85 @@ resolution gap the same trained from the finer runs as from the coarser ones?
 Run from the repository root on the release folder (all four sets' runs)::
 
     python docs/results/alfven_one_setting_controls.py /work/simdata/alfven \\
-        --members alfven-column --trained-on alfven_64_minmod_hlld --network-cache DIR \\
+        --members alfven-column --network-cache DIR \\
+        --json docs/results/alfven_one_setting_controls.json \\
+        --figure docs/images/alfven_column_transfer.png \\
         > docs/results/alfven_one_setting_controls.txt
 
 (each set's row is printed as soon as its networks are trained, and the cache keeps every
-finished network for the next call). An experiment: nothing shipped changes.
+finished network for the next call). ``--json`` keeps every row's `run_setting_controls`
+result, ``--figure`` draws the points lost from each training set (rows) to each other set
+(columns), one panel per member, once every set has been trained on. An experiment: nothing
+shipped changes.
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from alfven_column_directions import column_data  # noqa: E402
 from alfven_data_quantity import SETS, shipped_options  # noqa: E402
 from alfven_leave_one_setting_out import REPORTS, print_controls_in_detail  # noqa: E402
+
+
+#: What each set is, for the figure's axes (limiter, resolution, driving).
+SET_LABELS = {"alfven_48_fast": "MC 48^3", "alfven_48_drive": "MC 48^3, other driving",
+              "alfven_48_minmod_hlld": "minmod 48^3", "alfven_64_minmod_hlld": "minmod 64^3"}
+
+
+def transfer_points(controls_by_set):
+    """``(len(SETS), len(SETS))`` array: points below the same-setting accuracy of the
+    networks trained on each set (row) on every other set (column); NaN on the diagonal and
+    where a set was not trained on."""
+    points = np.full((len(SETS), len(SETS)), np.nan)
+    for row, trained_on in enumerate(SETS):
+        controls = controls_by_set.get(trained_on)
+        if controls is None:
+            continue
+        for column, scored in enumerate(SETS):
+            setting = controls["setting_of_set"][scored]
+            if setting in controls["settings"]:
+                points[row, column] = controls["settings"][setting][
+                    "points_below_same_setting"]
+    return points
+
+
+def draw_transfer(results, path):
+    """One heat map per member of `transfer_points`, numbers written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    members = [member for member in results if set(results[member]) == set(SETS)]
+    if not members:
+        raise SystemExit("--figure needs every set trained on (--trained-on all four)")
+    figure, axes = plt.subplots(1, len(members), figsize=(5.2 * len(members), 4.6),
+                                squeeze=False)
+    labels = [SET_LABELS[recipe] for recipe in SETS]
+    for axis, member in zip(axes[0], members):
+        points = transfer_points(results[member])
+        image = axis.imshow(points, cmap="viridis_r", vmin=0.0, vmax=max(
+            10.0, float(np.nanmax(points))))
+        for (row, column), value in np.ndenumerate(points):
+            if np.isfinite(value):
+                axis.text(column, row, f"{value:.1f}", ha="center", va="center",
+                          color="white" if value > 15 else "black")
+        axis.set_xticks(range(len(SETS)), labels, rotation=30, ha="right")
+        axis.set_yticks(range(len(SETS)), labels)
+        axis.set_xlabel("scored on (every run)")
+        axis.set_ylabel("trained on alone")
+        axis.set_title(f"{member}: points below the same-setting accuracy\n"
+                       f"(mean of {results[member][SETS[0]]['networks']} networks; "
+                       f"target <= 3)", fontsize=10)
+        figure.colorbar(image, ax=axis, shrink=0.8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def main(argv=None):
@@ -39,13 +103,19 @@ def main(argv=None):
     parser.add_argument("--trained-on", nargs="+", choices=SETS, default=list(SETS),
                         help="the sets trained on alone in turn, in this order (default all)")
     parser.add_argument("--network-cache", metavar="DIR")
+    parser.add_argument("--json", metavar="FILE", help="every row's result, as JSON")
+    parser.add_argument("--figure", metavar="PNG",
+                        help="the points lost, training set by scored set (all sets)")
     arguments_ = parser.parse_args(argv)
     cache = (None if arguments_.network_cache is None
              else NetworkCache(arguments_.network_cache))
     print(f"# written by: python docs/results/alfven_one_setting_controls.py "
           f"{arguments_.root} --members {' '.join(arguments_.members)}"
           f" --trained-on {' '.join(arguments_.trained_on)}"
-          + (f" --network-cache {arguments_.network_cache}" if arguments_.network_cache else ""))
+          + (f" --network-cache {arguments_.network_cache}" if arguments_.network_cache else "")
+          + (f" --json {arguments_.json}" if arguments_.json else "")
+          + (f" --figure {arguments_.figure}" if arguments_.figure else ""))
+    results = {}
     for member in arguments_.members:
         options = shipped_options(REPORTS[member], drop_with_value=("--network-cache",))
         arguments, config, data = column_data(arguments_.root, options)
@@ -58,6 +128,13 @@ def main(argv=None):
                   f"networks, {controls['same_setting_accuracy']:.4f} on its held-out runs",
                   flush=True)
             print_controls_in_detail(controls)
+            results.setdefault(member, {})[trained_on] = dict(
+                controls, setting_of_set={recipe: reference_setting(data, recipe)
+                                          for recipe in SETS})
+            if arguments_.json:
+                Path(arguments_.json).write_text(json.dumps(results, indent=1) + "\n")
+    if arguments_.figure:
+        draw_transfer(results, arguments_.figure)
 
 
 if __name__ == "__main__":
