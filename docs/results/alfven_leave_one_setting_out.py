@@ -45,38 +45,72 @@ def print_controls_in_detail(controls):
         print_by_angle(controls)
 
 
-def main(argv=None):
+def add_common_arguments(parser):
+    """The release folder, the members and the network cache, as both control scripts take
+    them."""
+    parser.add_argument("root", help="the release folder (one subfolder per set)")
+    parser.add_argument("--members", nargs="+", choices=sorted(REPORTS),
+                        default=["alfven-column"])
+    parser.add_argument("--network-cache", metavar="DIR")
+
+
+def controls_for_each(root, members, trainings, *, cache_folder=None):
+    """`run_setting_controls` for each member and each training of ``trainings``.
+
+    Parameters
+    ----------
+    root : str
+        The release folder (one subfolder per set in `SETS`).
+    members : list of str
+        Family members, each read and trained with its shipped command's options.
+    trainings : list of (str, list of str)
+        A name and the sets (folder names) trained on together.
+    cache_folder : str, optional
+        `training.common.network_cache.NetworkCache` folder.
+
+    Yields
+    ------
+    member, name, controls, setting_of_set
+        ``setting_of_set`` maps each set's folder name to its setting (`setting_of`).
+    """
     from training.classifiers.alfven import (reference_setting, run_setting_controls,
                                              split_runs)
     from training.common.network_cache import NetworkCache
 
+    cache = None if cache_folder is None else NetworkCache(cache_folder)
+    for member in members:
+        options = shipped_options(REPORTS[member], drop_with_value=("--network-cache",))
+        arguments, config, data = column_data(root, options)
+        split = split_runs(data, test_seeds=arguments.test_seeds)
+        setting_of_set = {recipe: reference_setting(data, recipe) for recipe in SETS}
+        for name, recipes in trainings:
+            # one setting is passed as itself, as the reports' controls pass it
+            reference = ([setting_of_set[recipe] for recipe in recipes] if len(recipes) > 1
+                         else setting_of_set[recipes[0]])
+            controls = run_setting_controls(data, split, config=config, reference=reference,
+                                            networks=config.control_networks, cache=cache)
+            yield member, name, controls, setting_of_set
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", help="the release folder (one subfolder per set)")
-    parser.add_argument("--members", nargs="+", choices=sorted(REPORTS),
-                        default=["alfven-column"])
+    add_common_arguments(parser)
     parser.add_argument("--left-out", nargs="+", choices=SETS, default=list(SETS),
                         help="the sets left out in turn, in this order (default all)")
-    parser.add_argument("--network-cache", metavar="DIR")
-    arguments_ = parser.parse_args(argv)
-    cache = (None if arguments_.network_cache is None
-             else NetworkCache(arguments_.network_cache))
+    arguments = parser.parse_args(argv)
     print(f"# written by: python docs/results/alfven_leave_one_setting_out.py "
-          f"{arguments_.root} --members {' '.join(arguments_.members)}"
-          f" --left-out {' '.join(arguments_.left_out)}"
-          + (f" --network-cache {arguments_.network_cache}" if arguments_.network_cache else ""))
-    for member in arguments_.members:
-        options = shipped_options(REPORTS[member], drop_with_value=("--network-cache",))
-        arguments, config, data = column_data(arguments_.root, options)
-        split = split_runs(data, test_seeds=arguments.test_seeds)
-        for left_out in arguments_.left_out:
-            trained_on = [reference_setting(data, recipe) for recipe in SETS
-                          if recipe != left_out]
-            controls = run_setting_controls(data, split, config=config, reference=trained_on,
-                                            networks=config.control_networks, cache=cache)
-            print(f"\n== {member}, {left_out} left out: {controls['networks']} networks "
-                  f"trained on the other three sets, {controls['same_setting_accuracy']:.4f} "
-                  "on their held-out runs", flush=True)
-            print_controls_in_detail(controls)
+          f"{arguments.root} --members {' '.join(arguments.members)}"
+          f" --left-out {' '.join(arguments.left_out)}"
+          + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else ""))
+    trainings = [(left_out, [recipe for recipe in SETS if recipe != left_out])
+                 for left_out in arguments.left_out]
+    for member, left_out, controls, _ in controls_for_each(
+            arguments.root, arguments.members, trainings,
+            cache_folder=arguments.network_cache):
+        print(f"\n== {member}, {left_out} left out: {controls['networks']} networks "
+              f"trained on the other three sets, {controls['same_setting_accuracy']:.4f} "
+              "on their held-out runs", flush=True)
+        print_controls_in_detail(controls)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alfven_column_directions import column_data  # noqa: E402
-from alfven_data_quantity import SETS, shipped_options  # noqa: E402
-from alfven_leave_one_setting_out import REPORTS, print_controls_in_detail  # noqa: E402
+from alfven_data_quantity import SETS  # noqa: E402
+from alfven_leave_one_setting_out import (add_common_arguments, controls_for_each,  # noqa: E402
+                                          print_controls_in_detail)
 
 
 #: What each set is, for the figure's axes (limiter, resolution, driving).
@@ -92,49 +92,35 @@ def draw_transfer(results, path):
 
 
 def main(argv=None):
-    from training.classifiers.alfven import (reference_setting, run_setting_controls,
-                                             split_runs)
-    from training.common.network_cache import NetworkCache
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", help="the release folder (one subfolder per set)")
-    parser.add_argument("--members", nargs="+", choices=sorted(REPORTS),
-                        default=["alfven-column"])
+    add_common_arguments(parser)
     parser.add_argument("--trained-on", nargs="+", choices=SETS, default=list(SETS),
                         help="the sets trained on alone in turn, in this order (default all)")
-    parser.add_argument("--network-cache", metavar="DIR")
     parser.add_argument("--json", metavar="FILE", help="every row's result, as JSON")
     parser.add_argument("--figure", metavar="PNG",
                         help="the points lost, training set by scored set (all sets)")
-    arguments_ = parser.parse_args(argv)
-    cache = (None if arguments_.network_cache is None
-             else NetworkCache(arguments_.network_cache))
+    arguments = parser.parse_args(argv)
     print(f"# written by: python docs/results/alfven_one_setting_controls.py "
-          f"{arguments_.root} --members {' '.join(arguments_.members)}"
-          f" --trained-on {' '.join(arguments_.trained_on)}"
-          + (f" --network-cache {arguments_.network_cache}" if arguments_.network_cache else "")
-          + (f" --json {arguments_.json}" if arguments_.json else "")
-          + (f" --figure {arguments_.figure}" if arguments_.figure else ""))
+          f"{arguments.root} --members {' '.join(arguments.members)}"
+          f" --trained-on {' '.join(arguments.trained_on)}"
+          + (f" --network-cache {arguments.network_cache}" if arguments.network_cache else "")
+          + (f" --json {arguments.json}" if arguments.json else "")
+          + (f" --figure {arguments.figure}" if arguments.figure else ""))
     results = {}
-    for member in arguments_.members:
-        options = shipped_options(REPORTS[member], drop_with_value=("--network-cache",))
-        arguments, config, data = column_data(arguments_.root, options)
-        split = split_runs(data, test_seeds=arguments.test_seeds)
-        for trained_on in arguments_.trained_on:
-            controls = run_setting_controls(data, split, config=config,
-                                            reference=reference_setting(data, trained_on),
-                                            networks=config.control_networks, cache=cache)
-            print(f"\n== {member}, trained on {trained_on} alone: {controls['networks']} "
-                  f"networks, {controls['same_setting_accuracy']:.4f} on its held-out runs",
-                  flush=True)
-            print_controls_in_detail(controls)
-            results.setdefault(member, {})[trained_on] = dict(
-                controls, setting_of_set={recipe: reference_setting(data, recipe)
-                                          for recipe in SETS})
-            if arguments_.json:
-                Path(arguments_.json).write_text(json.dumps(results, indent=1) + "\n")
-    if arguments_.figure:
-        draw_transfer(results, arguments_.figure)
+    for member, trained_on, controls, setting_of_set in controls_for_each(
+            arguments.root, arguments.members,
+            [(recipe, [recipe]) for recipe in arguments.trained_on],
+            cache_folder=arguments.network_cache):
+        print(f"\n== {member}, trained on {trained_on} alone: {controls['networks']} "
+              f"networks, {controls['same_setting_accuracy']:.4f} on its held-out runs",
+              flush=True)
+        print_controls_in_detail(controls)
+        results.setdefault(member, {})[trained_on] = dict(controls,
+                                                          setting_of_set=setting_of_set)
+        if arguments.json:
+            Path(arguments.json).write_text(json.dumps(results, indent=1) + "\n")
+    if arguments.figure:
+        draw_transfer(results, arguments.figure)
 
 
 if __name__ == "__main__":
