@@ -919,13 +919,19 @@ def caveats(report):
 
 
 def add_caveats_to_card(out, report):
-    """Write the training-data summary and the caveats into the card (weights untouched)."""
+    """Write the training-data summary, the caveats and the run-identity control on longer
+    runs (``metrics.run_identity_control_long``, where the report has it: the one-turnover
+    control alone may say "not at chance" where the independent snapshots say it is) into the
+    card (weights untouched)."""
     import onnx
 
     from glue_turbml.models import load_model_file, write_card
 
     card = load_model_file(out).card
     updated = json.loads(json.dumps(card))
+    if report["metrics"].get("run_identity_control_long"):
+        updated["metrics"]["run_identity_control_long"] = report["metrics"][
+            "run_identity_control_long"]
     records = updated["provenance"]["training_data"]["runs"]
     updated["provenance"]["training_data"]["summary"] = training_data_summary(records)
     notes = caveats(report)

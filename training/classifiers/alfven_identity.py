@@ -67,22 +67,6 @@ def identity_control(root, name, *, seed=0, pairs=None, progress=False, dihedral
     return result
 
 
-def _state_in_card_metrics(out, result):
-    """Put the long control into the card's metrics beside the one-turnover one recorded at
-    training (weights untouched): the card is what a user reads, and the one-turnover control
-    alone says "not at chance" where the longer runs, whose snapshots are independent, say
-    it is."""
-    import onnx
-
-    from glue_turbml.models import load_model_file, write_card
-
-    card = json.loads(json.dumps(load_model_file(out).card))
-    card["metrics"]["run_identity_control_long"] = result
-    model = onnx.load(str(out))
-    write_card(model, card)
-    onnx.save(model, str(out))
-
-
 def main(argv=None):
     """Command-line entry point; returns the exit status."""
     from .alfven import add_caveats_to_card
@@ -149,8 +133,6 @@ def main(argv=None):
             recorded["metrics"]["run_identity_control_long"] = (
                 result if arguments.from_report else dict(result, command=command))
             training_report.write_text(json.dumps(recorded, indent=1), encoding="utf-8")
-            _state_in_card_metrics(f"onnx_models/{name}.onnx",
-                                   recorded["metrics"]["run_identity_control_long"])
             add_caveats_to_card(f"onnx_models/{name}.onnx", recorded)
     if measured:
         report_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
